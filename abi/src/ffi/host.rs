@@ -1,0 +1,58 @@
+//! Services the host hands to every extension instance: the extension's only way to log
+//! (its own copy of a logging or tracing crate would write nowhere).
+
+use std::ffi::c_void;
+
+use abi_stable::{StableAbi, std_types::RStr};
+
+/// Log levels, most severe first; the numbers are part of the ABI.
+#[repr(u8)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LogLevel {
+    Error = 1,
+    Warn = 2,
+    Info = 3,
+    Debug = 4,
+    Trace = 5,
+}
+
+/// The host-services vtable (a prefix type: append-only).
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = HostServices_Ref)))]
+#[sabi(missing_field(panic))]
+pub struct HostServices {
+    /// Emits one log line; `target` is the extension's own target, the host files it
+    /// under `ext::<module>`.
+    pub log: unsafe extern "C" fn(
+        ctx: *const c_void,
+        level: LogLevel,
+        target: RStr<'_>,
+        message: RStr<'_>,
+    ),
+    /// Whether a line at this level would be written, so disabled logging costs nothing.
+    #[sabi(last_prefix_field)]
+    pub log_enabled:
+        unsafe extern "C" fn(ctx: *const c_void, level: LogLevel, target: RStr<'_>) -> bool,
+}
+
+/// What an extension holds to reach the host: an opaque per-module context and the vtable.
+#[repr(C)]
+#[derive(StableAbi, Clone, Copy)]
+pub struct HostHandle {
+    /// Owned by the host and alive for the whole process (libraries are never unloaded).
+    pub ctx: *const c_void,
+    pub vtable: HostServices_Ref,
+}
+
+// SAFETY: `ctx` points to host data that is immutable after creation and lives for the rest
+// of the process; the vtable functions are thread-safe.
+unsafe impl Send for HostHandle {}
+// SAFETY: as above; nothing behind the handle is mutated through it.
+unsafe impl Sync for HostHandle {}
+
+impl std::fmt::Debug for HostHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostHandle").finish_non_exhaustive()
+    }
+}

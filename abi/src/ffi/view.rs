@@ -1,0 +1,61 @@
+//! Borrowed views of the request and response a hook works on.
+//!
+//! A view is an opaque pointer to the host's own request or response plus a vtable of
+//! accessors, so nothing is copied per request: hyper's message stays the only copy.
+
+use std::{ffi::c_void, marker::PhantomData};
+
+use abi_stable::{
+    StableAbi,
+    std_types::{ROption, RResult, RSlice, RStr, RString},
+};
+
+/// The accessor vtable of a [`MessageView`] (a prefix type: append-only).
+///
+/// Every returned `RStr`/`RSlice` borrows from the message behind `this` and is valid only
+/// until the next call that changes that message, and never past the hook that received the
+/// view; the SDK ties these borrows to the view's lifetime.
+#[repr(C)]
+#[derive(StableAbi)]
+#[sabi(kind(Prefix(prefix_ref = MessageVTable_Ref)))]
+#[sabi(missing_field(panic))]
+pub struct MessageVTable {
+    /// The request method (`GET`), also on a response view.
+    pub method: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The request path without the query, also on a response view.
+    pub path: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The raw query string without `?`; empty when there is none.
+    pub query: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The response status; 0 on a request view.
+    pub status: unsafe extern "C" fn(this: *const c_void) -> u16,
+    /// The first value of a header of the message (request or response), by name.
+    pub header:
+        unsafe extern "C" fn(this: *const c_void, name: RStr<'_>) -> ROption<RSlice<'static, u8>>,
+    /// Replaces every value of a header with one value.
+    pub set_header: unsafe extern "C" fn(
+        this: *mut c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<(), RString>,
+    /// Adds one value to a header.
+    pub append_header: unsafe extern "C" fn(
+        this: *mut c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<(), RString>,
+    /// Removes a header; true when it was present.
+    pub remove_header: unsafe extern "C" fn(this: *mut c_void, name: RStr<'_>) -> bool,
+    /// The client's socket address (`ip:port`); empty when unknown.
+    #[sabi(last_prefix_field)]
+    pub peer_addr: unsafe extern "C" fn(this: *const c_void) -> RString,
+}
+
+/// A borrowed request or response, valid for one hook call.
+#[repr(C)]
+#[derive(StableAbi)]
+pub struct MessageView<'a> {
+    /// The host's message; only the vtable functions may use it.
+    pub this: *mut c_void,
+    pub vtable: MessageVTable_Ref,
+    pub borrow: PhantomData<&'a mut ()>,
+}

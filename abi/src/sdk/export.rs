@@ -1,0 +1,149 @@
+//! What [`export_extension!`](crate::export_extension) expands to, kept out of the macro
+//! so that the generated code stays a few lines.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use abi_stable::{
+    prefix_type::PrefixTypeTrait,
+    sabi_trait::TD_Opaque,
+    std_types::{RErr, ROk, RResult, RSlice, RStr, RString},
+};
+
+use super::adapter::{ExtensionAdapter, panic_text};
+use super::{Extension, Host};
+use crate::ffi::{
+    ABI_EPOCH, ExtensionBox, ExtensionModule, ExtensionModule_Ref, FfiExtension_TO, HostHandle,
+    TypeInfo,
+};
+
+/// The `TypeInfo` of an extension type, for the library's list of exported types.
+pub const fn type_info<E: Extension>() -> TypeInfo {
+    TypeInfo {
+        name: RStr::from_str(E::NAME),
+        description: RStr::from_str(E::DESCRIPTION),
+    }
+}
+
+/// Builds the root module. `panic_unwind` is evaluated in the extension's crate by the macro,
+/// since the panic strategy is the library's, not this crate's.
+pub fn root_module(
+    types: &'static [TypeInfo],
+    panic_unwind: bool,
+    new_extension: extern "C" fn(RStr<'_>, RStr<'_>, HostHandle) -> RResult<ExtensionBox, RString>,
+) -> ExtensionModule_Ref {
+    ExtensionModule {
+        abi_epoch: ABI_EPOCH,
+        sdk_version: RStr::from_str(env!("CARGO_PKG_VERSION")),
+        panic_unwind,
+        types: RSlice::from_slice(types),
+        new_extension,
+    }
+    .leak_into_prefix()
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __panic_strategy_is_unwind {
+    () => {
+        cfg!(panic = "unwind")
+    };
+}
+
+pub use crate::__panic_strategy_is_unwind as panic_strategy_is_unwind;
+
+/// Creates an instance of `E` from its JSON configuration. A configuration error names the
+/// key path (`allow_origins[1]: invalid type: integer, expected a string`).
+pub fn new_extension<E: Extension>(
+    config_json: RStr<'_>,
+    host: HostHandle,
+) -> RResult<ExtensionBox, RString> {
+    let host = Host::new(host);
+    super::host::install_bridges(host);
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<ExtensionBox, String> {
+        let deserializer = &mut serde_json::Deserializer::from_str(config_json.as_str());
+        let config: E::Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." || path.is_empty() {
+                inner.to_string()
+            } else {
+                format!("{path}: {inner}")
+            }
+        })?;
+        let extension = E::new(config, host).map_err(|e| e.to_string())?;
+        Ok(FfiExtension_TO::from_value(
+            ExtensionAdapter(extension),
+            TD_Opaque,
+        ))
+    }));
+    match outcome {
+        Ok(Ok(extension)) => ROk(extension),
+        Ok(Err(message)) => RErr(RString::from(message)),
+        Err(payload) => RErr(RString::from(format!(
+            "panicked while starting: {}",
+            panic_text(payload.as_ref())
+        ))),
+    }
+}
+
+/// The error for a `Type` the library does not export, listing those it does.
+pub fn unknown_type(type_name: RStr<'_>, types: &[TypeInfo]) -> RResult<ExtensionBox, RString> {
+    let exported: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
+    RErr(RString::from(format!(
+        "type `{type_name}` is not exported by this library (it exports: {})",
+        exported.join(", ")
+    )))
+}
+
+/// Exports extension types from a `cdylib` crate. Use it once per library:
+///
+/// ```ignore
+/// beginnings_abi::export_extension!(CorsExtension, PreflightCacheExtension);
+/// ```
+#[macro_export]
+macro_rules! export_extension {
+    ($($extension:ty),+ $(,)?) => {
+        const _: () = {
+            use $crate::sdk::__private as __beginnings;
+
+            static TYPES: &[__beginnings::TypeInfo] =
+                &[$($crate::sdk::__private::type_info::<$extension>()),+];
+
+            extern "C" fn new_extension(
+                type_name: __beginnings::RStr<'_>,
+                config_json: __beginnings::RStr<'_>,
+                host: __beginnings::HostHandle,
+            ) -> __beginnings::RResult<__beginnings::ExtensionBox, __beginnings::RString> {
+                $(
+                    if type_name.as_str() == <$extension as $crate::Extension>::NAME {
+                        return __beginnings::new_extension::<$extension>(config_json, host);
+                    }
+                )+
+                __beginnings::unknown_type(type_name, TYPES)
+            }
+
+            fn root_module() -> __beginnings::ExtensionModule_Ref {
+                __beginnings::root_module(
+                    TYPES,
+                    __beginnings::panic_strategy_is_unwind!(),
+                    new_extension,
+                )
+            }
+
+            extern "C" fn load_root_module() -> __beginnings::RootModuleResult {
+                __beginnings::__call_root_module_loader(root_module)
+            }
+
+            /// The library header `abi_stable` looks up when the host loads this library.
+            // The symbol name is `abi_stable`'s mangled root-module name for 0.11
+            // (`beginnings_abi` checks it against `ROOT_MODULE_LOADER_NAME` in its tests).
+            #[unsafe(export_name = "_1as_0lib_1header_0root_bmodule_bloader")]
+            static LIB_HEADER: __beginnings::LibHeader = unsafe {
+                __beginnings::LibHeader::from_constructor::<__beginnings::ExtensionModule_Ref>(
+                    load_root_module,
+                    __beginnings::CheckTypeLayout::Yes,
+                )
+            };
+        };
+    };
+}

@@ -1,0 +1,104 @@
+//! The extension's handle on the host, and the bridge that sends the `log` macros there.
+
+use std::sync::OnceLock;
+
+use abi_stable::std_types::RStr;
+
+use crate::ffi::{HostHandle, LogLevel};
+
+/// The host services an extension may use. Cheap to copy; valid for the whole process.
+#[derive(Debug, Clone, Copy)]
+pub struct Host {
+    handle: HostHandle,
+}
+
+impl Host {
+    pub(crate) fn new(handle: HostHandle) -> Self {
+        Host { handle }
+    }
+
+    /// Writes one line to the host's log under `ext::<module>`.
+    pub fn log(&self, level: log::Level, target: &str, message: &str) {
+        let log_fn = self.handle.vtable.log();
+        // SAFETY: `ctx` and the vtable come from the host, which keeps them alive for the
+        // whole process; the strings are borrowed for the duration of the call only.
+        unsafe {
+            log_fn(
+                self.handle.ctx,
+                to_ffi_level(level),
+                RStr::from_str(target),
+                RStr::from_str(message),
+            )
+        }
+    }
+
+    /// Whether the host would write a line at this level.
+    pub fn log_enabled(&self, level: log::Level, target: &str) -> bool {
+        let enabled_fn = self.handle.vtable.log_enabled();
+        // SAFETY: as in `log`.
+        unsafe { enabled_fn(self.handle.ctx, to_ffi_level(level), RStr::from_str(target)) }
+    }
+}
+
+fn to_ffi_level(level: log::Level) -> LogLevel {
+    match level {
+        log::Level::Error => LogLevel::Error,
+        log::Level::Warn => LogLevel::Warn,
+        log::Level::Info => LogLevel::Info,
+        log::Level::Debug => LogLevel::Debug,
+        log::Level::Trace => LogLevel::Trace,
+    }
+}
+
+/// The library's own copy of the `log` crate has its own global logger; pointing it at the
+/// host makes `log::info!` in an extension land in the host's output. One host handle per
+/// library, so the first one wins.
+static BRIDGE: OnceLock<HostLogger> = OnceLock::new();
+
+struct HostLogger {
+    host: Host,
+}
+
+impl log::Log for HostLogger {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.host.log_enabled(metadata.level(), metadata.target())
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let message = record.args().to_string();
+        self.host.log(record.level(), record.target(), &message);
+    }
+
+    fn flush(&self) {}
+}
+
+/// Installs the log bridge and a panic hook that reports panics through the host's log
+/// (the library's std would otherwise print them on stderr, outside the host's log format).
+pub(crate) fn install_bridges(host: Host) {
+    let mut first = false;
+    let logger = BRIDGE.get_or_init(|| {
+        first = true;
+        HostLogger { host }
+    });
+    if !first {
+        return;
+    }
+    if log::set_logger(logger).is_ok() {
+        log::set_max_level(log::LevelFilter::Trace);
+    }
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = super::adapter::panic_text(info.payload());
+        host.log(
+            log::Level::Error,
+            "panic",
+            &format!("extension panicked{location}: {message}"),
+        );
+    }));
+}

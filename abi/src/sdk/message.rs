@@ -1,0 +1,137 @@
+//! Safe wrappers over the borrowed request and response views.
+
+use abi_stable::std_types::{RResult, RStr};
+
+use super::Error;
+use crate::ffi::MessageView;
+
+/// The request a hook works on, borrowed from the host for the duration of the hook.
+pub struct Request<'a> {
+    view: MessageView<'a>,
+}
+
+/// The response a hook works on, borrowed from the host for the duration of the hook.
+/// It also tells which request it answers (`method`, `path`).
+pub struct Response<'a> {
+    view: MessageView<'a>,
+}
+
+impl<'a> Request<'a> {
+    pub(crate) fn new(view: MessageView<'a>) -> Self {
+        Request { view }
+    }
+
+    pub fn method(&self) -> &str {
+        method(&self.view)
+    }
+
+    pub fn path(&self) -> &str {
+        path(&self.view)
+    }
+
+    /// The raw query string, without `?`; empty when there is none.
+    pub fn query(&self) -> &str {
+        let query_fn = self.view.vtable.query();
+        // SAFETY: the view is valid for this hook; the string borrows from it.
+        unsafe { query_fn(self.view.this) }.as_str()
+    }
+
+    /// The client's address (`ip:port`), when known.
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        let peer_fn = self.view.vtable.peer_addr();
+        // SAFETY: the view is valid for this hook.
+        let text = unsafe { peer_fn(self.view.this) };
+        text.as_str().parse().ok()
+    }
+}
+
+impl<'a> Response<'a> {
+    pub(crate) fn new(view: MessageView<'a>) -> Self {
+        Response { view }
+    }
+
+    pub fn status(&self) -> u16 {
+        let status_fn = self.view.vtable.status();
+        // SAFETY: the view is valid for this hook.
+        unsafe { status_fn(self.view.this) }
+    }
+
+    /// The method of the request this response answers.
+    pub fn method(&self) -> &str {
+        method(&self.view)
+    }
+
+    /// The path of the request this response answers.
+    pub fn path(&self) -> &str {
+        path(&self.view)
+    }
+}
+
+/// Header access shared by requests and responses.
+macro_rules! header_methods {
+    ($ty:ident) => {
+        impl<'a> $ty<'a> {
+            /// The first value of a header, when present and valid UTF-8.
+            pub fn header(&self, name: &str) -> Option<&str> {
+                self.header_bytes(name)
+                    .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            }
+
+            /// The first value of a header as raw bytes.
+            pub fn header_bytes(&self, name: &str) -> Option<&[u8]> {
+                let header_fn = self.view.vtable.header();
+                // SAFETY: the view is valid for this hook; the slice borrows from the message
+                // and `&self` keeps it from being changed while the slice lives.
+                let found = unsafe { header_fn(self.view.this, RStr::from_str(name)) };
+                found.into_option().map(|slice| slice.as_slice())
+            }
+
+            /// Replaces every value of a header with `value`.
+            pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
+                let set_fn = self.view.vtable.set_header();
+                // SAFETY: the view is valid for this hook and `&mut self` is the only borrow.
+                let result =
+                    unsafe { set_fn(self.view.this, RStr::from_str(name), RStr::from_str(value)) };
+                into_result(result)
+            }
+
+            /// Adds a value to a header, keeping those already there.
+            pub fn append_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
+                let append_fn = self.view.vtable.append_header();
+                // SAFETY: as in `set_header`.
+                let result = unsafe {
+                    append_fn(self.view.this, RStr::from_str(name), RStr::from_str(value))
+                };
+                into_result(result)
+            }
+
+            /// Removes a header; true when it was there.
+            pub fn remove_header(&mut self, name: &str) -> bool {
+                let remove_fn = self.view.vtable.remove_header();
+                // SAFETY: as in `set_header`.
+                unsafe { remove_fn(self.view.this, RStr::from_str(name)) }
+            }
+        }
+    };
+}
+
+header_methods!(Request);
+header_methods!(Response);
+
+fn method<'v>(view: &'v MessageView<'_>) -> &'v str {
+    let method_fn = view.vtable.method();
+    // SAFETY: the view is valid for this hook; the method is never changed through it.
+    unsafe { method_fn(view.this) }.as_str()
+}
+
+fn path<'v>(view: &'v MessageView<'_>) -> &'v str {
+    let path_fn = view.vtable.path();
+    // SAFETY: the view is valid for this hook; the path is never changed through it.
+    unsafe { path_fn(view.this) }.as_str()
+}
+
+fn into_result(result: RResult<(), abi_stable::std_types::RString>) -> Result<(), Error> {
+    result
+        .into_result()
+        .map_err(|e| Error::new(e.into_string()))
+}

@@ -1,0 +1,103 @@
+//! The demo application: a small users API served by the Beginnings runtime, with the
+//! extensions its configuration names.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use beginnings::{Json, Rejection, Request, Router};
+use beginnings_apps::{ServeOptions, init_logging, serve};
+use clap::Parser;
+use parking_lot::RwLock;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "beginnings-demo",
+    version,
+    about = "The Beginnings demo users API"
+)]
+struct Cli {
+    #[command(flatten)]
+    serve: ServeOptions,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct User {
+    id: u64,
+    name: String,
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUser {
+    name: String,
+    email: String,
+}
+
+#[derive(Default)]
+struct Users {
+    next_id: u64,
+    by_id: BTreeMap<u64, User>,
+}
+
+type Store = Arc<RwLock<Users>>;
+
+fn users_router(store: Store) -> Router {
+    let list = store.clone();
+    let one = store.clone();
+    let create = store;
+    Router::new("/api/v1")
+        .get("/users", move |_request| {
+            let users: Vec<User> = list.read().by_id.values().cloned().collect();
+            async move { Json(users) }
+        })
+        .get("/users/{id}", move |request: Request| {
+            let found = request
+                .param("id")
+                .and_then(|id| id.parse::<u64>().ok())
+                .and_then(|id| one.read().by_id.get(&id).cloned());
+            async move {
+                found.map(Json).ok_or_else(|| {
+                    Rejection::new(beginnings::routing::StatusCode::NOT_FOUND, "no such user")
+                })
+            }
+        })
+        .post("/users", move |request: Request| {
+            let created = request.json::<NewUser>().and_then(|new| {
+                if new.name.trim().is_empty() {
+                    return Err(Rejection::new(
+                        beginnings::routing::StatusCode::UNPROCESSABLE_ENTITY,
+                        "name must not be empty",
+                    ));
+                }
+                let mut users = create.write();
+                users.next_id += 1;
+                let user = User {
+                    id: users.next_id,
+                    name: new.name,
+                    email: new.email,
+                };
+                users.by_id.insert(user.id, user.clone());
+                Ok(user)
+            });
+            async move {
+                created.map(|user| (beginnings::routing::StatusCode::CREATED, Json(user)))
+            }
+        })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let store: Store = Arc::default();
+    let routers = vec![beginnings::builtin::health_router(), users_router(store)];
+    match serve(&cli.serve, routers) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! `security:SecurityHeadersExtension`: adds the standard security headers to every answer of
+//! the routes it applies to, including early answers from other extensions and errors.
+//!
+//! ```yaml
+//! extensions:
+//!   "security:SecurityHeadersExtension":
+//!     x_frame_options: SAMEORIGIN          # default DENY
+//!     strict_transport_security: null      # null drops a header
+//! routes:
+//!   patterns:
+//!     "/public/*": {security_headers: false}   # switched off for these routes
+//! ```
+
+mod config;
+mod filter;
+
+use beginnings_abi::{Error, Extension, Host, Route, export_extension};
+
+pub use config::SecurityHeadersConfig;
+pub use filter::SecurityHeadersFilter;
+
+/// The route setting that switches the extension off for a route.
+pub const ROUTE_SWITCH: &str = "security_headers";
+
+pub struct SecurityHeadersExtension {
+    filter_headers: Vec<(&'static str, String)>,
+}
+
+impl Extension for SecurityHeadersExtension {
+    const NAME: &'static str = "SecurityHeadersExtension";
+    const DESCRIPTION: &'static str = "adds X-Content-Type-Options, X-Frame-Options, Referrer-Policy and Strict-Transport-Security";
+
+    type Config = SecurityHeadersConfig;
+    type Filter = SecurityHeadersFilter;
+
+    fn new(config: SecurityHeadersConfig, _host: Host) -> Result<Self, Error> {
+        Ok(SecurityHeadersExtension {
+            filter_headers: config.into_headers()?,
+        })
+    }
+
+    fn applies(&self, route: &Route<'_>) -> bool {
+        // A malformed switch is reported when the filter is built; here it counts as "on".
+        route.flag(ROUTE_SWITCH, true).unwrap_or(true)
+    }
+
+    fn filter(&self, route: &Route<'_>) -> Result<SecurityHeadersFilter, Error> {
+        route.flag(ROUTE_SWITCH, true)?;
+        Ok(SecurityHeadersFilter::new(self.filter_headers.clone()))
+    }
+}
+
+export_extension!(SecurityHeadersExtension);

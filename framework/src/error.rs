@@ -1,0 +1,52 @@
+//! The runtime's errors. Each says what failed, where (file, key, `module:Type`, library),
+//! and, where there is one, what to do.
+
+use std::net::SocketAddr;
+
+use crate::config::ConfigError;
+use crate::loader::LoadErrors;
+
+/// Why an application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Load(#[from] LoadErrors),
+    #[error("{0}")]
+    Route(#[from] RouteError),
+    #[error("{0}")]
+    Pipeline(#[from] PipelineError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("invalid listen address `{0}`: expected HOST:PORT")]
+    Address(String),
+    #[error("server failed on {addr}: {source}")]
+    Serve {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// A route the application registered that cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteError {
+    #[error("route `{route}` conflicts with route `{existing}`")]
+    Conflict { route: String, existing: String },
+    #[error("route `{route}` is not a valid path template: {reason}")]
+    InvalidTemplate { route: String, reason: String },
+    #[error("route {method} `{route}` is registered twice")]
+    Duplicate { method: String, route: String },
+}
+
+/// An extension that failed while the per-route chains were built.
+#[derive(Debug, thiserror::Error)]
+#[error("extension `{extension}` failed for route `{route}`: {message}")]
+pub struct PipelineError {
+    pub extension: String,
+    pub route: String,
+    pub message: String,
+}

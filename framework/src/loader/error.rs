@@ -1,0 +1,132 @@
+//! Why an extension library could not be loaded; each message is one line that names the
+//! configuration entry, the library and what to do.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::config::Location;
+
+/// One extension that could not be loaded.
+#[derive(Debug)]
+pub struct LoadError {
+    /// Where the extension is named in the configuration.
+    pub location: Option<Location>,
+    /// `module:Type` as written.
+    pub extension: String,
+    pub library: PathBuf,
+    pub kind: LoadErrorKind,
+}
+
+#[derive(Debug)]
+pub enum LoadErrorKind {
+    /// No `lib<module>.so` in the extensions directory.
+    NotFound {
+        directory: PathBuf,
+        holds: Vec<String>,
+    },
+    /// The file is there but is not one the host may load.
+    Unsafe { reason: String },
+    /// `dlopen` failed (not a shared object, missing symbols, wrong architecture).
+    Open { reason: String },
+    /// A shared object without the `abi_stable` library header.
+    NotAnExtension,
+    /// Built against another version of `abi_stable` or of the extension interface.
+    Incompatible { reason: String },
+    /// The layout of the interface types differs between the host and the library.
+    LayoutMismatch { summary: String },
+    /// Built with `panic = "abort"`: a panic could not be contained.
+    PanicAbort,
+    /// The library's root module failed to initialise.
+    InitFailed { reason: String },
+    /// The library does not export the `Type` the configuration names.
+    UnknownType {
+        type_name: String,
+        exported: Vec<String>,
+    },
+    /// The extension refused its configuration.
+    ConfigRejected { message: String },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(location) = &self.location {
+            write!(f, "{location}: ")?;
+        }
+        let library = self.library.display();
+        write!(f, "extension `{}`: ", self.extension)?;
+        match &self.kind {
+            LoadErrorKind::NotFound { directory, holds } => {
+                let listing = if holds.is_empty() {
+                    "no extension libraries".to_string()
+                } else {
+                    holds.join(", ")
+                };
+                write!(
+                    f,
+                    "library {library} not found (searched {}, which holds: {listing}); \
+                     build the extension or point --extensions-dir, BEGINNINGS_EXTENSIONS_DIR \
+                     or app.extensions_dir at the directory that holds it",
+                    directory.display()
+                )
+            }
+            LoadErrorKind::Unsafe { reason } => write!(f, "refusing to load {library}: {reason}"),
+            LoadErrorKind::Open { reason } => write!(f, "cannot open {library}: {reason}"),
+            LoadErrorKind::NotAnExtension => write!(
+                f,
+                "{library} is not a Beginnings extension library (it has no abi_stable library \
+                 header); build it as a cdylib that calls beginnings_abi::export_extension!"
+            ),
+            LoadErrorKind::Incompatible { reason } => write!(
+                f,
+                "{library} was built for another extension interface ({reason}); rebuild it \
+                 against this version of beginnings-abi"
+            ),
+            LoadErrorKind::LayoutMismatch { summary } => write!(
+                f,
+                "{library} was built against a different layout of the extension interface \
+                 ({summary}); rebuild it against this version of beginnings-abi \
+                 (the full report is logged at debug level)"
+            ),
+            LoadErrorKind::PanicAbort => write!(
+                f,
+                "{library} was built with panic = \"abort\", so a panic in it would end the \
+                 server; build it with panic = \"unwind\""
+            ),
+            LoadErrorKind::InitFailed { reason } => {
+                write!(f, "{library} failed to initialise: {reason}")
+            }
+            LoadErrorKind::UnknownType {
+                type_name,
+                exported,
+            } => write!(
+                f,
+                "{library} does not export type `{type_name}` (it exports: {}); fix the name \
+                 after the colon",
+                exported.join(", ")
+            ),
+            LoadErrorKind::ConfigRejected { message } => {
+                write!(f, "configuration rejected: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Every extension that could not be loaded, reported together.
+#[derive(Debug)]
+pub struct LoadErrors(pub Vec<LoadError>);
+
+impl fmt::Display for LoadErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for LoadErrors {}

@@ -1,0 +1,177 @@
+//! Opening one extension library: the file checks made before `dlopen` (a library's
+//! constructors run as soon as it is opened), then the `abi_stable` header, version and
+//! layout checks, then our own epoch and panic-strategy checks.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use abi_stable::library::{LibraryError, lib_header_from_path};
+use beginnings_abi::ffi::{ABI_EPOCH, ExtensionModule_Ref};
+
+use super::error::LoadErrorKind;
+
+/// A library that passed every check. Never unloaded.
+#[derive(Clone, Copy)]
+pub(crate) struct Library {
+    pub module: ExtensionModule_Ref,
+}
+
+/// Where the library of `module` lives: `<dir>/lib<module>.so`.
+pub(crate) fn library_path(directory: &Path, module: &str) -> PathBuf {
+    directory.join(format!("lib{module}.so"))
+}
+
+pub(crate) fn open(directory: &Path, path: &Path) -> Result<Library, LoadErrorKind> {
+    check_file(directory, path)?;
+    let header = lib_header_from_path(path).map_err(classify)?;
+    let module = header
+        .init_root_module::<ExtensionModule_Ref>()
+        .map_err(classify)?;
+    if module.abi_epoch() != ABI_EPOCH {
+        return Err(LoadErrorKind::Incompatible {
+            reason: format!(
+                "ABI epoch {}, this host needs {ABI_EPOCH}",
+                module.abi_epoch()
+            ),
+        });
+    }
+    if !module.panic_unwind() {
+        return Err(LoadErrorKind::PanicAbort);
+    }
+    Ok(Library { module })
+}
+
+/// Lists the extension libraries a directory holds, for the "not found" message.
+pub(crate) fn list_libraries(directory: &Path) -> Vec<String> {
+    let Ok(entries) = fs::read_dir(directory) else {
+        return vec![format!("nothing: {} cannot be read", directory.display())];
+    };
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("lib") && name.ends_with(".so"))
+        .collect();
+    names.sort();
+    names
+}
+
+fn check_file(directory: &Path, path: &Path) -> Result<(), LoadErrorKind> {
+    let unsafe_file = |reason: String| Err(LoadErrorKind::Unsafe { reason });
+    let link = fs::symlink_metadata(path).map_err(|e| LoadErrorKind::Open {
+        reason: e.to_string(),
+    })?;
+    let real_dir = fs::canonicalize(directory).map_err(|e| LoadErrorKind::Open {
+        reason: format!("extensions directory {}: {e}", directory.display()),
+    })?;
+    let real_path = fs::canonicalize(path).map_err(|e| LoadErrorKind::Open {
+        reason: e.to_string(),
+    })?;
+    if link.file_type().is_symlink() && real_path.parent() != Some(real_dir.as_path()) {
+        return unsafe_file(format!(
+            "it is a symlink to {}, outside the extensions directory {}; copy the library \
+             into the directory instead",
+            real_path.display(),
+            real_dir.display()
+        ));
+    }
+    let metadata = fs::metadata(&real_path).map_err(|e| LoadErrorKind::Open {
+        reason: e.to_string(),
+    })?;
+    if !metadata.is_file() {
+        return unsafe_file("it is not a regular file".into());
+    }
+    if metadata.permissions().mode() & 0o022 != 0 {
+        return unsafe_file(format!(
+            "it is writable by group or others (mode {:o}); run `chmod go-w {}`",
+            metadata.permissions().mode() & 0o777,
+            path.display()
+        ));
+    }
+    let dir_mode = fs::metadata(&real_dir)
+        .map(|m| m.permissions().mode())
+        .unwrap_or(0);
+    if dir_mode & 0o022 != 0 && dir_mode & 0o1000 == 0 {
+        return unsafe_file(format!(
+            "its directory {} is writable by group or others (mode {:o}), so anyone could \
+             replace it; run `chmod go-w {}`",
+            real_dir.display(),
+            dir_mode & 0o777,
+            real_dir.display()
+        ));
+    }
+    Ok(())
+}
+
+fn classify(error: LibraryError) -> LoadErrorKind {
+    match error {
+        LibraryError::OpenError { err, .. } => LoadErrorKind::Open {
+            reason: err.to_string(),
+        },
+        LibraryError::GetSymbolError { .. } => LoadErrorKind::NotAnExtension,
+        LibraryError::InvalidAbiHeader(_) | LibraryError::InvalidCAbi { .. } => {
+            LoadErrorKind::Incompatible {
+                reason: "a different abi_stable version".into(),
+            }
+        }
+        LibraryError::IncompatibleVersionNumber {
+            expected_version,
+            actual_version,
+            ..
+        } => LoadErrorKind::Incompatible {
+            reason: format!("interface {actual_version}, this host speaks {expected_version}"),
+        },
+        LibraryError::ParseVersionError(e) => LoadErrorKind::Incompatible {
+            reason: e.to_string(),
+        },
+        LibraryError::AbiInstability(report) => {
+            let report = report.to_string();
+            tracing::debug!(target: "beginnings::loader", "layout report:\n{report}");
+            LoadErrorKind::LayoutMismatch {
+                summary: summarize_layout_report(&report),
+            }
+        }
+        LibraryError::RootModule { err, .. } => LoadErrorKind::InitFailed {
+            reason: err.to_string().trim().replace('\n', " "),
+        },
+        LibraryError::Many(errors) => {
+            errors
+                .into_iter()
+                .next()
+                .map(classify)
+                .unwrap_or(LoadErrorKind::InitFailed {
+                    reason: "unknown error".into(),
+                })
+        }
+    }
+}
+
+/// The `abi_stable` layout report runs to hundreds of lines; its `Error:` lines and the
+/// expected/found values after them say what differs.
+fn summarize_layout_report(report: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut lines = report.lines().map(str::trim).peekable();
+    while let Some(line) = lines.next() {
+        if let Some(what) = line.strip_prefix("Error:") {
+            let mut part = what.trim().to_string();
+            while let Some(next) = lines.peek() {
+                if next.starts_with("Expected:") || next.starts_with("Found:") {
+                    part.push(' ');
+                    part.push_str(next);
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+    }
+    if parts.is_empty() {
+        "layout differs".into()
+    } else {
+        parts.truncate(3);
+        parts.join("; ")
+    }
+}

@@ -1,0 +1,161 @@
+//! Finding, checking and loading extension libraries, and creating the extensions that the
+//! configuration names as `module:Type`.
+
+mod error;
+mod host;
+mod library;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use abi_stable::std_types::{RErr, ROk, RStr};
+use beginnings_abi::ffi::ExtensionBox;
+use serde_json::Value;
+
+pub use error::{LoadError, LoadErrorKind, LoadErrors};
+
+use crate::config::ExtensionEntry;
+
+/// The configuration keys the host reads for every extension; they are not passed on.
+const HOST_KEYS: [&str; 1] = ["enabled"];
+
+/// A created extension instance and where it came from.
+pub struct LoadedExtension {
+    /// `module:Type`.
+    pub name: String,
+    pub library: PathBuf,
+    pub(crate) instance: ExtensionBox,
+}
+
+impl std::fmt::Debug for LoadedExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadedExtension")
+            .field("name", &self.name)
+            .field("library", &self.library)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads every enabled extension in configuration order. Every failure is reported, not
+/// just the first; any failure means nothing is served.
+pub fn load_all(
+    entries: &[ExtensionEntry],
+    directory: &Path,
+) -> Result<Vec<LoadedExtension>, LoadErrors> {
+    let mut libraries: HashMap<&str, Result<library::Library, ()>> = HashMap::new();
+    let mut loaded = Vec::new();
+    let mut errors = Vec::new();
+    for entry in entries {
+        let path = library::library_path(directory, &entry.module);
+        let fail = |kind| LoadError {
+            location: Some(entry.location.clone()),
+            extension: entry.name.clone(),
+            library: path.clone(),
+            kind,
+        };
+        let (enabled, config) = match split_host_keys(&entry.config) {
+            Ok(split) => split,
+            Err(kind) => {
+                errors.push(fail(kind));
+                continue;
+            }
+        };
+        if !enabled {
+            tracing::info!(extension = %entry.name, "extension disabled by configuration");
+            continue;
+        }
+        let library = match libraries.get(entry.module.as_str()) {
+            Some(Ok(library)) => *library,
+            // Already reported for an earlier entry of the same module.
+            Some(Err(())) => continue,
+            None => {
+                let opened = if path.exists() || path.is_symlink() {
+                    library::open(directory, &path)
+                } else {
+                    Err(LoadErrorKind::NotFound {
+                        directory: directory.to_path_buf(),
+                        holds: library::list_libraries(directory),
+                    })
+                };
+                match opened {
+                    Ok(library) => {
+                        libraries.insert(&entry.module, Ok(library));
+                        library
+                    }
+                    Err(kind) => {
+                        libraries.insert(&entry.module, Err(()));
+                        errors.push(fail(kind));
+                        continue;
+                    }
+                }
+            }
+        };
+        match create(&library, entry, &config) {
+            Ok(instance) => loaded.push(LoadedExtension {
+                name: entry.name.clone(),
+                library: path,
+                instance,
+            }),
+            Err(kind) => errors.push(fail(kind)),
+        }
+    }
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(LoadErrors(errors))
+    }
+}
+
+fn create(
+    library: &library::Library,
+    entry: &ExtensionEntry,
+    config: &Value,
+) -> Result<ExtensionBox, LoadErrorKind> {
+    let exported: Vec<String> = library
+        .module
+        .types()
+        .iter()
+        .map(|t| t.name.as_str().to_string())
+        .collect();
+    if !exported.iter().any(|name| *name == entry.type_name) {
+        return Err(LoadErrorKind::UnknownType {
+            type_name: entry.type_name.clone(),
+            exported,
+        });
+    }
+    let config_json = config.to_string();
+    let new_extension = library.module.new_extension();
+    match new_extension(
+        RStr::from_str(&entry.type_name),
+        RStr::from_str(&config_json),
+        host::handle_for(&entry.module),
+    ) {
+        ROk(instance) => Ok(instance),
+        RErr(message) => Err(LoadErrorKind::ConfigRejected {
+            message: message.into_string(),
+        }),
+    }
+}
+
+/// Splits the keys the host reads off an extension's configuration.
+fn split_host_keys(config: &Value) -> Result<(bool, Value), LoadErrorKind> {
+    let Value::Object(map) = config else {
+        return Err(LoadErrorKind::ConfigRejected {
+            message: format!("expected a mapping of settings, found {config}"),
+        });
+    };
+    let enabled = match map.get("enabled") {
+        None => true,
+        Some(Value::Bool(enabled)) => *enabled,
+        Some(other) => {
+            return Err(LoadErrorKind::ConfigRejected {
+                message: format!("enabled: expected true or false, found {other}"),
+            });
+        }
+    };
+    let mut rest = map.clone();
+    for key in HOST_KEYS {
+        rest.remove(key);
+    }
+    Ok((enabled, Value::Object(rest)))
+}

@@ -1,0 +1,222 @@
+//! The host side of the borrowed views: the vtables through which an extension reads and
+//! changes the request or response in place.
+
+use std::ffi::c_void;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+
+use abi_stable::{
+    prefix_type::WithMetadata,
+    std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString},
+};
+use beginnings_abi::ffi::{MessageVTable, MessageVTable_Ref, MessageView};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+
+use crate::routing::Response;
+
+/// What a request hook sees.
+pub(crate) struct RequestSide<'a> {
+    pub parts: &'a mut http::request::Parts,
+    pub peer: Option<SocketAddr>,
+}
+
+/// What a response hook sees: the response and the request it answers.
+pub(crate) struct ResponseSide<'a> {
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub response: &'a mut Response,
+    pub peer: Option<SocketAddr>,
+}
+
+/// The accessors the vtable needs from either side.
+pub(crate) trait Side {
+    fn method(&self) -> &str;
+    fn uri(&self) -> &Uri;
+    fn status(&self) -> u16;
+    fn headers(&self) -> &HeaderMap;
+    fn headers_mut(&mut self) -> &mut HeaderMap;
+    fn peer(&self) -> Option<SocketAddr>;
+}
+
+impl Side for RequestSide<'_> {
+    fn method(&self) -> &str {
+        self.parts.method.as_str()
+    }
+    fn uri(&self) -> &Uri {
+        &self.parts.uri
+    }
+    fn status(&self) -> u16 {
+        0
+    }
+    fn headers(&self) -> &HeaderMap {
+        &self.parts.headers
+    }
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.parts.headers
+    }
+    fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+}
+
+impl Side for ResponseSide<'_> {
+    fn method(&self) -> &str {
+        self.method.as_str()
+    }
+    fn uri(&self) -> &Uri {
+        self.uri
+    }
+    fn status(&self) -> u16 {
+        self.response.status().as_u16()
+    }
+    fn headers(&self) -> &HeaderMap {
+        self.response.headers()
+    }
+    fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.response.headers_mut()
+    }
+    fn peer(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+}
+
+/// A view of `side` valid while `side` is borrowed.
+pub(crate) fn view<'a, S: Side + 'a>(side: &'a mut S) -> MessageView<'a> {
+    MessageView {
+        this: (side as *mut S).cast::<c_void>(),
+        vtable: VTables::<S>::VTABLE,
+        borrow: PhantomData,
+    }
+}
+
+/// One constant vtable per side type.
+struct VTables<S>(PhantomData<S>);
+
+impl<S: Side> VTables<S> {
+    const WITH_METADATA: &'static WithMetadata<MessageVTable> = &WithMetadata::new(MessageVTable {
+        method: method::<S>,
+        path: path::<S>,
+        query: query::<S>,
+        status: status::<S>,
+        header: header::<S>,
+        set_header: set_header::<S>,
+        append_header: append_header::<S>,
+        remove_header: remove_header::<S>,
+        peer_addr: peer_addr::<S>,
+    });
+    const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
+}
+
+/// # Safety
+/// `this` must be the `S` a view was made from, still borrowed by that view.
+unsafe fn side<'a, S>(this: *const c_void) -> &'a S {
+    // SAFETY: guaranteed by the caller; views are only made by `view` above.
+    unsafe { &*this.cast::<S>() }
+}
+
+/// # Safety
+/// As for [`side`], and no other reference to the side is in use.
+unsafe fn side_mut<'a, S>(this: *mut c_void) -> &'a mut S {
+    // SAFETY: guaranteed by the caller; the view holds the only borrow.
+    unsafe { &mut *this.cast::<S>() }
+}
+
+/// Widens a borrow to `'static` for the FFI signature; the SDK narrows it back to the view.
+fn erase(text: &str) -> RStr<'static> {
+    // SAFETY: the string lives in the message behind the view; the vtable contract (see
+    // `MessageVTable`) forbids using it after the hook or after a change to the message.
+    RStr::from_str(unsafe { &*(text as *const str) })
+}
+
+unsafe extern "C" fn method<S: Side>(this: *const c_void) -> RStr<'static> {
+    // SAFETY: the extension passes back the pointer of the view it was given.
+    erase(unsafe { side::<S>(this) }.method())
+}
+
+unsafe extern "C" fn path<S: Side>(this: *const c_void) -> RStr<'static> {
+    // SAFETY: as in `method`.
+    erase(unsafe { side::<S>(this) }.uri().path())
+}
+
+unsafe extern "C" fn query<S: Side>(this: *const c_void) -> RStr<'static> {
+    // SAFETY: as in `method`.
+    erase(unsafe { side::<S>(this) }.uri().query().unwrap_or(""))
+}
+
+unsafe extern "C" fn status<S: Side>(this: *const c_void) -> u16 {
+    // SAFETY: as in `method`.
+    unsafe { side::<S>(this) }.status()
+}
+
+unsafe extern "C" fn header<S: Side>(
+    this: *const c_void,
+    name: RStr<'_>,
+) -> ROption<RSlice<'static, u8>> {
+    // SAFETY: as in `method`.
+    let side = unsafe { side::<S>(this) };
+    match side.headers().get(name.as_str()) {
+        // SAFETY: the value lives in the message; see `erase`.
+        Some(value) => RSome(RSlice::from_slice(unsafe {
+            &*(value.as_bytes() as *const [u8])
+        })),
+        None => RNone,
+    }
+}
+
+fn parse_header(name: RStr<'_>, value: RStr<'_>) -> Result<(HeaderName, HeaderValue), RString> {
+    let name = HeaderName::from_bytes(name.as_str().as_bytes())
+        .map_err(|_| RString::from(format!("invalid header name {:?}", name.as_str())))?;
+    let value = HeaderValue::from_str(value.as_str()).map_err(|_| {
+        RString::from(format!(
+            "invalid value for header {name}: {:?}",
+            value.as_str()
+        ))
+    })?;
+    Ok((name, value))
+}
+
+unsafe extern "C" fn set_header<S: Side>(
+    this: *mut c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+) -> RResult<(), RString> {
+    // SAFETY: as in `method`; hooks that change the message hold the view mutably.
+    let side = unsafe { side_mut::<S>(this) };
+    match parse_header(name, value) {
+        Ok((name, value)) => {
+            side.headers_mut().insert(name, value);
+            ROk(())
+        }
+        Err(message) => RErr(message),
+    }
+}
+
+unsafe extern "C" fn append_header<S: Side>(
+    this: *mut c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+) -> RResult<(), RString> {
+    // SAFETY: as in `set_header`.
+    let side = unsafe { side_mut::<S>(this) };
+    match parse_header(name, value) {
+        Ok((name, value)) => {
+            side.headers_mut().append(name, value);
+            ROk(())
+        }
+        Err(message) => RErr(message),
+    }
+}
+
+unsafe extern "C" fn remove_header<S: Side>(this: *mut c_void, name: RStr<'_>) -> bool {
+    // SAFETY: as in `set_header`.
+    let side = unsafe { side_mut::<S>(this) };
+    side.headers_mut().remove(name.as_str()).is_some()
+}
+
+unsafe extern "C" fn peer_addr<S: Side>(this: *const c_void) -> RString {
+    // SAFETY: as in `method`.
+    let side = unsafe { side::<S>(this) };
+    side.peer()
+        .map(|peer| RString::from(peer.to_string()))
+        .unwrap_or_default()
+}

@@ -1,0 +1,13 @@
+//! Routing: the application's routers, the compiled route table (path -> route, with its
+//! prebuilt chain per method), and the route-config resolver.
+
+mod handler;
+pub mod resolve;
+mod router;
+mod table;
+
+pub use handler::{Body, IntoResponse, Json, Rejection, Request, Response, error_response};
+pub use http::{Method, StatusCode};
+pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
+pub use router::{RouteDef, Router};
+pub(crate) use table::{MethodEntry, RouteEntry, RouteMatch, RouteTable, allow_header};

@@ -1,0 +1,105 @@
+//! The compiled route table: one `matchit` lookup (O(path length)) per request, then the
+//! method's prebuilt entry.
+
+use http::{HeaderValue, Method};
+
+use super::handler::DynHandler;
+use crate::error::RouteError;
+use crate::pipeline::Chain;
+
+/// A method of a route: its handler and the chain built for it at startup.
+pub(crate) struct MethodEntry {
+    pub method: Method,
+    pub handler: DynHandler,
+    pub chain: Chain,
+}
+
+/// A path template and the methods registered on it.
+pub(crate) struct RouteEntry {
+    pub template: String,
+    pub methods: Vec<MethodEntry>,
+    /// The `Allow` header of a 405 on this path, built once.
+    pub allow: HeaderValue,
+}
+
+pub(crate) struct RouteTable {
+    router: matchit::Router<usize>,
+    routes: Vec<RouteEntry>,
+}
+
+pub(crate) enum RouteMatch<'a> {
+    Found {
+        entry: &'a MethodEntry,
+        template: &'a str,
+        params: Vec<(String, String)>,
+    },
+    MethodNotAllowed {
+        allow: &'a HeaderValue,
+    },
+    NotFound,
+}
+
+impl RouteTable {
+    pub fn new(routes: Vec<RouteEntry>) -> Result<Self, RouteError> {
+        let mut router = matchit::Router::new();
+        for (index, route) in routes.iter().enumerate() {
+            router
+                .insert(route.template.as_str(), index)
+                .map_err(|e| match e {
+                    matchit::InsertError::Conflict { with } => RouteError::Conflict {
+                        route: route.template.clone(),
+                        existing: with,
+                    },
+                    other => RouteError::InvalidTemplate {
+                        route: route.template.clone(),
+                        reason: other.to_string(),
+                    },
+                })?;
+        }
+        Ok(RouteTable { router, routes })
+    }
+
+    pub fn find(&self, method: &Method, path: &str) -> RouteMatch<'_> {
+        let Ok(found) = self.router.at(path) else {
+            return RouteMatch::NotFound;
+        };
+        let route = &self.routes[*found.value];
+        let entry = route
+            .methods
+            .iter()
+            .find(|entry| entry.method == method)
+            // HEAD is answered by the GET handler; hyper leaves the body out.
+            .or_else(|| {
+                (method == Method::HEAD)
+                    .then(|| route.methods.iter().find(|e| e.method == Method::GET))
+                    .flatten()
+            });
+        match entry {
+            Some(entry) => RouteMatch::Found {
+                entry,
+                template: &route.template,
+                params: found
+                    .params
+                    .iter()
+                    .map(|(key, value)| (key.to_string(), value.to_string()))
+                    .collect(),
+            },
+            None => RouteMatch::MethodNotAllowed {
+                allow: &route.allow,
+            },
+        }
+    }
+
+    pub fn routes(&self) -> &[RouteEntry] {
+        &self.routes
+    }
+}
+
+/// The `Allow` header value for a route's methods (GET implies HEAD).
+pub(crate) fn allow_header(methods: &[MethodEntry]) -> HeaderValue {
+    let mut names: Vec<&str> = methods.iter().map(|m| m.method.as_str()).collect();
+    if names.contains(&"GET") && !names.contains(&"HEAD") {
+        names.push("HEAD");
+    }
+    HeaderValue::from_str(&names.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
