@@ -9,13 +9,13 @@ use crate::loader::LoadErrors;
 /// Why an application could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{0}")]
+    #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("{0}")]
+    #[error(transparent)]
     Load(#[from] LoadErrors),
-    #[error("{0}")]
+    #[error(transparent)]
     Route(#[from] RouteError),
-    #[error("{0}")]
+    #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -63,9 +63,9 @@ pub fn new_extension<E: Extension>(
         let deserializer = &mut serde_json::Deserializer::from_str(config_json.as_str());
         let config: E::Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
-            let inner = e.into_inner();
+            let inner = without_position(&e.into_inner());
             if path == "." || path.is_empty() {
-                inner.to_string()
+                inner
             } else {
                 format!("{path}: {inner}")
             }
@@ -84,6 +84,16 @@ pub fn new_extension<E: Extension>(
             panic_text(payload.as_ref())
         ))),
     }
+}
+
+/// A serde_json message without its "at line 1 column 21": the position is in the JSON text
+/// the host made from the YAML, which means nothing to the user; the key path says where.
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let suffix = format!(" at line {} column {}", error.line(), error.column());
+    text.strip_suffix(&suffix)
+        .map(str::to_string)
+        .unwrap_or(text)
 }
 
 /// The error for a `Type` the library does not export, listing those it does.
@@ -146,4 +156,28 @@ macro_rules! export_extension {
             };
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// `export_extension!` spells the header symbol out (an attribute cannot take a
+    /// constant); it must be the name `abi_stable` looks up.
+    #[test]
+    fn exported_header_symbol_is_the_one_abi_stable_looks_up() {
+        let macro_source = include_str!("export.rs");
+        let symbol = abi_stable::library::ROOT_MODULE_LOADER_NAME;
+        assert!(
+            macro_source.contains(&format!("#[unsafe(export_name = \"{symbol}\")]")),
+            "export_extension! must export `{symbol}`"
+        );
+    }
+
+    #[test]
+    fn json_positions_are_dropped_from_configuration_errors() {
+        let error = serde_json::from_str::<u32>("\"text\"").unwrap_err();
+        assert_eq!(
+            super::without_position(&error),
+            "invalid type: string \"text\", expected u32"
+        );
+    }
 }

@@ -89,19 +89,18 @@ macro_rules! header_methods {
             /// Replaces every value of a header with `value`.
             pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
                 let set_fn = self.view.vtable.set_header();
+                let (name, value) = (RStr::from_str(name), RStr::from_str(value));
                 // SAFETY: the view is valid for this hook and `&mut self` is the only borrow.
-                let result =
-                    unsafe { set_fn(self.view.this, RStr::from_str(name), RStr::from_str(value)) };
+                let result = unsafe { set_fn(self.view.this, name, value) };
                 into_result(result)
             }
 
             /// Adds a value to a header, keeping those already there.
             pub fn append_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
                 let append_fn = self.view.vtable.append_header();
+                let (name, value) = (RStr::from_str(name), RStr::from_str(value));
                 // SAFETY: as in `set_header`.
-                let result = unsafe {
-                    append_fn(self.view.this, RStr::from_str(name), RStr::from_str(value))
-                };
+                let result = unsafe { append_fn(self.view.this, name, value) };
                 into_result(result)
             }
 

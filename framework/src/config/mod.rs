@@ -112,11 +112,11 @@ pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
     let text = std::fs::read_to_string(&opts.path)
         .map_err(|e| problem(&opts.path, "", format!("cannot read: {e}")))?;
     let mut config = load_str(&text, &opts.path)?;
-    if let Some(dir) = &config.app.extensions_dir {
-        if dir.is_relative() {
-            let base = opts.path.parent().unwrap_or(Path::new("."));
-            config.app.extensions_dir = Some(base.join(dir));
-        }
+    if let Some(dir) = &config.app.extensions_dir
+        && dir.is_relative()
+    {
+        let base = opts.path.parent().unwrap_or(Path::new("."));
+        config.app.extensions_dir = Some(base.join(dir));
     }
     Ok(config)
 }

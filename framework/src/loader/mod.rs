@@ -117,7 +117,7 @@ fn create(
         .iter()
         .map(|t| t.name.as_str().to_string())
         .collect();
-    if !exported.iter().any(|name| *name == entry.type_name) {
+    if !exported.contains(&entry.type_name) {
         return Err(LoadErrorKind::UnknownType {
             type_name: entry.type_name.clone(),
             exported,

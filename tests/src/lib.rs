@@ -1,0 +1,246 @@
+//! The black-box test harness: builds the binaries and extension libraries with cargo (a
+//! `cargo test` does not produce cdylib files), writes configurations into a temporary
+//! directory, starts real servers on 127.0.0.1:0 and stops them when the test ends.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Packages the tests need built: the binaries, the shipped extensions and the fixtures.
+const PACKAGES: [&str; 4] = [
+    "beginnings-apps",
+    "security",
+    "fixture_panic",
+    "fixture_not_abi",
+];
+
+/// How long a server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The workspace root.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
+}
+
+/// Where cargo puts the debug build: the binaries and the extension libraries.
+pub fn build_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let target = if target.is_relative() {
+        workspace_root().join(target)
+    } else {
+        target
+    };
+    target.join("debug")
+}
+
+/// Builds every package the tests need, once per test binary.
+pub fn ensure_built() {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut command = Command::new(cargo);
+        command.current_dir(workspace_root()).arg("build");
+        for package in PACKAGES {
+            command.args(["-p", package]);
+        }
+        let status = command.status().expect("cargo runs");
+        assert!(status.success(), "building the test packages failed");
+    });
+}
+
+/// A configuration written to its own temporary directory.
+pub struct ConfigDir {
+    dir: tempfile::TempDir,
+}
+
+impl ConfigDir {
+    pub fn new(app_yaml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(dir.path().join("app.yaml"), app_yaml).expect("write app.yaml");
+        ConfigDir { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn app_yaml(&self) -> PathBuf {
+        self.dir.path().join("app.yaml")
+    }
+}
+
+/// A running server process, killed when dropped.
+pub struct TestServer {
+    child: Child,
+    pub base: String,
+    log: Arc<Mutex<String>>,
+    _config: ConfigDir,
+}
+
+impl TestServer {
+    /// Starts `beginnings-demo` with `app_yaml`, extensions from the build directory.
+    pub fn start(app_yaml: &str) -> TestServer {
+        Self::start_binary("beginnings-demo", app_yaml, &[])
+    }
+
+    pub fn start_binary(binary: &str, app_yaml: &str, extra_args: &[&str]) -> TestServer {
+        ensure_built();
+        let config = ConfigDir::new(app_yaml);
+        let mut child = server_command(binary, &config, extra_args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("server starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().expect("stderr piped");
+        let sink = log.clone();
+        thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read) = stderr.read(&mut buffer) {
+                if read == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        });
+        let stdout = child.stdout.take().expect("stdout piped");
+        let (sender, receiver) = std::sync::mpsc::channel();
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = sender.send(addr.to_string());
+                }
+            }
+        });
+        match receiver.recv_timeout(START_TIMEOUT) {
+            Ok(base) => TestServer {
+                child,
+                base,
+                log,
+                _config: config,
+            },
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                thread::sleep(Duration::from_millis(100));
+                panic!("server did not start; its log:\n{}", log.lock().unwrap());
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// What the server wrote to its log so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits until the log contains `needle` (log lines are written asynchronously).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || Instant::now() > deadline {
+                return log;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server_command(binary: &str, config: &ConfigDir, extra_args: &[&str]) -> Command {
+    let mut command = Command::new(build_dir().join(binary));
+    if binary == "beginnings" {
+        command.arg("serve");
+    }
+    command
+        .arg("--config")
+        .arg(config.app_yaml())
+        .arg("--bind")
+        .arg("127.0.0.1:0")
+        .args(extra_args)
+        .env_remove("BEGINNINGS_EXTENSIONS_DIR")
+        .env_remove("BEGINNINGS_ENV")
+        .env("RUST_LOG", "info")
+        .current_dir(config.path());
+    if !extra_args.contains(&"--extensions-dir") {
+        command.arg("--extensions-dir").arg(build_dir());
+    }
+    command
+}
+
+/// The outcome of a server that was expected not to start.
+pub struct Failed {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `beginnings-demo` with `app_yaml` and expects it to exit on its own within 30 s.
+pub fn start_expecting_failure(app_yaml: &str, extra_args: &[&str]) -> Failed {
+    ensure_built();
+    let config = ConfigDir::new(app_yaml);
+    let mut child = server_command("beginnings-demo", &config, extra_args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("server process starts");
+    let deadline = Instant::now() + START_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("server was expected to exit but kept running");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    Failed {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+/// A blocking HTTP client for the tests, with a short timeout so a hung server fails fast.
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client")
+}
