@@ -165,10 +165,7 @@ impl Runtime {
 
     /// Reaches a loaded extension by `module:Type` (to send it commands).
     pub fn extension(&self, name: &str) -> Option<ExtensionHandle<'_>> {
-        self.extensions
-            .iter()
-            .find(|e| e.name == name)
-            .map(|extension| ExtensionHandle { extension })
+        find_extension(&self.extensions, name)
     }
 
     /// Binds the listener: `addr` (`HOST:PORT`) or `app.host`/`app.port`.
@@ -180,11 +177,18 @@ impl Runtime {
         if !addr.contains(':') {
             return Err(Error::Address(addr));
         }
-        // Extensions live as long as the process: their libraries are never unloaded, and
-        // the chains in the table hold their filters.
-        std::mem::forget(self.extensions);
-        Server::bind(&addr, self.table).await
+        Server::bind(&addr, self.table, self.extensions).await
     }
+}
+
+pub(crate) fn find_extension<'a>(
+    extensions: &'a [LoadedExtension],
+    name: &str,
+) -> Option<ExtensionHandle<'a>> {
+    extensions
+        .iter()
+        .find(|e| e.name == name)
+        .map(|extension| ExtensionHandle { extension })
 }
 
 fn chain_names(chain: &Chain) -> Vec<String> {

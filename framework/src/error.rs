@@ -22,6 +22,8 @@ pub enum Error {
         addr: String,
         source: std::io::Error,
     },
+    #[error("extension `{extension}` failed to start: {message}")]
+    Startup { extension: String, message: String },
     #[error("invalid listen address `{0}`: expected HOST:PORT")]
     Address(String),
     #[error("server failed on {addr}: {source}")]

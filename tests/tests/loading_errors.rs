@@ -27,7 +27,10 @@ fn error_line(failed: &Failed) -> &str {
 fn a_missing_library_names_the_directory_and_what_it_holds() {
     let failed = fail_with("  \"nothere:SomeExtension\": {}\n");
     let line = error_line(&failed);
-    assert!(line.contains("app.yaml"), "names the file: {line}");
+    assert!(
+        line.contains("app.yaml:4:3:"),
+        "names file, line and column: {line}"
+    );
     assert!(line.contains("`nothere:SomeExtension`"), "{line}");
     assert!(line.contains("libnothere.so not found"), "{line}");
     assert!(
@@ -114,5 +117,16 @@ fn a_module_name_that_is_a_path_is_refused() {
         "names the entry: {}",
         failed.stderr
     );
-    assert!(failed.stderr.contains("[a-z0-9_]"), "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("app.yaml:4:3:"),
+        "names file, line and column: {}",
+        failed.stderr
+    );
+    assert!(
+        failed
+            .stderr
+            .contains("lowercase letters, digits and `_` only"),
+        "{}",
+        failed.stderr
+    );
 }

@@ -3,7 +3,11 @@
 
 use std::ffi::c_void;
 
-use abi_stable::{StableAbi, std_types::RStr};
+use abi_stable::{
+    StableAbi,
+    std_types::{RDuration, RStr},
+};
+use async_ffi::FfiFuture;
 
 /// Log levels, most severe first; the numbers are part of the ABI.
 #[repr(u8)]
@@ -31,9 +35,27 @@ pub struct HostServices {
         message: RStr<'_>,
     ),
     /// Whether a line at this level would be written, so disabled logging costs nothing.
-    #[sabi(last_prefix_field)]
     pub log_enabled:
         unsafe extern "C" fn(ctx: *const c_void, level: LogLevel, target: RStr<'_>) -> bool,
+    /// Nanoseconds on a monotonic clock (for durations).
+    pub monotonic_ns: extern "C" fn() -> u64,
+    /// Nanoseconds since the Unix epoch (for timestamps).
+    pub unix_time_ns: extern "C" fn() -> u64,
+    /// A future that completes after `duration`, driven by the host's runtime.
+    pub sleep: extern "C" fn(duration: RDuration) -> FfiFuture<()>,
+    /// Runs a future on the host's runtime; false when the host is not running one.
+    pub spawn: extern "C" fn(task: FfiFuture<()>) -> bool,
+    /// Registers a counter named `ext_<module>_<name>`; returns its id.
+    pub define_counter:
+        unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32,
+    /// Adds to a counter by id.
+    pub counter_add: extern "C" fn(id: u32, value: u64),
+    /// Registers a histogram named `ext_<module>_<name>`; returns its id.
+    pub define_histogram:
+        unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32,
+    /// Records one value in a histogram by id.
+    #[sabi(last_prefix_field)]
+    pub histogram_record: extern "C" fn(id: u32, value: u64),
 }
 
 /// What an extension holds to reach the host: an opaque per-module context and the vtable.

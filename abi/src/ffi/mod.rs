@@ -18,6 +18,6 @@ pub use host::{HostHandle, HostServices, HostServices_Ref, LogLevel};
 pub use module::{ABI_EPOCH, ExtensionModule, ExtensionModule_Ref, TypeInfo};
 pub use objects::{
     ExtensionBox, FfiExtension, FfiExtension_TO, FfiFilter, FfiFilter_TO, FilterBox, HookError,
-    HookResult, Reply, caps,
+    HookResult, Reply, RequestFuture, StatePtr, caps,
 };
 pub use view::{MessageVTable, MessageVTable_Ref, MessageView};

@@ -19,6 +19,8 @@ pub const ABI_EPOCH: u32 = 1;
 pub struct TypeInfo {
     pub name: RStr<'static>,
     pub description: RStr<'static>,
+    /// A short summary of the configuration keys, for `beginnings ext inspect`.
+    pub config_summary: RStr<'static>,
 }
 
 /// The root module of an extension library (a prefix type: append-only).

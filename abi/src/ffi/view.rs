@@ -46,8 +46,19 @@ pub struct MessageVTable {
     /// Removes a header; true when it was present.
     pub remove_header: unsafe extern "C" fn(this: *mut c_void, name: RStr<'_>) -> bool,
     /// The client's socket address (`ip:port`); empty when unknown.
-    #[sabi(last_prefix_field)]
     pub peer_addr: unsafe extern "C" fn(this: *const c_void) -> RString,
+    /// The buffered request body; empty unless the filter declared `NEEDS_BODY`.
+    pub body: unsafe extern "C" fn(this: *const c_void) -> RSlice<'static, u8>,
+    /// A value an extension attached to the request (`auth.user`), by name.
+    pub value: unsafe extern "C" fn(this: *const c_void, name: RStr<'_>) -> ROption<RStr<'static>>,
+    /// Attaches a value to the request for later extensions and the handler; refused on a
+    /// response view (the handler has run).
+    #[sabi(last_prefix_field)]
+    pub set_value: unsafe extern "C" fn(
+        this: *mut c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<(), RString>,
 }
 
 /// A borrowed request or response, valid for one hook call.
@@ -59,3 +70,7 @@ pub struct MessageView<'a> {
     pub vtable: MessageVTable_Ref,
     pub borrow: PhantomData<&'a mut ()>,
 }
+
+// SAFETY: a view stands for an exclusive borrow of the host's message (`&mut` to data that
+// is itself `Send`); an asynchronous hook may be resumed on another worker thread.
+unsafe impl Send for MessageView<'_> {}

@@ -6,14 +6,16 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::{
     sabi_trait::TD_Opaque,
-    std_types::{RErr, RNone, ROk, ROption, RSlice, RSome, RStr, RString},
+    std_types::{RErr, RNone, ROk, ROption, RSlice, RSome, RStr, RString, RVec},
 };
+use async_ffi::BorrowingFfiFuture;
+use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 use super::{Action, Error, Extension, Filter, Request, Response, Route};
 use crate::ffi::{
     FfiExtension, FfiFilter, FfiFilter_TO, FilterBox, HookError, HookResult, MessageView, Reply,
-    caps,
+    RequestFuture, StatePtr, caps,
 };
 
 pub(crate) struct ExtensionAdapter<E>(pub(crate) E);
@@ -63,6 +65,38 @@ impl<E: Extension> FfiExtension for ExtensionAdapter<E> {
             Ok(RString::from(answer.to_string()))
         })
     }
+
+    fn route_keys(&self) -> ROption<RVec<RString>> {
+        match E::ROUTE_KEYS {
+            Some(keys) => RSome(keys.iter().map(|key| RString::from(*key)).collect()),
+            None => RNone,
+        }
+    }
+
+    fn on_startup(&self) -> HookResult<()> {
+        guard(|| self.0.on_startup())
+    }
+
+    fn on_shutdown(&self) -> HookResult<()> {
+        guard(|| self.0.on_shutdown())
+    }
+}
+
+/// Whether `F` keeps per-request state; a zero-sized state is made on the stack for free.
+const fn is_stateful<F: Filter>() -> bool {
+    std::mem::size_of::<F::State>() != 0
+}
+
+/// Runs `hook` with the filter's state: the host's per-request state when the filter is
+/// stateful, a fresh zero-sized one otherwise.
+fn with_state<F: Filter, T>(state: StatePtr, hook: impl FnOnce(&mut F::State) -> T) -> T {
+    if is_stateful::<F>() && !state.0.is_null() {
+        // SAFETY: a non-null state comes from `new_state` of this filter type and is used by
+        // one request at a time, which the host guarantees.
+        hook(unsafe { &mut *state.0.cast::<F::State>() })
+    } else {
+        hook(&mut F::State::default())
+    }
 }
 
 impl<F: Filter> FfiFilter for FilterAdapter<F> {
@@ -70,25 +104,93 @@ impl<F: Filter> FfiFilter for FilterAdapter<F> {
         let mut bits = 0;
         if F::ON_REQUEST {
             bits |= caps::ON_REQUEST;
+            if F::ASYNC_REQUEST {
+                bits |= caps::ON_REQUEST_ASYNC;
+            }
         }
         if F::ON_RESPONSE {
             bits |= caps::ON_RESPONSE;
         }
+        if F::NEEDS_BODY {
+            bits |= caps::NEEDS_BODY;
+        }
+        if is_stateful::<F>() {
+            bits |= caps::PER_REQUEST_STATE;
+        }
         bits
     }
 
-    fn on_request(&self, request: MessageView<'_>) -> HookResult<ROption<Reply>> {
+    fn new_state(&self) -> StatePtr {
+        if !is_stateful::<F>() {
+            return StatePtr::NONE;
+        }
+        match catch_unwind(F::State::default) {
+            Ok(state) => StatePtr(Box::into_raw(Box::new(state)).cast()),
+            // The hooks then run with a fresh state each; the panic was logged by the hook.
+            Err(_) => StatePtr::NONE,
+        }
+    }
+
+    fn drop_state(&self, state: StatePtr) {
+        if is_stateful::<F>() && !state.0.is_null() {
+            // SAFETY: made by `new_state` above with `Box::into_raw`, dropped once by the host.
+            let state = unsafe { Box::from_raw(state.0.cast::<F::State>()) };
+            // A panicking destructor must not cross the boundary.
+            let _ = catch_unwind(AssertUnwindSafe(move || drop(state)));
+        }
+    }
+
+    fn on_request(&self, state: StatePtr, request: MessageView<'_>) -> HookResult<ROption<Reply>> {
         guard(|| {
             let mut request = Request::new(request);
-            Ok(match self.0.on_request(&mut request)? {
-                Action::Continue => RNone,
-                Action::Respond(reply) => RSome(reply.into_ffi()),
-            })
+            let action = with_state::<F, _>(state, |state| self.0.on_request(state, &mut request))?;
+            Ok(into_ffi(action))
         })
     }
 
-    fn on_response(&self, response: MessageView<'_>) -> HookResult<()> {
-        guard(|| self.0.on_response(&mut Response::new(response)))
+    fn on_request_async<'a>(
+        &'a self,
+        state: StatePtr,
+        request: MessageView<'a>,
+    ) -> RequestFuture<'a> {
+        let shared_state: Option<&'a mut F::State> = if is_stateful::<F>() && !state.0.is_null() {
+            // SAFETY: as in `with_state`; the host keeps the state alive and unshared until
+            // this future completes or is dropped.
+            Some(unsafe { &mut *state.0.cast::<F::State>() })
+        } else {
+            None
+        };
+        let future = async move {
+            let mut request = Request::new(request);
+            let mut local = F::State::default();
+            let state = match shared_state {
+                Some(state) => state,
+                None => &mut local,
+            };
+            let action = AssertUnwindSafe(self.0.on_request_async(state, &mut request))
+                .catch_unwind()
+                .await;
+            match action {
+                Ok(Ok(action)) => ROk(into_ffi(action)),
+                Ok(Err(error)) => RErr(hook_error(error)),
+                Err(payload) => RErr(panic_error(payload.as_ref())),
+            }
+        };
+        BorrowingFfiFuture::new(future)
+    }
+
+    fn on_response(&self, state: StatePtr, response: MessageView<'_>) -> HookResult<()> {
+        guard(|| {
+            let mut response = Response::new(response);
+            with_state::<F, _>(state, |state| self.0.on_response(state, &mut response))
+        })
+    }
+}
+
+fn into_ffi(action: Action) -> ROption<Reply> {
+    match action {
+        Action::Continue => RNone,
+        Action::Respond(reply) => RSome(reply.into_ffi()),
     }
 }
 
@@ -101,14 +203,22 @@ fn parse_route_config(json: RStr<'_>) -> Result<Map<String, Value>, Error> {
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> HookResult<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(value)) => ROk(value),
-        Ok(Err(error)) => RErr(HookError {
-            panicked: false,
-            message: RString::from(error.to_string()),
-        }),
-        Err(payload) => RErr(HookError {
-            panicked: true,
-            message: RString::from(format!("panicked: {}", panic_text(payload.as_ref()))),
-        }),
+        Ok(Err(error)) => RErr(hook_error(error)),
+        Err(payload) => RErr(panic_error(payload.as_ref())),
+    }
+}
+
+fn hook_error(error: Error) -> HookError {
+    HookError {
+        panicked: false,
+        message: RString::from(error.to_string()),
+    }
+}
+
+fn panic_error(payload: &(dyn Any + Send)) -> HookError {
+    HookError {
+        panicked: true,
+        message: RString::from(format!("panicked: {}", panic_text(payload))),
     }
 }
 

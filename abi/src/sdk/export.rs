@@ -21,6 +21,7 @@ pub const fn type_info<E: Extension>() -> TypeInfo {
     TypeInfo {
         name: RStr::from_str(E::NAME),
         description: RStr::from_str(E::DESCRIPTION),
+        config_summary: RStr::from_str(E::CONFIG_SUMMARY),
     }
 }
 

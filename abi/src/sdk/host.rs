@@ -1,8 +1,11 @@
 //! The extension's handle on the host, and the bridge that sends the `log` macros there.
 
+use std::future::Future;
 use std::sync::OnceLock;
+use std::time::Duration;
 
-use abi_stable::std_types::RStr;
+use abi_stable::std_types::{RDuration, RStr};
+use async_ffi::FutureExt;
 
 use crate::ffi::{HostHandle, LogLevel};
 
@@ -37,6 +40,72 @@ impl Host {
         let enabled_fn = self.handle.vtable.log_enabled();
         // SAFETY: as in `log`.
         unsafe { enabled_fn(self.handle.ctx, to_ffi_level(level), RStr::from_str(target)) }
+    }
+}
+
+impl Host {
+    /// Nanoseconds on the host's monotonic clock.
+    pub fn monotonic_ns(&self) -> u64 {
+        (self.handle.vtable.monotonic_ns())()
+    }
+
+    /// Nanoseconds since the Unix epoch.
+    pub fn unix_time_ns(&self) -> u64 {
+        (self.handle.vtable.unix_time_ns())()
+    }
+
+    /// Waits on the host's runtime. An extension's own tokio copy has no runtime running
+    /// (it panics with "no reactor running"), so waiting always goes through the host.
+    pub fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
+        (self.handle.vtable.sleep())(RDuration::from(duration))
+    }
+
+    /// Runs `task` on the host's runtime; false when the host is not running one.
+    /// A panic inside the task is contained and logged by the host.
+    pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> bool {
+        (self.handle.vtable.spawn())(task.into_ffi())
+    }
+
+    /// Registers a counter, exported as `ext_<module>_<name>`. Register at start-up.
+    pub fn counter(&self, name: &str, help: &str) -> Counter {
+        let define = self.handle.vtable.define_counter();
+        // SAFETY: as in `log`.
+        let id = unsafe { define(self.handle.ctx, RStr::from_str(name), RStr::from_str(help)) };
+        Counter { id, host: *self }
+    }
+
+    /// Registers a histogram, exported as `ext_<module>_<name>`. Register at start-up.
+    pub fn histogram(&self, name: &str, help: &str) -> Histogram {
+        let define = self.handle.vtable.define_histogram();
+        // SAFETY: as in `log`.
+        let id = unsafe { define(self.handle.ctx, RStr::from_str(name), RStr::from_str(help)) };
+        Histogram { id, host: *self }
+    }
+}
+
+/// A host counter, updated by id: no lookup per update.
+#[derive(Debug, Clone, Copy)]
+pub struct Counter {
+    id: u32,
+    host: Host,
+}
+
+impl Counter {
+    pub fn add(&self, value: u64) {
+        (self.host.handle.vtable.counter_add())(self.id, value)
+    }
+}
+
+/// A host histogram with bounded memory, updated by id.
+#[derive(Debug, Clone, Copy)]
+pub struct Histogram {
+    id: u32,
+    host: Host,
+}
+
+impl Histogram {
+    pub fn record(&self, value: u64) {
+        (self.host.handle.vtable.histogram_record())(self.id, value)
     }
 }
 

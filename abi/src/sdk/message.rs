@@ -43,6 +43,21 @@ impl<'a> Request<'a> {
         let text = unsafe { peer_fn(self.view.this) };
         text.as_str().parse().ok()
     }
+
+    /// The buffered body; empty unless the filter set [`Filter::NEEDS_BODY`](super::Filter::NEEDS_BODY).
+    pub fn body(&self) -> &[u8] {
+        let body_fn = self.view.vtable.body();
+        // SAFETY: the view is valid for this hook; the body is never changed through it.
+        unsafe { body_fn(self.view.this) }.as_slice()
+    }
+
+    /// Attaches a value to the request; later extensions and the handler read it by name.
+    pub fn set_value(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let set_fn = self.view.vtable.set_value();
+        let (name, value) = (RStr::from_str(name), RStr::from_str(value));
+        // SAFETY: the view is valid for this hook and `&mut self` is the only borrow.
+        into_result(unsafe { set_fn(self.view.this, name, value) })
+    }
 }
 
 impl<'a> Response<'a> {
@@ -102,6 +117,14 @@ macro_rules! header_methods {
                 // SAFETY: as in `set_header`.
                 let result = unsafe { append_fn(self.view.this, name, value) };
                 into_result(result)
+            }
+
+            /// A value attached to the request by an earlier extension.
+            pub fn value(&self, name: &str) -> Option<&str> {
+                let value_fn = self.view.vtable.value();
+                // SAFETY: the view is valid for this hook; `&self` keeps values unchanged.
+                let found = unsafe { value_fn(self.view.this, RStr::from_str(name)) };
+                found.into_option().map(|text| text.as_str())
             }
 
             /// Removes a header; true when it was there.

@@ -16,7 +16,8 @@
 //! }
 //! struct HelloFilter(String);
 //! impl Filter for HelloFilter {
-//!     fn on_request(&self, request: &mut Request<'_>) -> Result<Action, Error> {
+//!     type State = ();
+//!     fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
 //!         request.set_header("x-greeting", &self.0)?;
 //!         Ok(Action::Continue)
 //!     }
@@ -33,7 +34,7 @@ mod reply;
 mod traits;
 
 pub use error::Error;
-pub use host::Host;
+pub use host::{Counter, Histogram, Host};
 pub use message::{Request, Response};
 pub use reply::{Action, Reply};
 pub use traits::{Extension, Filter, Route};

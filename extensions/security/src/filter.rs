@@ -13,9 +13,10 @@ impl SecurityHeadersFilter {
 }
 
 impl Filter for SecurityHeadersFilter {
+    type State = ();
     const ON_REQUEST: bool = false;
 
-    fn on_response(&self, response: &mut Response<'_>) -> Result<(), Error> {
+    fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
         for (name, value) in &self.headers {
             if response.header_bytes(name).is_none() {
                 response.set_header(name, value)?;

@@ -30,6 +30,11 @@ impl Extension for SecurityHeadersExtension {
     const NAME: &'static str = "SecurityHeadersExtension";
     const DESCRIPTION: &'static str = "adds X-Content-Type-Options, X-Frame-Options, Referrer-Policy and Strict-Transport-Security";
 
+    const CONFIG_SUMMARY: &'static str = "x_content_type_options = nosniff; x_frame_options = DENY; \
+        referrer_policy = strict-origin-when-cross-origin; strict_transport_security = \
+        max-age=31536000; includeSubDomains (each a string, or null to drop the header)";
+    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH]);
+
     type Config = SecurityHeadersConfig;
     type Filter = SecurityHeadersFilter;
 

@@ -1,5 +1,6 @@
-//! Built-in routes applications can mount.
+//! Built-in routes applications can mount, and the host's metric registry.
 
 mod health;
+pub mod metrics;
 
 pub use health::health_router;

@@ -1,209 +1,207 @@
-//! PLACEHOLDER: a minimal loader with the public shape of the configuration subsystem,
-//! replaced by the full one (includes, profiles, interpolation, spans).
+//! Configuration: files, includes, profile overlays, `${VAR}` interpolation, validation and
+//! the typed model.
+//!
+//! Loading runs in fixed steps: read the main file and its includes (deep-merged, the
+//! including file winning), overlay `app.<profile>.yaml` and its includes, interpolate the
+//! merged tree, then validate it into [`Config`]. Every problem of a step is collected before
+//! the load fails, so a user fixes a configuration in one pass instead of one error at a time.
 
-use std::collections::BTreeMap;
-use std::fmt;
+mod error;
+mod interpolate;
+mod load;
+mod merge;
+mod model;
+mod node;
+mod parse;
+mod redact;
+mod routes;
+mod validate;
+
+#[cfg(test)]
+mod tests_errors;
+#[cfg(test)]
+mod tests_files;
+#[cfg(test)]
+mod tests_includes;
+
+use std::io;
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value};
+pub use error::{ConfigError, Location, Problem, push_key};
+pub use interpolate::EnvLookup;
+pub use load::canonical_profile;
+pub use merge::deep_merge;
+pub use model::{AppConfig, Config, ConfigForm, ExtensionEntry, RouteSettings, RoutesConfig};
+pub use redact::redacted;
 
-pub type RouteSettings = Map<String, Value>;
+use load::{Loader, overlay_path, take_key};
+use node::{Files, Kind, Node};
+use validate::Ctx;
 
-#[derive(Debug, Clone)]
+/// The environment variable that selects a profile when none is given explicitly.
+pub const PROFILE_ENV: &str = "BEGINNINGS_ENV";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoadOptions {
     pub path: PathBuf,
+    /// `None` reads [`PROFILE_ENV`].
     pub profile: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Location {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-}
-
-impl fmt::Display for Location {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct AppConfig {
-    pub name: String,
-    pub host: String,
-    pub port: u16,
-    pub workers: Option<usize>,
-    pub debug: bool,
-    pub extensions_dir: Option<PathBuf>,
-    pub access_log: bool,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct RoutesConfig {
-    pub global_defaults: RouteSettings,
-    pub patterns: Vec<(String, RouteSettings, Location)>,
-    pub exact: Vec<(String, RouteSettings, Location)>,
-    pub methods: Vec<(String, RouteSettings, Location)>,
-}
-
-#[derive(Debug, Clone)]
-pub struct ExtensionEntry {
-    pub name: String,
-    pub module: String,
-    pub type_name: String,
-    pub config: Value,
-    pub location: Location,
-}
-
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub app: AppConfig,
-    pub routes: RoutesConfig,
-    pub extensions: Vec<ExtensionEntry>,
-    pub files: Vec<PathBuf>,
-    pub effective: Value,
-}
-
-#[derive(Debug)]
-pub struct Problem {
-    pub location: Option<Location>,
-    pub key_path: String,
-    pub message: String,
-}
-
-#[derive(Debug)]
-pub struct ConfigError {
-    pub problems: Vec<Problem>,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, p) in self.problems.iter().enumerate() {
-            if i > 0 {
-                writeln!(f)?;
-            }
-            if let Some(l) = &p.location {
-                write!(f, "{l}: ")?;
-            }
-            write!(f, "{}: {}", p.key_path, p.message)?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
-fn problem(file: &Path, key: &str, message: String) -> ConfigError {
-    ConfigError {
-        problems: vec![Problem {
-            location: Some(Location {
-                file: file.to_path_buf(),
-                line: 1,
-                column: 1,
-            }),
-            key_path: key.into(),
-            message,
-        }],
-    }
-}
-
+/// Loads, merges, interpolates and validates the configuration at `opts.path`, reading the
+/// process environment for `${VAR}` and [`PROFILE_ENV`].
 pub fn load(opts: &LoadOptions) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(&opts.path)
-        .map_err(|e| problem(&opts.path, "", format!("cannot read: {e}")))?;
-    let mut config = load_str(&text, &opts.path)?;
-    if let Some(dir) = &config.app.extensions_dir
-        && dir.is_relative()
-    {
-        let base = opts.path.parent().unwrap_or(Path::new("."));
-        config.app.extensions_dir = Some(base.join(dir));
-    }
-    Ok(config)
+    load_with_env(opts, &|name| std::env::var(name).ok())
 }
 
-pub fn load_str(yaml: &str, file: &Path) -> Result<Config, ConfigError> {
-    let tree: Value = serde_saphyr::from_str(yaml).map_err(|e| problem(file, "", e.to_string()))?;
-    let loc = || Location {
-        file: file.to_path_buf(),
-        line: 1,
-        column: 1,
+/// [`load`] with the environment supplied by the caller (tests, tools that render a
+/// configuration for another machine).
+///
+/// A profile named explicitly in `opts.profile` must have its overlay file, since a missing one
+/// is almost always a typo; a profile that comes from [`PROFILE_ENV`] may have none, since that
+/// variable is often set machine-wide.
+pub fn load_with_env(opts: &LoadOptions, env: EnvLookup<'_>) -> Result<Config, ConfigError> {
+    let (profile, explicit) = match &opts.profile {
+        Some(raw) => (Some(raw.clone()), true),
+        None => (env(PROFILE_ENV).filter(|v| !v.trim().is_empty()), false),
     };
-    let app = tree.get("app").cloned().unwrap_or(Value::Null);
-    let get_str = |k: &str, d: &str| app.get(k).and_then(Value::as_str).unwrap_or(d).to_string();
-    let app_config = AppConfig {
-        name: get_str("name", "beginnings"),
-        host: get_str("host", "127.0.0.1"),
-        port: app.get("port").and_then(Value::as_u64).unwrap_or(8000) as u16,
-        workers: app
-            .get("workers")
-            .and_then(Value::as_u64)
-            .map(|w| w as usize),
-        debug: app.get("debug").and_then(Value::as_bool).unwrap_or(false),
-        extensions_dir: app
-            .get("extensions_dir")
-            .and_then(Value::as_str)
-            .map(PathBuf::from),
-        access_log: false,
-    };
-    let routes = tree.get("routes").cloned().unwrap_or(Value::Null);
-    let list = |k: &str| -> Vec<(String, RouteSettings, Location)> {
-        routes
-            .get(k)
-            .and_then(Value::as_object)
-            .map(|m| {
-                m.iter()
-                    .map(|(p, v)| (p.clone(), v.as_object().cloned().unwrap_or_default(), loc()))
-                    .collect()
+    let profile = profile
+        .map(|raw| {
+            canonical_profile(&raw).map_err(|message| {
+                let key = if explicit { "" } else { PROFILE_ENV };
+                ConfigError::single(Problem::new(None, key, message))
             })
-            .unwrap_or_default()
-    };
-    let routes_config = RoutesConfig {
-        global_defaults: routes
-            .get("global_defaults")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default(),
-        patterns: list("patterns"),
-        exact: list("exact"),
-        methods: list("methods"),
-    };
-    let mut extensions = Vec::new();
-    if let Some(map) = tree.get("extensions").and_then(Value::as_object) {
-        for (name, value) in map {
-            let (module, type_name) = name.split_once(':').unwrap_or((name, ""));
-            if module.is_empty()
-                || !module
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            {
-                return Err(problem(
-                    file,
-                    &format!("extensions.\"{name}\""),
-                    "module must be [a-z0-9_]+".into(),
-                ));
+        })
+        .transpose()?;
+
+    let (mut loader, canonical) = Loader::new(&opts.path).map_err(ConfigError::single)?;
+    let mut root = loader.load_file(&opts.path, &canonical);
+    if let Some(profile) = &profile {
+        let overlay = overlay_path(&opts.path, profile);
+        match overlay.canonicalize() {
+            Ok(canonical) => {
+                if let (Some(base), Some(over)) =
+                    (root.as_mut(), loader.load_file(&overlay, &canonical))
+                {
+                    merge::merge_node(base, over);
+                }
             }
-            extensions.push(ExtensionEntry {
-                name: name.clone(),
-                module: module.into(),
-                type_name: type_name.into(),
-                config: if value.is_null() {
-                    Value::Object(Map::new())
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !explicit => {}
+            Err(e) => {
+                let why = if e.kind() == io::ErrorKind::NotFound {
+                    "not found".to_owned()
                 } else {
-                    value.clone()
-                },
-                location: loc(),
+                    e.to_string()
+                };
+                let message = format!(
+                    "profile `{profile}`: overlay file {}: {why}",
+                    overlay.display()
+                );
+                loader.problems.push(Problem::new(None, "", message));
+            }
+        }
+    }
+    let root = match root {
+        Some(root) if loader.problems.is_empty() => root,
+        _ => {
+            return Err(ConfigError {
+                problems: loader.problems,
             });
         }
-    }
-    Ok(Config {
-        app: app_config,
-        routes: routes_config,
-        extensions,
-        files: vec![file.to_path_buf()],
-        effective: tree,
-    })
+    };
+    let base_dir = validate::base_dir(&opts.path);
+    finish(
+        root,
+        &loader.files,
+        loader.contributed,
+        profile,
+        &base_dir,
+        env,
+        false,
+    )
 }
 
-pub use crate::routing::resolve::{ResolvedRouteConfig, RouteConfigResolver};
-#[allow(dead_code)]
-type Sources = BTreeMap<String, String>;
+/// Loads a configuration from a string: no includes and no profile. `file_name` is only used
+/// in error locations and to resolve a relative `extensions_dir`.
+pub fn load_str(yaml: &str, file_name: &Path) -> Result<Config, ConfigError> {
+    load_str_with_env(yaml, file_name, &|name| std::env::var(name).ok())
+}
+
+/// [`load_str`] with the environment supplied by the caller.
+pub fn load_str_with_env(
+    yaml: &str,
+    file_name: &Path,
+    env: EnvLookup<'_>,
+) -> Result<Config, ConfigError> {
+    let mut files = Files::default();
+    let id = files.add(file_name.to_path_buf());
+    let mut root = parse::parse(yaml, id, file_name).map_err(ConfigError::single)?;
+    if matches!(root.kind, Kind::Null) {
+        root = Node::empty_map(node::Span {
+            file: id,
+            line: 1,
+            column: 1,
+        });
+    }
+    if !matches!(root.kind, Kind::Map(_)) {
+        let message = format!(
+            "expected a mapping at the top of the file, found {}",
+            root.described()
+        );
+        return Err(ConfigError::single(Problem::new(
+            Some(files.location(root.span)),
+            "",
+            message,
+        )));
+    }
+    let base_dir = validate::base_dir(file_name);
+    finish(
+        root,
+        &files,
+        vec![file_name.to_path_buf()],
+        None,
+        &base_dir,
+        env,
+        true,
+    )
+}
+
+fn finish(
+    mut root: Node,
+    files: &Files,
+    contributed: Vec<PathBuf>,
+    profile: Option<String>,
+    base_dir: &Path,
+    env: EnvLookup<'_>,
+    string_source: bool,
+) -> Result<Config, ConfigError> {
+    let mut problems = Vec::new();
+    if !string_source {
+        // Includes are resolved by now; the key is not part of the effective configuration.
+        take_key(&mut root, "include");
+    }
+    interpolate::interpolate_tree(&mut root, &String::new, env, files, &mut problems);
+
+    let mut ctx = Ctx { files, problems };
+    let top = validate::top_level(&root, &mut ctx, string_source);
+    let find = |key: &str| top.iter().copied().find(|e| e.key == key);
+    let app = validate::app(find("app"), base_dir, &mut ctx);
+    let form = routes::detect_form(find("routes"), find("global"));
+    let routes = routes::routes(find("routes"), find("global"), form, &mut ctx);
+    let extensions = validate::extensions(find("extensions"), &mut ctx);
+
+    if !ctx.problems.is_empty() {
+        return Err(ConfigError {
+            problems: ctx.problems,
+        });
+    }
+    Ok(Config {
+        app,
+        routes,
+        extensions,
+        files: contributed,
+        form,
+        profile,
+        effective: root.to_json(),
+    })
+}

@@ -1,26 +1,61 @@
-//! The host services handed to extensions: for now, logging into the host's log under the
-//! target `ext::<module>`.
+//! The host services handed to extensions: logging under the target `ext::<module>`,
+//! clocks, `sleep` and `spawn` on the host's runtime, and counters and histograms.
 
 use std::ffi::c_void;
+use std::panic::AssertUnwindSafe;
+use std::sync::OnceLock;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use abi_stable::{prefix_type::WithMetadata, std_types::RStr};
+use abi_stable::{
+    prefix_type::WithMetadata,
+    std_types::{RDuration, RStr},
+};
+use async_ffi::{FfiFuture, FutureExt as _};
 use beginnings_abi::ffi::{HostHandle, HostServices, HostServices_Ref, LogLevel};
+use futures_util::FutureExt as _;
+
+use crate::builtin::metrics::registry;
 
 /// What the host knows about the library a handle was given to.
 struct ModuleContext {
     log_target: String,
+    /// Prefix of the metric names the library registers (`ext_<module>_`).
+    metric_prefix: String,
 }
 
 const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
     log: host_log,
     log_enabled: host_log_enabled,
+    monotonic_ns: host_monotonic_ns,
+    unix_time_ns: host_unix_time_ns,
+    sleep: host_sleep,
+    spawn: host_spawn,
+    define_counter: host_define_counter,
+    counter_add: host_counter_add,
+    define_histogram: host_define_histogram,
+    histogram_record: host_histogram_record,
 });
+
+/// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread.
+static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+
+/// Records the runtime the server runs on (called when the server binds).
+pub(crate) fn set_runtime(handle: tokio::runtime::Handle) {
+    let _ = RUNTIME.set(handle);
+}
+
+fn runtime() -> Option<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current()
+        .ok()
+        .or_else(|| RUNTIME.get().cloned())
+}
 
 /// A host handle for one library. The context is leaked on purpose: libraries are never
 /// unloaded, so the handle must stay valid for the rest of the process.
 pub(crate) fn handle_for(module: &str) -> HostHandle {
     let context: &'static ModuleContext = Box::leak(Box::new(ModuleContext {
         log_target: format!("ext::{module}"),
+        metric_prefix: format!("ext_{module}_"),
     }));
     HostHandle {
         ctx: (context as *const ModuleContext).cast::<c_void>(),
@@ -84,4 +119,78 @@ unsafe extern "C" fn host_log_enabled(
                 .target(&context.log_target)
                 .build(),
         )
+}
+
+fn clock_origin() -> Instant {
+    static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    *ORIGIN.get_or_init(Instant::now)
+}
+
+extern "C" fn host_monotonic_ns() -> u64 {
+    clock_origin().elapsed().as_nanos() as u64
+}
+
+extern "C" fn host_unix_time_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+extern "C" fn host_sleep(duration: RDuration) -> FfiFuture<()> {
+    let duration = std::time::Duration::from(duration);
+    match runtime() {
+        Some(handle) => {
+            // The timer is registered with the host runtime's driver, whichever thread asks.
+            let _entered = handle.enter();
+            tokio::time::sleep(duration).into_ffi()
+        }
+        None => {
+            tracing::error!("an extension called sleep while no runtime is running");
+            std::future::ready(()).into_ffi()
+        }
+    }
+}
+
+extern "C" fn host_spawn(task: FfiFuture<()>) -> bool {
+    let Some(handle) = runtime() else {
+        return false;
+    };
+    handle.spawn(async move {
+        // A panic inside the extension's future comes back as a panic of the FFI future.
+        if AssertUnwindSafe(task).catch_unwind().await.is_err() {
+            tracing::error!("a task spawned by an extension panicked");
+        }
+    });
+    true
+}
+
+unsafe extern "C" fn host_define_counter(
+    ctx: *const c_void,
+    name: RStr<'_>,
+    help: RStr<'_>,
+) -> u32 {
+    // SAFETY: as in `host_log`.
+    let context = unsafe { context(ctx) };
+    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    registry().define_counter(&name, help.as_str())
+}
+
+extern "C" fn host_counter_add(id: u32, value: u64) {
+    registry().counter_add(id, value);
+}
+
+unsafe extern "C" fn host_define_histogram(
+    ctx: *const c_void,
+    name: RStr<'_>,
+    help: RStr<'_>,
+) -> u32 {
+    // SAFETY: as in `host_log`.
+    let context = unsafe { context(ctx) };
+    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    registry().define_histogram(&name, help.as_str())
+}
+
+extern "C" fn host_histogram_record(id: u32, value: u64) {
+    registry().histogram_record(id, value);
 }

@@ -56,6 +56,28 @@ pub(crate) fn list_libraries(directory: &Path) -> Vec<String> {
     names
 }
 
+/// Compares the file's SHA-256 with the one the configuration pins.
+pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorKind> {
+    use sha2::{Digest, Sha256};
+    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
+        reason: e.to_string(),
+    })?;
+    let actual: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(LoadErrorKind::Unsafe {
+            reason: format!(
+                "its SHA-256 is {actual} but the configuration pins {expected}; rebuild or \
+                 update the sha256 key"
+            ),
+        })
+    }
+}
+
 fn check_file(directory: &Path, path: &Path) -> Result<(), LoadErrorKind> {
     let unsafe_file = |reason: String| Err(LoadErrorKind::Unsafe { reason });
     let link = fs::symlink_metadata(path).map_err(|e| LoadErrorKind::Open {

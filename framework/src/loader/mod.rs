@@ -4,6 +4,7 @@
 mod error;
 mod host;
 mod library;
+mod settings;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,11 +14,11 @@ use beginnings_abi::ffi::ExtensionBox;
 use serde_json::Value;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
+pub(crate) use host::set_runtime;
+
+use crate::pipeline::BreakerPolicy;
 
 use crate::config::ExtensionEntry;
-
-/// The configuration keys the host reads for every extension; they are not passed on.
-const HOST_KEYS: [&str; 1] = ["enabled"];
 
 /// A created extension instance and where it came from.
 pub struct LoadedExtension {
@@ -25,6 +26,11 @@ pub struct LoadedExtension {
     pub name: String,
     pub library: PathBuf,
     pub(crate) instance: ExtensionBox,
+    /// Lower runs earlier; equal priorities keep the listed order.
+    pub priority: i64,
+    pub(crate) breaker: BreakerPolicy,
+    /// The route settings the extension reads, when it declared them.
+    pub(crate) route_keys: Option<Vec<String>>,
 }
 
 impl std::fmt::Debug for LoadedExtension {
@@ -53,15 +59,23 @@ pub fn load_all(
             library: path.clone(),
             kind,
         };
-        let (enabled, config) = match split_host_keys(&entry.config) {
+        let (host_settings, config) = match settings::split(&entry.config) {
             Ok(split) => split,
             Err(kind) => {
                 errors.push(fail(kind));
                 continue;
             }
         };
-        if !enabled {
+        if !host_settings.enabled {
             tracing::info!(extension = %entry.name, "extension disabled by configuration");
+            continue;
+        }
+        // Checked before the library is opened: opening runs its constructors.
+        if let Some(expected) = &host_settings.sha256
+            && path.exists()
+            && let Err(kind) = library::check_sha256(&path, expected)
+        {
+            errors.push(fail(kind));
             continue;
         }
         let library = match libraries.get(entry.module.as_str()) {
@@ -91,15 +105,26 @@ pub fn load_all(
             }
         };
         match create(&library, entry, &config) {
-            Ok(instance) => loaded.push(LoadedExtension {
-                name: entry.name.clone(),
-                library: path,
-                instance,
-            }),
+            Ok(instance) => {
+                let route_keys = instance
+                    .route_keys()
+                    .into_option()
+                    .map(|keys| keys.into_iter().map(|k| k.into_string()).collect());
+                loaded.push(LoadedExtension {
+                    name: entry.name.clone(),
+                    library: path,
+                    instance,
+                    priority: host_settings.priority,
+                    breaker: host_settings.breaker,
+                    route_keys,
+                })
+            }
             Err(kind) => errors.push(fail(kind)),
         }
     }
     if errors.is_empty() {
+        // A stable sort: equal priorities keep the order of the configuration.
+        loaded.sort_by_key(|extension| extension.priority);
         Ok(loaded)
     } else {
         Err(LoadErrors(errors))
@@ -135,27 +160,4 @@ fn create(
             message: message.into_string(),
         }),
     }
-}
-
-/// Splits the keys the host reads off an extension's configuration.
-fn split_host_keys(config: &Value) -> Result<(bool, Value), LoadErrorKind> {
-    let Value::Object(map) = config else {
-        return Err(LoadErrorKind::ConfigRejected {
-            message: format!("expected a mapping of settings, found {config}"),
-        });
-    };
-    let enabled = match map.get("enabled") {
-        None => true,
-        Some(Value::Bool(enabled)) => *enabled,
-        Some(other) => {
-            return Err(LoadErrorKind::ConfigRejected {
-                message: format!("enabled: expected true or false, found {other}"),
-            });
-        }
-    };
-    let mut rest = map.clone();
-    for key in HOST_KEYS {
-        rest.remove(key);
-    }
-    Ok((enabled, Value::Object(rest)))
 }

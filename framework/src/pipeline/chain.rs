@@ -1,13 +1,17 @@
-//! Building each route's chain once: filters are built once per distinct route
-//! configuration and shared by every route with that configuration; whether an extension
-//! applies is asked once per route.
+//! Building each route's chain once. A filter is built once per extension and distinct
+//! route configuration (limited to the keys the extension reads) and shared by every
+//! route with that configuration; whether an extension applies is asked once per
+//! (path, methods, configuration).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use abi_stable::std_types::{RErr, ROk, RStr};
 use beginnings_abi::ffi::{FilterBox, caps};
+use serde_json::{Map, Value};
 
+use super::breaker::Breaker;
 use crate::config::RouteSettings;
 use crate::error::PipelineError;
 use crate::loader::LoadedExtension;
@@ -17,14 +21,28 @@ pub(crate) struct ChainLink {
     /// `module:Type`, for logs and errors.
     pub extension: Arc<str>,
     pub filter: Arc<FilterBox>,
-    pub on_request: bool,
-    pub on_response: bool,
+    pub caps: u32,
+    /// `on_error: open` for this extension on this route: a failure lets the request pass.
+    pub fail_open: bool,
+    pub breaker: Arc<Breaker>,
 }
 
-/// The filters a route runs, in order.
+impl ChainLink {
+    pub fn has(&self, capability: u32) -> bool {
+        self.caps & capability != 0
+    }
+}
+
+/// The filters a route runs, in order, and what the route needs from the host.
 #[derive(Default)]
 pub struct Chain {
     pub(crate) links: Box<[ChainLink]>,
+    /// Some filter reads the body: buffer it before the request hooks.
+    pub(crate) needs_body: bool,
+    /// Some filter keeps per-request state.
+    pub(crate) has_state: bool,
+    /// The route's `timeout` for hooks and handler together.
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Chain {
@@ -32,14 +50,20 @@ impl Chain {
     pub fn extensions(&self) -> impl Iterator<Item = &str> {
         self.links.iter().map(|link| &*link.extension)
     }
+
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
 }
 
 pub(crate) struct ChainBuilder<'a> {
     extensions: &'a [LoadedExtension],
     names: Vec<Arc<str>>,
-    /// (extension index, canonical route configuration) -> the shared filter, or `None`
-    /// when the extension does not apply.
+    breakers: Vec<Arc<Breaker>>,
+    /// (extension, canonical settings it reads) -> the shared filter.
     filters: HashMap<(usize, String), Arc<FilterBox>>,
+    /// (extension, path, methods, canonical settings) -> whether it applies.
+    applies: HashMap<(usize, String, String, String), bool>,
 }
 
 impl<'a> ChainBuilder<'a> {
@@ -50,7 +74,12 @@ impl<'a> ChainBuilder<'a> {
                 .iter()
                 .map(|e| Arc::from(e.name.as_str()))
                 .collect(),
+            breakers: extensions
+                .iter()
+                .map(|e| Arc::new(Breaker::new(&e.name, e.breaker)))
+                .collect(),
             filters: HashMap::new(),
+            applies: HashMap::new(),
         }
     }
 
@@ -60,29 +89,45 @@ impl<'a> ChainBuilder<'a> {
         methods: &[&str],
         settings: &RouteSettings,
     ) -> Result<Chain, PipelineError> {
-        // serde_json maps are ordered by key, so equal configurations give equal text.
-        let canonical = serde_json::to_string(settings).unwrap_or_default();
+        let route_error = |extension: &str, message: String| PipelineError {
+            extension: extension.to_string(),
+            route: path.to_string(),
+            message,
+        };
+        let timeout = route_timeout(settings).map_err(|m| route_error("routes", m))?;
         let methods_ffi: Vec<RStr<'_>> = methods.iter().map(|m| RStr::from_str(m)).collect();
+        let methods_key = methods.join(",");
         let mut links = Vec::new();
         for (index, extension) in self.extensions.iter().enumerate() {
-            let fail = |message: String| PipelineError {
-                extension: extension.name.clone(),
-                route: path.to_string(),
-                message,
-            };
-            let applies = match extension.instance.applies(
-                RStr::from_str(path),
-                methods_ffi.as_slice().into(),
-                RStr::from_str(&canonical),
-            ) {
-                ROk(applies) => applies,
-                RErr(e) => return Err(fail(e.message.into_string())),
+            let fail = |message: String| route_error(&extension.name, message);
+            let visible = visible_settings(settings, extension.route_keys.as_deref());
+            // serde_json maps are ordered by key, so equal settings give equal text.
+            let canonical = serde_json::to_string(&visible).unwrap_or_default();
+            let applies_key = (
+                index,
+                path.to_string(),
+                methods_key.clone(),
+                canonical.clone(),
+            );
+            let applies = match self.applies.get(&applies_key) {
+                Some(applies) => *applies,
+                None => {
+                    let answer = match extension.instance.applies(
+                        RStr::from_str(path),
+                        methods_ffi.as_slice().into(),
+                        RStr::from_str(&canonical),
+                    ) {
+                        ROk(applies) => applies,
+                        RErr(e) => return Err(fail(e.message.into_string())),
+                    };
+                    self.applies.insert(applies_key, answer);
+                    answer
+                }
             };
             if !applies {
                 continue;
             }
-            let key = (index, canonical.clone());
-            let filter = match self.filters.get(&key) {
+            let filter = match self.filters.get(&(index, canonical.clone())) {
                 Some(filter) => filter.clone(),
                 None => {
                     let filter = match extension
@@ -92,20 +137,67 @@ impl<'a> ChainBuilder<'a> {
                         ROk(filter) => Arc::new(filter),
                         RErr(e) => return Err(fail(e.message.into_string())),
                     };
-                    self.filters.insert(key, filter.clone());
+                    self.filters.insert((index, canonical), filter.clone());
                     filter
                 }
             };
-            let bits = filter.caps();
+            let fail_open = fails_open(settings, &extension.name).map_err(fail)?;
             links.push(ChainLink {
                 extension: self.names[index].clone(),
+                caps: filter.caps(),
                 filter,
-                on_request: bits & caps::ON_REQUEST != 0,
-                on_response: bits & caps::ON_RESPONSE != 0,
+                fail_open,
+                breaker: self.breakers[index].clone(),
             });
         }
         Ok(Chain {
+            needs_body: links.iter().any(|l| l.has(caps::NEEDS_BODY)),
+            has_state: links.iter().any(|l| l.has(caps::PER_REQUEST_STATE)),
             links: links.into_boxed_slice(),
+            timeout,
         })
+    }
+}
+
+/// The settings an extension sees: all of them, or only the keys it declared.
+fn visible_settings(settings: &RouteSettings, keys: Option<&[String]>) -> Map<String, Value> {
+    match keys {
+        None => settings.clone(),
+        Some(keys) => settings
+            .iter()
+            .filter(|(key, _)| keys.iter().any(|k| k == *key))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect(),
+    }
+}
+
+/// `timeout` in seconds; absent, null or 0 means none.
+fn route_timeout(settings: &RouteSettings) -> Result<Option<Duration>, String> {
+    match settings.get("timeout") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_f64()
+            .filter(|seconds| *seconds >= 0.0 && seconds.is_finite())
+            .map(|seconds| (seconds > 0.0).then(|| Duration::from_secs_f64(seconds)))
+            .ok_or_else(|| format!("timeout: expected seconds (0 for none), found {value}")),
+    }
+}
+
+/// `on_error: open | closed`, for every extension of the route or as a map by `module:Type`.
+fn fails_open(settings: &RouteSettings, extension: &str) -> Result<bool, String> {
+    let policy = match settings.get("on_error") {
+        None | Some(Value::Null) => return Ok(false),
+        Some(Value::Object(by_extension)) => match by_extension.get(extension) {
+            None => return Ok(false),
+            Some(policy) => policy,
+        },
+        Some(policy) => policy,
+    };
+    match policy.as_str() {
+        Some("open") => Ok(true),
+        Some("closed") => Ok(false),
+        _ => Err(format!(
+            "on_error: expected `open` or `closed`, found {policy}"
+        )),
     }
 }

@@ -1,9 +1,12 @@
 //! Per-route chains: built once at startup, run on every request of the route.
 
+mod breaker;
 mod chain;
 mod run;
 mod views;
 
+pub use breaker::BreakerPolicy;
 pub use chain::Chain;
 pub(crate) use chain::ChainBuilder;
 pub(crate) use run::run;
+pub(crate) use views::RequestValues;

@@ -1,29 +1,93 @@
-//! Running a route's chain around its handler:
-//! request hooks in order (any may answer early), the handler, response hooks in reverse
-//! for every extension whose request side ran.
+//! Running a route's chain around its handler: request hooks in order (any may answer
+//! early), the handler, then response hooks in reverse for every extension whose request
+//! side ran. A failing hook answers 500 unless the route says `on_error: open` for it.
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 
-use abi_stable::std_types::{RErr, RNone, ROk, RSome};
-use beginnings_abi::ffi::{HookError, Reply};
+use abi_stable::std_types::{RErr, RNone, ROk, ROption, RSome};
+use beginnings_abi::ffi::{HookError, HookResult, Reply, StatePtr, caps};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderName, HeaderValue, StatusCode};
+use hyper::body::Incoming;
 
-use super::chain::ChainLink;
-use super::views::{RequestSide, ResponseSide, view};
+use super::chain::{Chain, ChainLink};
+use super::views::{RequestSide, RequestValues, ResponseSide, view};
 use crate::routing::{Body, MethodEntry, Request, Response, error_response};
+use crate::server::read_body;
+
+/// The per-request states of a chain's stateful filters, freed in the library that made
+/// them when the request ends, however it ends (answered, timed out, client gone).
+struct States<'a> {
+    chain: &'a Chain,
+    states: Vec<StatePtr>,
+}
+
+impl<'a> States<'a> {
+    fn new(chain: &'a Chain) -> Self {
+        let states = if chain.has_state {
+            chain
+                .links
+                .iter()
+                .map(|link| {
+                    if link.has(caps::PER_REQUEST_STATE) {
+                        link.filter.new_state()
+                    } else {
+                        StatePtr::NONE
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        States { chain, states }
+    }
+
+    fn get(&self, index: usize) -> StatePtr {
+        self.states.get(index).copied().unwrap_or(StatePtr::NONE)
+    }
+}
+
+impl Drop for States<'_> {
+    fn drop(&mut self) {
+        for (link, state) in self.chain.links.iter().zip(&self.states) {
+            if !state.0.is_null() {
+                link.filter.drop_state(*state);
+            }
+        }
+    }
+}
+
+/// What a hook's outcome means for the request.
+enum Outcome {
+    Continue,
+    Answer(Response),
+    /// Failed and fails closed: answer 500 without this extension's response hook.
+    Failed(Response),
+}
 
 pub(crate) async fn run(
     entry: &MethodEntry,
     template: &str,
     mut parts: http::request::Parts,
-    body: Bytes,
+    body: Incoming,
     params: Vec<(String, String)>,
     peer: Option<SocketAddr>,
+    max_body_bytes: usize,
 ) -> Response {
-    let links = &entry.chain.links;
+    let chain = &entry.chain;
+    let links = &chain.links;
+    let states = States::new(chain);
+    // The body is read before the hooks only when one of them reads it.
+    let mut body = Some(body);
+    let mut buffered = Bytes::new();
+    if chain.needs_body {
+        match read_body(body.take().expect("body not read yet"), max_body_bytes).await {
+            Ok(bytes) => buffered = bytes,
+            Err(response) => return response,
+        }
+    }
     // How many links, from the start, get their response hook.
     let mut ran = links.len();
     let mut early = None;
@@ -31,22 +95,31 @@ pub(crate) async fn run(
         let mut side = RequestSide {
             parts: &mut parts,
             peer,
+            body: &buffered,
         };
         for (index, link) in links.iter().enumerate() {
-            if !link.on_request {
+            if !link.has(caps::ON_REQUEST) {
                 continue;
             }
-            match link.filter.on_request(view(&mut side)) {
-                ROk(RNone) => {}
-                ROk(RSome(reply)) => {
+            let state = states.get(index);
+            let result = if link.breaker.is_tripped() {
+                None
+            } else if link.has(caps::ON_REQUEST_ASYNC) {
+                let future = link.filter.on_request_async(state, view(&mut side));
+                Some(flatten_panic(AssertUnwindSafe(future).catch_unwind().await))
+            } else {
+                Some(link.filter.on_request(state, view(&mut side)))
+            };
+            match judge(link, template, "request", result) {
+                Outcome::Continue => {}
+                Outcome::Answer(response) => {
                     ran = index + 1;
-                    early = Some(into_response(reply, link));
+                    early = Some(response);
                     break;
                 }
-                RErr(error) => {
-                    // The failed extension's own response hook is skipped.
+                Outcome::Failed(response) => {
                     ran = index;
-                    early = Some(hook_failed(link, template, "request", &error));
+                    early = Some(response);
                     break;
                 }
             }
@@ -54,9 +127,17 @@ pub(crate) async fn run(
     }
     let method = parts.method.clone();
     let uri = parts.uri.clone();
+    let values = parts.extensions.get::<RequestValues>().cloned();
     let mut response = match early {
         Some(response) => response,
         None => {
+            let body = match body {
+                Some(body) => match read_body(body, max_body_bytes).await {
+                    Ok(bytes) => bytes,
+                    Err(response) => return response,
+                },
+                None => buffered,
+            };
             let request = Request {
                 parts,
                 body,
@@ -74,8 +155,8 @@ pub(crate) async fn run(
             }
         }
     };
-    for link in links[..ran].iter().rev() {
-        if !link.on_response {
+    for (index, link) in links[..ran].iter().enumerate().rev() {
+        if !link.has(caps::ON_RESPONSE) || link.breaker.is_tripped() {
             continue;
         }
         let mut side = ResponseSide {
@@ -83,25 +164,67 @@ pub(crate) async fn run(
             uri: &uri,
             response: &mut response,
             peer,
+            values: values.as_ref(),
         };
-        if let RErr(error) = link.filter.on_response(view(&mut side)) {
-            response = hook_failed(link, template, "response", &error);
+        let result = link.filter.on_response(states.get(index), view(&mut side));
+        let result = Some(result.map(|()| RNone));
+        if let Outcome::Failed(failed) = judge(link, template, "response", result) {
+            response = failed;
         }
     }
     response
 }
 
-/// Fails closed: a hook that errs or panics gets the request a 500, never a half-processed
-/// pass-through.
-fn hook_failed(link: &ChainLink, template: &str, phase: &str, error: &HookError) -> Response {
-    tracing::error!(
-        extension = &*link.extension,
-        route = template,
-        panicked = error.panicked,
-        "{phase} hook failed: {}",
-        error.message
-    );
-    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+/// A panic while polling an FFI future (outside the SDK's own guard) becomes an error.
+fn flatten_panic(
+    polled: std::thread::Result<HookResult<ROption<Reply>>>,
+) -> HookResult<ROption<Reply>> {
+    polled.unwrap_or_else(|_| {
+        RErr(HookError {
+            panicked: true,
+            message: "panicked while being polled".into(),
+        })
+    })
+}
+
+/// Applies the failure policy to a hook's result; `None` means the breaker skipped the
+/// call, which counts as a failure without logging each request.
+fn judge(
+    link: &ChainLink,
+    template: &str,
+    phase: &str,
+    result: Option<HookResult<ROption<Reply>>>,
+) -> Outcome {
+    match result {
+        Some(ROk(RNone)) => Outcome::Continue,
+        Some(ROk(RSome(reply))) => Outcome::Answer(into_response(reply, link)),
+        Some(RErr(error)) => {
+            if error.panicked {
+                link.breaker.record_panic();
+            }
+            tracing::error!(
+                extension = &*link.extension,
+                route = template,
+                panicked = error.panicked,
+                fail_open = link.fail_open,
+                "{phase} hook failed: {}",
+                error.message
+            );
+            policy(link)
+        }
+        None => policy(link),
+    }
+}
+
+fn policy(link: &ChainLink) -> Outcome {
+    if link.fail_open {
+        Outcome::Continue
+    } else {
+        Outcome::Failed(error_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal server error",
+        ))
+    }
 }
 
 fn into_response(reply: Reply, link: &ChainLink) -> Response {

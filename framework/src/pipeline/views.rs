@@ -14,10 +14,32 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use crate::routing::Response;
 
+/// Values extensions attach to a request for later extensions and the handler.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RequestValues(pub Vec<(String, String)>);
+
+impl RequestValues {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    fn set(&mut self, name: &str, value: &str) {
+        match self.0.iter_mut().find(|(key, _)| key == name) {
+            Some((_, old)) => *old = value.to_string(),
+            None => self.0.push((name.to_string(), value.to_string())),
+        }
+    }
+}
+
 /// What a request hook sees.
 pub(crate) struct RequestSide<'a> {
     pub parts: &'a mut http::request::Parts,
     pub peer: Option<SocketAddr>,
+    /// The buffered body, when a filter of the chain asked for it.
+    pub body: &'a [u8],
 }
 
 /// What a response hook sees: the response and the request it answers.
@@ -26,6 +48,7 @@ pub(crate) struct ResponseSide<'a> {
     pub uri: &'a Uri,
     pub response: &'a mut Response,
     pub peer: Option<SocketAddr>,
+    pub values: Option<&'a RequestValues>,
 }
 
 /// The accessors the vtable needs from either side.
@@ -36,6 +59,9 @@ pub(crate) trait Side {
     fn headers(&self) -> &HeaderMap;
     fn headers_mut(&mut self) -> &mut HeaderMap;
     fn peer(&self) -> Option<SocketAddr>;
+    fn body(&self) -> &[u8];
+    fn value(&self, name: &str) -> Option<&str>;
+    fn set_value(&mut self, name: &str, value: &str) -> Result<(), String>;
 }
 
 impl Side for RequestSide<'_> {
@@ -57,6 +83,24 @@ impl Side for RequestSide<'_> {
     fn peer(&self) -> Option<SocketAddr> {
         self.peer
     }
+    fn body(&self) -> &[u8] {
+        self.body
+    }
+    fn value(&self, name: &str) -> Option<&str> {
+        self.parts.extensions.get::<RequestValues>()?.get(name)
+    }
+    fn set_value(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let values = &mut self.parts.extensions;
+        match values.get_mut::<RequestValues>() {
+            Some(existing) => existing.set(name, value),
+            None => {
+                let mut fresh = RequestValues::default();
+                fresh.set(name, value);
+                values.insert(fresh);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Side for ResponseSide<'_> {
@@ -77,6 +121,17 @@ impl Side for ResponseSide<'_> {
     }
     fn peer(&self) -> Option<SocketAddr> {
         self.peer
+    }
+    fn body(&self) -> &[u8] {
+        &[]
+    }
+    fn value(&self, name: &str) -> Option<&str> {
+        self.values?.get(name)
+    }
+    fn set_value(&mut self, name: &str, _value: &str) -> Result<(), String> {
+        Err(format!(
+            "cannot attach value {name:?} in a response hook: the handler has already run"
+        ))
     }
 }
 
@@ -103,6 +158,9 @@ impl<S: Side> VTables<S> {
         append_header: append_header::<S>,
         remove_header: remove_header::<S>,
         peer_addr: peer_addr::<S>,
+        body: body::<S>,
+        value: value::<S>,
+        set_value: set_value::<S>,
     });
     const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
 }
@@ -219,4 +277,33 @@ unsafe extern "C" fn peer_addr<S: Side>(this: *const c_void) -> RString {
     side.peer()
         .map(|peer| RString::from(peer.to_string()))
         .unwrap_or_default()
+}
+
+unsafe extern "C" fn body<S: Side>(this: *const c_void) -> RSlice<'static, u8> {
+    // SAFETY: as in `method`.
+    let side = unsafe { side::<S>(this) };
+    // SAFETY: the body outlives the hook; see `erase`.
+    RSlice::from_slice(unsafe { &*(side.body() as *const [u8]) })
+}
+
+unsafe extern "C" fn value<S: Side>(this: *const c_void, name: RStr<'_>) -> ROption<RStr<'static>> {
+    // SAFETY: as in `method`.
+    let side = unsafe { side::<S>(this) };
+    match side.value(name.as_str()) {
+        Some(value) => RSome(erase(value)),
+        None => RNone,
+    }
+}
+
+unsafe extern "C" fn set_value<S: Side>(
+    this: *mut c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+) -> RResult<(), RString> {
+    // SAFETY: as in `set_header`.
+    let side = unsafe { side_mut::<S>(this) };
+    match side.set_value(name.as_str(), value.as_str()) {
+        Ok(()) => ROk(()),
+        Err(message) => RErr(RString::from(message)),
+    }
 }

@@ -43,6 +43,14 @@ impl Request {
             .map(|(_, value)| value.as_str())
     }
 
+    /// A value an extension attached to the request (the authenticated user, a nonce).
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.parts
+            .extensions
+            .get::<crate::pipeline::RequestValues>()?
+            .get(name)
+    }
+
     pub fn body(&self) -> &Bytes {
         &self.body
     }

@@ -2,6 +2,7 @@
 //! prebuilt chain per method), and the route-config resolver.
 
 mod handler;
+pub mod pattern;
 pub mod resolve;
 mod router;
 mod table;

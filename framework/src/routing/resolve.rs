@@ -1,52 +1,380 @@
-//! PLACEHOLDER resolver: prefix patterns only; replaced by the full resolver.
-use std::collections::BTreeMap;
+//! Resolving the configuration of one route from the `routes` section.
+//!
+//! Layers, each deep-merged over the previous: `global_defaults`, every matching pattern from
+//! least to most specific (ties: the one later in the file wins), the exact path, the
+//! `"METHOD /path"` entries, and the overrides the application gives in code. This runs once per
+//! registered route at startup; requests only see the result.
 
-use crate::config::{ConfigError, RouteSettings, RoutesConfig};
+use std::collections::{BTreeMap, HashMap};
 
+use crate::config::{
+    ConfigError, Location, Problem, RouteSettings, RoutesConfig, deep_merge, push_key,
+};
+use crate::routing::pattern::{
+    Pattern, normalize_path, parse_exact, parse_method_key, path_segments,
+};
+
+/// The `routes` section compiled for resolution.
 #[derive(Debug, Clone)]
-pub struct ResolvedRouteConfig {
-    pub settings: RouteSettings,
-    pub sources: BTreeMap<String, String>,
-    pub matched_patterns: Vec<String>,
+pub struct RouteConfigResolver {
+    global_defaults: RouteSettings,
+    /// Least specific first, which is the order they are applied in.
+    patterns: Vec<Layer<Pattern>>,
+    exact: HashMap<String, Layer<()>>,
+    /// Normalised path -> (method, layer).
+    methods: HashMap<String, Vec<(String, Layer<()>)>>,
 }
 
 #[derive(Debug, Clone)]
-pub struct RouteConfigResolver {
-    routes: RoutesConfig,
+struct Layer<T> {
+    matcher: T,
+    /// How the layer is named in [`ResolvedRouteConfig::sources`], e.g. `patterns "/api/*"`.
+    label: String,
+    settings: RouteSettings,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolvedRouteConfig {
+    pub settings: RouteSettings,
+    /// Top-level setting -> the layer that last set it: `global_defaults`, `patterns "/api/*"`,
+    /// `exact "/api/users"`, `methods "POST /api/users"` or `code`.
+    pub sources: BTreeMap<String, String>,
+    /// Patterns that matched, as written, in the order they were applied.
+    pub matched_patterns: Vec<String>,
 }
 
 impl RouteConfigResolver {
     pub fn new(routes: &RoutesConfig) -> Result<Self, ConfigError> {
+        let mut problems = Vec::new();
+        let mut patterns = Vec::with_capacity(routes.patterns.len());
+        for (raw, settings, location) in &routes.patterns {
+            match Pattern::parse(raw) {
+                Ok(matcher) => patterns.push(Layer {
+                    matcher,
+                    label: format!("patterns {raw:?}"),
+                    settings: settings.clone(),
+                }),
+                Err(e) => problems.push(problem(location, "routes.patterns", raw, e.to_string())),
+            }
+        }
+        // A stable sort keeps file order among equals, so the later of two equally specific
+        // patterns is applied last and wins.
+        patterns.sort_by_key(|layer| layer.matcher.specificity());
+
+        let mut exact: HashMap<String, Layer<()>> = HashMap::new();
+        for (raw, settings, location) in &routes.exact {
+            match parse_exact(raw) {
+                Ok(path) if exact.contains_key(&path) => {
+                    problems.push(problem(
+                        location,
+                        "routes.exact",
+                        raw,
+                        format!("duplicate exact path `{path}`"),
+                    ));
+                }
+                Ok(path) => {
+                    exact.insert(
+                        path,
+                        Layer {
+                            matcher: (),
+                            label: format!("exact {raw:?}"),
+                            settings: settings.clone(),
+                        },
+                    );
+                }
+                Err(e) => problems.push(problem(location, "routes.exact", raw, e.to_string())),
+            }
+        }
+
+        let mut methods: HashMap<String, Vec<(String, Layer<()>)>> = HashMap::new();
+        for (raw, settings, location) in &routes.methods {
+            match parse_method_key(raw) {
+                Ok((method, path)) => {
+                    let slot = methods.entry(path).or_default();
+                    if slot.iter().any(|(m, _)| *m == method) {
+                        problems.push(problem(
+                            location,
+                            "routes.methods",
+                            raw,
+                            format!("duplicate entry for `{raw}`"),
+                        ));
+                    } else {
+                        let layer = Layer {
+                            matcher: (),
+                            label: format!("methods {raw:?}"),
+                            settings: settings.clone(),
+                        };
+                        slot.push((method, layer));
+                    }
+                }
+                Err(e) => problems.push(problem(location, "routes.methods", raw, e.to_string())),
+            }
+        }
+
+        if !problems.is_empty() {
+            return Err(ConfigError { problems });
+        }
         Ok(Self {
-            routes: routes.clone(),
+            global_defaults: routes.global_defaults.clone(),
+            patterns,
+            exact,
+            methods,
         })
     }
 
+    /// Resolves the configuration of the route registered as `path` (a template such as
+    /// `/api/v1/users/{id}`) for `methods` (uppercase), with the application's own overrides
+    /// applied last.
     pub fn resolve(
         &self,
         path: &str,
-        _methods: &[&str],
-        code: Option<&RouteSettings>,
+        methods: &[&str],
+        code_overrides: Option<&RouteSettings>,
     ) -> ResolvedRouteConfig {
-        let mut settings = self.routes.global_defaults.clone();
-        let mut matched = Vec::new();
-        for (pattern, values, _) in &self.routes.patterns {
-            let hit = match pattern.strip_suffix("/*") {
-                Some(prefix) => path.starts_with(&format!("{prefix}/")),
-                None => pattern == path,
-            };
-            if hit {
-                matched.push(pattern.clone());
-                settings.extend(values.clone());
+        let mut resolved = ResolvedRouteConfig {
+            settings: self.global_defaults.clone(),
+            sources: self
+                .global_defaults
+                .keys()
+                .map(|k| (k.clone(), "global_defaults".to_owned()))
+                .collect(),
+            matched_patterns: Vec::new(),
+        };
+        let segments: Vec<&str> = path_segments(path).collect();
+        for layer in &self.patterns {
+            if layer.matcher.matches_segments(&segments) {
+                resolved.apply(&layer.settings, &layer.label);
+                resolved
+                    .matched_patterns
+                    .push(layer.matcher.as_str().to_owned());
             }
         }
-        if let Some(code) = code {
-            settings.extend(code.clone());
+        let path = normalize_path(path);
+        if let Some(layer) = self.exact.get(&path) {
+            resolved.apply(&layer.settings, &layer.label);
         }
-        ResolvedRouteConfig {
-            settings,
-            sources: BTreeMap::new(),
-            matched_patterns: matched,
+        if let Some(entries) = self.methods.get(&path) {
+            for (i, method) in methods.iter().enumerate() {
+                if methods[..i].contains(method) {
+                    continue;
+                }
+                if let Some((_, layer)) = entries.iter().find(|(m, _)| m == method) {
+                    resolved.apply(&layer.settings, &layer.label);
+                }
+            }
         }
+        if let Some(code) = code_overrides {
+            resolved.apply(code, "code");
+        }
+        resolved
+    }
+
+    /// Number of compiled patterns.
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+}
+
+impl ResolvedRouteConfig {
+    fn apply(&mut self, layer: &RouteSettings, label: &str) {
+        deep_merge(&mut self.settings, layer);
+        for key in layer.keys() {
+            match self.sources.get_mut(key) {
+                Some(source) => label.clone_into(source),
+                None => {
+                    self.sources.insert(key.clone(), label.to_owned());
+                }
+            }
+        }
+    }
+}
+
+fn problem(location: &Location, section: &str, key: &str, message: String) -> Problem {
+    Problem::new(Some(location.clone()), push_key(section, key), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str_with_env;
+    use serde_json::json;
+    use std::path::Path;
+
+    fn resolver(yaml: &str) -> RouteConfigResolver {
+        let config = load_str_with_env(yaml, Path::new("app.yaml"), &|_| None).unwrap();
+        RouteConfigResolver::new(&config.routes).unwrap()
+    }
+
+    const LAYERS: &str = r#"
+routes:
+  global_defaults: {timeout: 30, tags: {global: true}, level: global}
+  patterns:
+    "/api/*": {level: "/api/*", tags: {api: true}}
+    "/**": {level: "/**", catch_all: true}
+    "/api/*/users": {level: "/api/*/users"}
+    "/api/v1/*": {level: "/api/v1/*"}
+  exact:
+    "/api/v1/users": {level: exact, timeout: 90}
+  methods:
+    "POST /api/v1/users": {level: post, timeout: 120}
+    "GET /api/v1/users": {level: get}
+"#;
+
+    #[test]
+    fn layers_apply_in_order_and_record_their_source() {
+        let r = resolver(LAYERS);
+        let all = "/**, /api/*, /api/v1/*, /api/*/users";
+        // (path, methods, winning `level`, timeout, matched patterns in application order)
+        let cases = [
+            ("/other", "GET", "/**", 30, "/**"),
+            ("/", "GET", "/**", 30, "/**"),
+            ("/api/x", "GET", "/api/*", 30, "/**, /api/*"),
+            (
+                "/api/v2/users",
+                "GET",
+                "/api/*/users",
+                30,
+                "/**, /api/*, /api/*/users",
+            ),
+            (
+                "/api/v1/things",
+                "GET",
+                "/api/v1/*",
+                30,
+                "/**, /api/*, /api/v1/*",
+            ),
+            ("/api/v1/users", "PUT", "exact", 90, all),
+            ("/api/v1/users/", "POST", "post", 120, all),
+            ("/api/v1/users", "GET", "get", 90, all),
+            ("/api/v1/users", "GET POST", "post", 120, all),
+            ("/api/v1/users", "POST GET", "get", 120, all),
+        ];
+        for (path, methods, level, timeout, matched) in cases {
+            let methods: Vec<&str> = methods.split(' ').collect();
+            let got = r.resolve(path, &methods, None);
+            let source = match level {
+                "exact" => "exact \"/api/v1/users\"".to_owned(),
+                "post" => "methods \"POST /api/v1/users\"".to_owned(),
+                "get" => "methods \"GET /api/v1/users\"".to_owned(),
+                pattern => format!("patterns {pattern:?}"),
+            };
+            assert_eq!(got.settings["level"], json!(level), "{path} {methods:?}");
+            assert_eq!(
+                got.settings["timeout"],
+                json!(timeout),
+                "{path} {methods:?}"
+            );
+            assert_eq!(got.matched_patterns.join(", "), matched, "{path}");
+            assert_eq!(got.sources["level"], source, "{path} {methods:?}");
+        }
+    }
+
+    #[test]
+    fn code_overrides_come_last() {
+        let r = resolver(LAYERS);
+        let code = json!({"level": "code", "tags": {"code": true}});
+        let got = r.resolve("/api/v1/users", &["POST"], code.as_object());
+        assert_eq!(got.settings["level"], json!("code"));
+        assert_eq!(
+            got.settings["tags"],
+            json!({"global": true, "api": true, "code": true})
+        );
+        assert_eq!(
+            (
+                got.sources["level"].as_str(),
+                got.sources["timeout"].as_str()
+            ),
+            ("code", "methods \"POST /api/v1/users\"")
+        );
+    }
+
+    #[test]
+    fn merge_is_deep_and_sources_name_the_last_layer() {
+        let r = resolver(LAYERS);
+        let got = r.resolve("/api/v1/users/{id}", &["GET"], None);
+        assert_eq!(got.settings["tags"], json!({"global": true, "api": true}));
+        assert_eq!(got.sources["tags"], "patterns \"/api/*\"");
+        assert_eq!(got.sources["timeout"], "global_defaults");
+        assert_eq!(got.sources["catch_all"], "patterns \"/**\"");
+    }
+
+    #[test]
+    fn equally_specific_patterns_later_in_the_file_win() {
+        let r = resolver(
+            "routes:\n  patterns:\n    \"/a/*\": {v: first}\n    \"/a/**\": {v: second}\n",
+        );
+        let got = r.resolve("/a/b", &["GET"], None);
+        assert_eq!(got.settings["v"], json!("second"));
+        assert_eq!(got.matched_patterns, ["/a/*", "/a/**"]);
+        let r = resolver(
+            "routes:\n  patterns:\n    \"/a/**\": {v: first}\n    \"/a/*\": {v: second}\n",
+        );
+        assert_eq!(
+            r.resolve("/a/b", &["GET"], None).settings["v"],
+            json!("second")
+        );
+    }
+
+    #[test]
+    fn more_specific_patterns_win_whatever_the_file_order() {
+        let r = resolver(
+            "routes:\n  patterns:\n    \"/api/v1/*\": {v: v1}\n    \"/api/*\": {v: api}\n    \"/*\": {v: all}\n",
+        );
+        assert_eq!(
+            r.resolve("/api/v1/x", &["GET"], None).settings["v"],
+            json!("v1")
+        );
+        assert_eq!(
+            r.resolve("/api/v2/x", &["GET"], None).settings["v"],
+            json!("api")
+        );
+        assert_eq!(r.resolve("/x", &["GET"], None).settings["v"], json!("all"));
+    }
+
+    #[test]
+    fn flat_form_resolves_like_patterns() {
+        let r = resolver("global: {timeout: 10}\nroutes:\n  \"/api/*\": {cors_enabled: true}\n");
+        let got = r.resolve("/api/users", &["GET"], None);
+        assert_eq!(
+            got.settings,
+            json!({"timeout": 10, "cors_enabled": true})
+                .as_object()
+                .unwrap()
+                .clone()
+        );
+        assert_eq!(got.sources["timeout"], "global_defaults");
+    }
+
+    #[test]
+    fn no_routes_section_resolves_to_empty() {
+        let got = resolver("app: {}\n").resolve("/", &["GET"], None);
+        assert!(
+            got.settings.is_empty() && got.sources.is_empty() && got.matched_patterns.is_empty()
+        );
+    }
+
+    #[test]
+    fn hand_built_routes_are_checked() {
+        let loc = Location {
+            file: "x.yaml".into(),
+            line: 1,
+            column: 1,
+        };
+        let routes = RoutesConfig {
+            patterns: vec![("/users/{id}".into(), RouteSettings::new(), loc.clone())],
+            exact: vec![
+                ("/a".into(), RouteSettings::new(), loc.clone()),
+                ("/a/".into(), RouteSettings::new(), loc.clone()),
+            ],
+            methods: vec![("get /a".into(), RouteSettings::new(), loc)],
+            ..RoutesConfig::default()
+        };
+        let err = RouteConfigResolver::new(&routes).unwrap_err();
+        assert_eq!(err.problems.len(), 3, "{err}");
+        assert!(
+            err.problems[0]
+                .to_string()
+                .starts_with("x.yaml:1:1: routes.patterns.\"/users/{id}\": ")
+        );
     }
 }

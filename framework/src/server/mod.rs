@@ -13,10 +13,13 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use abi_stable::std_types::RErr;
+
 use crate::error::Error;
+use crate::loader::{self, LoadedExtension};
 use crate::routing::RouteTable;
 
-pub(crate) use service::ServerState;
+pub(crate) use service::{ServerState, read_body};
 
 /// How long requests in flight may take to finish once shutdown starts.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,10 +29,27 @@ pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
     state: Arc<ServerState>,
+    /// Kept for the whole process: the chains hold their filters, and libraries are
+    /// never unloaded.
+    extensions: Vec<LoadedExtension>,
 }
 
 impl Server {
-    pub(crate) async fn bind(addr: &str, table: RouteTable) -> Result<Server, Error> {
+    pub(crate) async fn bind(
+        addr: &str,
+        table: RouteTable,
+        extensions: Vec<LoadedExtension>,
+    ) -> Result<Server, Error> {
+        loader::set_runtime(tokio::runtime::Handle::current());
+        // Startup hooks run in load order before the listener opens.
+        for extension in &extensions {
+            if let RErr(error) = extension.instance.on_startup() {
+                return Err(Error::Startup {
+                    extension: extension.name.clone(),
+                    message: error.message.into_string(),
+                });
+            }
+        }
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| Error::Bind {
@@ -44,7 +64,13 @@ impl Server {
             listener,
             local_addr,
             state: Arc::new(ServerState::new(table)),
+            extensions,
         })
+    }
+
+    /// Reaches a loaded extension by `module:Type` (to send it commands).
+    pub fn extension(&self, name: &str) -> Option<crate::ExtensionHandle<'_>> {
+        crate::app::find_extension(&self.extensions, name)
     }
 
     /// The address the socket is bound to (the real port when 0 was asked for).
@@ -101,6 +127,15 @@ impl Server {
                 tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
             }
         }
+        // Shutdown hooks run in reverse load order after the drain.
+        for extension in self.extensions.iter().rev() {
+            if let RErr(error) = extension.instance.on_shutdown() {
+                tracing::error!(extension = %extension.name, "shutdown hook failed: {}", error.message);
+            }
+        }
+        // The chains and the extensions stay alive with the libraries (never unloaded);
+        // dropping them after a shutdown hook ran would call into finished extensions.
+        std::mem::forget(self.extensions);
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! One request: route lookup, body buffering, the route's chain and handler.
+//! One request: route lookup, the route's timeout, its chain and handler.
 
 use std::net::SocketAddr;
 
@@ -43,15 +43,31 @@ impl ServerState {
                 RouteMatch::NotFound => return error_response(StatusCode::NOT_FOUND, "not found"),
             };
         let (parts, body) = request.into_parts();
-        let body = match read_body(body, self.max_body_bytes).await {
-            Ok(body) => body,
-            Err(response) => return response,
-        };
-        pipeline::run(entry, template, parts, body, params, Some(peer)).await
+        let run = pipeline::run(
+            entry,
+            template,
+            parts,
+            body,
+            params,
+            Some(peer),
+            self.max_body_bytes,
+        );
+        match entry.chain.timeout() {
+            // Past the timeout the request's future (hooks, handler) is dropped.
+            Some(timeout) => match tokio::time::timeout(timeout, run).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!(route = template, ?timeout, "request timed out");
+                    error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
+                }
+            },
+            None => run.await,
+        }
     }
 }
 
-async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
+/// Buffers a request body up to `limit` bytes; larger bodies are answered 413.
+pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(error_response(

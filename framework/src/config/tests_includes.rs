@@ -1,0 +1,201 @@
+//! Includes: nesting, diamonds, cycles, missing files and files outside the config directory.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+use tempfile::TempDir;
+
+use super::{Config, ConfigError, LoadOptions, load_with_env};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    path
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn load_at(path: &Path, profile: Option<&str>) -> Result<Config, ConfigError> {
+    load_with_env(
+        &LoadOptions {
+            path: path.to_path_buf(),
+            profile: profile.map(str::to_owned),
+        },
+        &no_env,
+    )
+}
+
+fn problems(result: Result<Config, ConfigError>) -> Vec<String> {
+    result
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
+fn names(config: &Config, dir: &Path) -> Vec<String> {
+    config
+        .files
+        .iter()
+        .map(|f| f.strip_prefix(dir).unwrap().display().to_string())
+        .collect()
+}
+
+#[test]
+fn nested_includes_merge_in_order_with_the_including_file_winning() {
+    let tmp = TempDir::new().unwrap();
+    let d = tmp.path();
+    let main = write(
+        d,
+        "app.yaml",
+        "include: [core.yaml, sub/more.yaml]\napp: {name: main}\nroutes:\n  global_defaults: {timeout: 5}\n",
+    );
+    write(
+        d,
+        "core.yaml",
+        "app: {name: core, port: 1000, debug: true}\nroutes:\n  global_defaults: {timeout: 1, retries: 1}\n",
+    );
+    write(
+        d,
+        "sub/more.yaml",
+        "include: ../deep.yaml\napp: {port: 2000}\n",
+    );
+    write(d, "deep.yaml", "app: {port: 3000, host: 0.0.0.0}\n");
+    let config = load_at(&main, None).unwrap();
+    assert_eq!(config.app.name, "main");
+    assert_eq!(
+        config.app.port, 2000,
+        "more.yaml wins over the deep.yaml it includes"
+    );
+    assert_eq!(config.app.host, "0.0.0.0");
+    assert!(config.app.debug);
+    assert_eq!(
+        config.routes.global_defaults,
+        *json!({"timeout": 5, "retries": 1}).as_object().unwrap()
+    );
+    assert_eq!(
+        names(&config, d),
+        ["app.yaml", "core.yaml", "sub/more.yaml", "deep.yaml"]
+    );
+    assert!(config.effective.get("include").is_none());
+}
+
+#[test]
+fn a_diamond_is_not_a_cycle() {
+    let tmp = TempDir::new().unwrap();
+    let d = tmp.path();
+    let main = write(d, "app.yaml", "include: [b.yaml, c.yaml]\n");
+    write(d, "b.yaml", "include: [d.yaml]\napp: {name: b}\n");
+    write(d, "c.yaml", "include: [d.yaml]\n");
+    write(d, "d.yaml", "app: {name: d, port: 1234}\n");
+    let config = load_at(&main, None).unwrap();
+    // c.yaml's copy of d.yaml comes after b.yaml, so d's name wins; files are listed once.
+    assert_eq!(config.app.name, "d");
+    assert_eq!(config.app.port, 1234);
+    assert_eq!(
+        names(&config, d),
+        ["app.yaml", "b.yaml", "d.yaml", "c.yaml"]
+    );
+}
+
+#[test]
+fn include_errors_table() {
+    // (files, expected problems as (file the problem is in, rest of the text))
+    type Table<'a> = &'a [(&'a str, &'a str)];
+    let cases: &[(Table<'_>, Table<'_>)] = &[
+        (
+            &[
+                ("a.yaml", "include: [b.yaml]\n"),
+                ("b.yaml", "app: {}\ninclude:\n  - a.yaml\n"),
+            ],
+            &[(
+                "b.yaml",
+                ":3:5: include[0]: include cycle: a.yaml -> b.yaml -> a.yaml",
+            )],
+        ),
+        (
+            &[("a.yaml", "include: a.yaml\n")],
+            &[("a.yaml", ":1:10: include: include cycle: a.yaml -> a.yaml")],
+        ),
+        (
+            &[
+                ("a.yaml", "include: [b.yaml]\n"),
+                ("b.yaml", "include: [sub/c.yaml]\n"),
+                ("sub/c.yaml", "include: [../b.yaml]\n"),
+            ],
+            &[(
+                "sub/c.yaml",
+                ":1:11: include[0]: include cycle: b.yaml -> sub/c.yaml -> b.yaml",
+            )],
+        ),
+        (
+            &[("a.yaml", "include:\n  - missing.yaml\n  - gone.yaml\n")],
+            &[
+                ("a.yaml", ":2:5: include[0]: included file not found: "),
+                ("a.yaml", ":3:5: include[1]: included file not found: "),
+            ],
+        ),
+        (
+            &[("a.yaml", "include: [../outside.yaml]\n")],
+            &[("a.yaml", ":1:11: include[0]: included file `")],
+        ),
+        (
+            &[("a.yaml", "include: {x: 1}\n")],
+            &[(
+                "a.yaml",
+                ":1:10: include: expected a list of file names, found a mapping",
+            )],
+        ),
+        (
+            &[("a.yaml", "include: [1]\n")],
+            &[(
+                "a.yaml",
+                ":1:11: include[0]: expected a file name, found an integer",
+            )],
+        ),
+        (
+            &[("a.yaml", "include: [b.yaml]\n"), ("b.yaml", "x: [\n")],
+            &[("b.yaml", ":1:4: invalid yaml: unclosed bracket")],
+        ),
+    ];
+    for (files, want) in cases {
+        let tmp = TempDir::new().unwrap();
+        let config_dir = tmp.path().join("config");
+        write(tmp.path(), "outside.yaml", "app: {}\n");
+        for (name, text) in *files {
+            write(&config_dir, name, text);
+        }
+        let got = problems(load_at(&config_dir.join("a.yaml"), None));
+        assert_eq!(got.len(), want.len(), "{files:?}: {got:#?}");
+        for (got, (file, rest)) in got.iter().zip(*want) {
+            let prefix = format!("{}{rest}", config_dir.join(file).display());
+            assert!(got.starts_with(&prefix), "\n got: {got}\nwant: {prefix}");
+        }
+    }
+}
+
+#[test]
+fn an_include_escaping_through_a_symlink_is_refused() {
+    let tmp = TempDir::new().unwrap();
+    let config_dir = tmp.path().join("config");
+    write(tmp.path(), "secret.yaml", "app: {}\n");
+    let main = write(&config_dir, "app.yaml", "include: [link.yaml]\n");
+    std::os::unix::fs::symlink(tmp.path().join("secret.yaml"), config_dir.join("link.yaml"))
+        .unwrap();
+    let got = problems(load_at(&main, None));
+    assert!(
+        got[0].contains("is outside the configuration directory"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_missing_main_file_is_an_error() {
+    let got = problems(load_at(Path::new("/nonexistent/config/app.yaml"), None));
+    assert_eq!(got, ["config file not found: /nonexistent/config/app.yaml"]);
+}

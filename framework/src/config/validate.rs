@@ -1,0 +1,351 @@
+//! From the merged tree to the typed model, collecting every problem on the way.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::error::{Location, Problem, push_key, unknown_key_message};
+use super::model::{APP_KEYS, AppConfig, ExtensionEntry, RouteSettings};
+use super::node::{Entry, Files, Kind, Node, Span};
+
+/// Sections the configuration design names but this version does not implement. They are
+/// refused rather than ignored, so nobody believes a setting took effect when it did not.
+pub(crate) const UNSUPPORTED_SECTIONS: &[&str] = &["templates", "static", "database"];
+pub(crate) const TOP_KEYS: &[&str] = &["app", "include", "routes", "extensions", "global"];
+
+pub(crate) struct Ctx<'a> {
+    pub files: &'a Files,
+    pub problems: Vec<Problem>,
+}
+
+impl Ctx<'_> {
+    pub fn location(&self, span: Span) -> Location {
+        self.files.location(span)
+    }
+
+    pub fn report(&mut self, span: Span, key_path: &str, message: impl Into<String>) {
+        let location = self.location(span);
+        self.problems
+            .push(Problem::new(Some(location), key_path, message));
+    }
+
+    /// Reports a value of the wrong type, pointing at a scalar itself but at the key of a
+    /// collection or an empty value (whose own position is only where it would have started).
+    pub fn wrong_type(&mut self, entry: &Entry, key_path: &str, expected: &str) {
+        if entry.value.is_invalid() {
+            return;
+        }
+        let span = match entry.value.kind {
+            Kind::Null | Kind::Map(_) | Kind::Seq(_) => entry.key_span,
+            _ => entry.value.span,
+        };
+        let found = entry.value.type_name();
+        self.report(
+            span,
+            key_path,
+            format!("expected {expected}, found {found}"),
+        );
+    }
+
+    /// The entries of a mapping, or a reported problem; `null` reads as an empty mapping.
+    pub fn map_entries<'n>(
+        &mut self,
+        entry: &'n Entry,
+        key_path: &str,
+        expected: &str,
+    ) -> Option<&'n [Entry]> {
+        match &entry.value.kind {
+            Kind::Map(entries) => Some(entries),
+            Kind::Null => Some(&[]),
+            _ => {
+                self.wrong_type(entry, key_path, expected);
+                None
+            }
+        }
+    }
+}
+
+/// Checks the top-level keys; returns the entries the caller builds sections from.
+pub(crate) fn top_level<'n>(
+    root: &'n Node,
+    ctx: &mut Ctx<'_>,
+    string_source: bool,
+) -> Vec<&'n Entry> {
+    let mut known = Vec::new();
+    for entry in root.as_map().unwrap_or_default() {
+        let key = entry.key.as_str();
+        if UNSUPPORTED_SECTIONS.contains(&key) {
+            let message = format!(
+                "section `{key}` is not supported by this version of Beginnings; remove it"
+            );
+            ctx.report(entry.key_span, key, message);
+        } else if key == "include" && string_source {
+            ctx.report(
+                entry.key_span,
+                key,
+                "includes need a configuration file on disk (use config::load)",
+            );
+        } else if TOP_KEYS.contains(&key) {
+            known.push(entry);
+        } else {
+            ctx.report(
+                entry.key_span,
+                key,
+                unknown_key_message(key, &TOP_KEYS[..4]),
+            );
+        }
+    }
+    known
+}
+
+pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> AppConfig {
+    let mut app = AppConfig::default();
+    let Some(entry) = entry else { return app };
+    let Some(fields) = ctx.map_entries(entry, "app", "a mapping") else {
+        return app;
+    };
+    for field in fields {
+        let path = push_key("app", &field.key);
+        if field.value.is_invalid() {
+            continue;
+        }
+        match field.key.as_str() {
+            "name" => set_string(&mut app.name, field, &path, ctx),
+            "host" => set_string(&mut app.host, field, &path, ctx),
+            "port" => match field.value.as_int() {
+                Some(port) => match u16::try_from(port) {
+                    Ok(port) => app.port = port,
+                    Err(_) => ctx.report(
+                        field.value.span,
+                        &path,
+                        format!("port {port} is out of range (0-65535)"),
+                    ),
+                },
+                None => ctx.wrong_type(field, &path, "integer"),
+            },
+            "workers" => match (&field.value.kind, field.value.as_int()) {
+                (Kind::Null, _) => app.workers = None,
+                (_, Some(n)) if n >= 1 => app.workers = usize::try_from(n).ok(),
+                (_, Some(n)) => ctx.report(
+                    field.value.span,
+                    &path,
+                    format!("workers must be at least 1, found {n}"),
+                ),
+                (_, None) => ctx.wrong_type(field, &path, "integer"),
+            },
+            "debug" => set_bool(&mut app.debug, field, &path, ctx),
+            "access_log" => set_bool(&mut app.access_log, field, &path, ctx),
+            "extensions_dir" => match &field.value.kind {
+                Kind::Null => app.extensions_dir = None,
+                _ => {
+                    let mut dir = String::new();
+                    set_string(&mut dir, field, &path, ctx);
+                    if !dir.is_empty() {
+                        app.extensions_dir = Some(base_dir.join(dir));
+                    }
+                }
+            },
+            other => ctx.report(field.key_span, &path, unknown_key_message(other, APP_KEYS)),
+        }
+    }
+    app
+}
+
+fn set_string(slot: &mut String, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
+    match field.value.as_str() {
+        Some("") => ctx.report(field.value.span, path, "must not be empty"),
+        Some(s) => *slot = s.to_owned(),
+        None => ctx.wrong_type(field, path, "string"),
+    }
+}
+
+fn set_bool(slot: &mut bool, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
+    match field.value.as_bool() {
+        Some(b) => *slot = b,
+        None => ctx.wrong_type(field, path, "boolean (true or false)"),
+    }
+}
+
+pub(crate) fn extensions(entry: Option<&Entry>, ctx: &mut Ctx<'_>) -> Vec<ExtensionEntry> {
+    let mut out = Vec::new();
+    let Some(entry) = entry else { return out };
+    let Some(items) = ctx.map_entries(
+        entry,
+        "extensions",
+        "a mapping of `module:Type` to settings",
+    ) else {
+        return out;
+    };
+    for item in items {
+        let path = push_key("extensions", &item.key);
+        let Some((module, type_name)) = split_extension_name(&item.key, item.key_span, &path, ctx)
+        else {
+            continue;
+        };
+        let Some(settings) = ctx.map_entries(item, &path, "a mapping of extension settings") else {
+            continue;
+        };
+        let mut enabled = true;
+        for setting in settings {
+            if setting.key == "enabled" && !setting.value.is_invalid() {
+                match setting.value.as_bool() {
+                    Some(b) => enabled = b,
+                    None => ctx.wrong_type(
+                        setting,
+                        &push_key(&path, "enabled"),
+                        "boolean (true or false)",
+                    ),
+                }
+            }
+        }
+        if module == "cors" {
+            check_cors(settings, &path, ctx);
+        }
+        let mut config = item.value.to_json();
+        if config.is_null() {
+            config = Value::Object(serde_json::Map::new());
+        }
+        // `enabled: "${FLAG}"` arrives as a string; the extension sees the typed value.
+        if let Value::Object(map) = &mut config
+            && map.contains_key("enabled")
+        {
+            map.insert("enabled".to_owned(), Value::Bool(enabled));
+        }
+        out.push(ExtensionEntry {
+            name: item.key.clone(),
+            module,
+            type_name,
+            config,
+            enabled,
+            location: ctx.location(item.key_span),
+        });
+    }
+    out
+}
+
+fn split_extension_name(
+    name: &str,
+    span: Span,
+    path: &str,
+    ctx: &mut Ctx<'_>,
+) -> Option<(String, String)> {
+    let Some((module, type_name)) = name.split_once(':') else {
+        ctx.report(
+            span,
+            path,
+            "an extension is named `module:Type`, e.g. `cors:CorsExtension`",
+        );
+        return None;
+    };
+    let module_ok = !module.is_empty()
+        && module
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !module_ok {
+        let message = format!(
+            "invalid module name `{module}`: use lowercase letters, digits and `_` only (it names lib{}.so in extensions_dir)",
+            if module.is_empty() {
+                "<module>"
+            } else {
+                module
+            }
+        );
+        ctx.report(span, path, message);
+        return None;
+    }
+    let type_ok = type_name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && type_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !type_ok {
+        ctx.report(span, path, format!("invalid type name `{type_name}` in `{name}`: expected an identifier such as `CorsExtension`"));
+        return None;
+    }
+    Some((module.to_owned(), type_name.to_owned()))
+}
+
+/// Browsers refuse credentialed requests answered with `Access-Control-Allow-Origin: *`, so
+/// this combination would silently break every credentialed call.
+pub(crate) fn check_cors(settings: &[Entry], path: &str, ctx: &mut Ctx<'_>) {
+    let credentials = settings.iter().find(|e| e.key == "allow_credentials");
+    let origins = settings.iter().find(|e| e.key == "allow_origins");
+    let (Some(credentials), Some(origins)) = (credentials, origins) else {
+        return;
+    };
+    let wildcard = match &origins.value.kind {
+        Kind::Str(t) => t.value == "*",
+        Kind::Seq(items) => items.iter().any(|i| i.as_str() == Some("*")),
+        _ => false,
+    };
+    if wildcard && credentials.value.as_bool() == Some(true) {
+        ctx.report(
+            credentials.key_span,
+            &push_key(path, "allow_credentials"),
+            "allow_credentials: true cannot be combined with allow_origins \"*\" (browsers reject it); list the allowed origins",
+        );
+    }
+}
+
+/// Route settings: free-form, except for the few keys Beginnings itself interprets.
+pub(crate) fn route_settings(
+    entry: &Entry,
+    path: &str,
+    ctx: &mut Ctx<'_>,
+) -> Option<RouteSettings> {
+    let entries = ctx.map_entries(entry, path, "a mapping of route settings")?;
+    let mut settings = RouteSettings::new();
+    for setting in entries {
+        let mut value = setting.value.to_json();
+        if !setting.value.is_invalid() {
+            // Free-form keys never need a key path; skipping it keeps large route tables cheap.
+            let interpreted = matches!(setting.key.as_str(), "timeout" | "on_error" | "cors");
+            let key_path = if interpreted {
+                push_key(path, &setting.key)
+            } else {
+                String::new()
+            };
+            match setting.key.as_str() {
+                "timeout" => match setting.value.as_int() {
+                    Some(n) if n >= 0 => value = Value::from(u64::try_from(n).unwrap_or(u64::MAX)),
+                    Some(n) => ctx.report(
+                        setting.value.span,
+                        &key_path,
+                        format!("timeout must not be negative, found {n}"),
+                    ),
+                    None => ctx.wrong_type(setting, &key_path, "integer"),
+                },
+                "on_error" if !matches!(setting.value.as_str(), Some("open" | "closed")) => {
+                    ctx.wrong_type_or_value(setting, &key_path, "`open` or `closed`");
+                }
+                "cors" if let Some(cors) = setting.value.as_map() => {
+                    check_cors(cors, &key_path, ctx)
+                }
+                _ => {}
+            }
+        }
+        settings.insert(setting.key.clone(), value);
+    }
+    Some(settings)
+}
+
+impl Ctx<'_> {
+    fn wrong_type_or_value(&mut self, entry: &Entry, key_path: &str, expected: &str) {
+        match entry.value.as_str() {
+            Some(s) => self.report(
+                entry.value.span,
+                key_path,
+                format!("expected {expected}, found `{s}`"),
+            ),
+            None => self.wrong_type(entry, key_path, expected),
+        }
+    }
+}
+
+/// A relative `extensions_dir` is relative to the main configuration file, not to wherever
+/// the server happens to be started.
+pub(crate) fn base_dir(main: &Path) -> PathBuf {
+    main.parent().map(Path::to_path_buf).unwrap_or_default()
+}
