@@ -11,7 +11,9 @@ use crate::config::{self, Config, LoadOptions};
 use crate::error::{Error, RouteError};
 use crate::loader::{self, LoadedExtension};
 use crate::pipeline::{Chain, ChainBuilder};
-use crate::routing::{MethodEntry, RouteConfigResolver, RouteDef, RouteTable, Router};
+use crate::routing::{
+    MethodEntry, ResolvedRouteConfig, RouteConfigResolver, RouteDef, RouteTable, Router,
+};
 use crate::server::Server;
 
 /// An application before it starts: configuration plus the routes registered in code.
@@ -90,6 +92,7 @@ impl App {
                 method: route.method,
                 handler: route.handler,
                 chain,
+                resolved,
             };
             match grouped.iter_mut().find(|(path, _)| *path == route.path) {
                 Some((_, methods)) => {
@@ -136,7 +139,11 @@ pub struct Runtime {
 pub struct RouteSummary {
     pub path: String,
     pub method: Method,
+    /// The extensions whose hooks run on this route, in request order.
     pub chain: Vec<String>,
+    /// The resolved route configuration, which layer gave each key, and the patterns
+    /// that matched.
+    pub config: ResolvedRouteConfig,
 }
 
 impl Runtime {
@@ -158,6 +165,7 @@ impl Runtime {
                     path: route.template.clone(),
                     method: entry.method.clone(),
                     chain: chain_names(&entry.chain),
+                    config: entry.resolved.clone(),
                 })
             })
             .collect()

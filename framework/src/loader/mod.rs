@@ -3,6 +3,7 @@
 
 mod error;
 mod host;
+mod inspect;
 mod library;
 mod settings;
 
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
 pub(crate) use host::set_runtime;
+pub use inspect::{LibraryInfo, TypeSummary, inspect};
 
 use crate::pipeline::BreakerPolicy;
 

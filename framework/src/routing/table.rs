@@ -4,6 +4,7 @@
 use http::{HeaderValue, Method};
 
 use super::handler::DynHandler;
+use super::resolve::ResolvedRouteConfig;
 use crate::error::RouteError;
 use crate::pipeline::Chain;
 
@@ -12,6 +13,8 @@ pub(crate) struct MethodEntry {
     pub method: Method,
     pub handler: DynHandler,
     pub chain: Chain,
+    /// The route's resolved configuration and where it came from, for `beginnings routes`.
+    pub resolved: ResolvedRouteConfig,
 }
 
 /// A path template and the methods registered on it.
