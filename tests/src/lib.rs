@@ -9,13 +9,22 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+mod in_process;
+
+pub use in_process::{InProcessServer, app_from_yaml};
+
 /// Packages the tests need built: the binaries, the shipped extensions and the fixtures.
-const PACKAGES: [&str; 4] = [
+const PACKAGES: [&str; 6] = [
     "beginnings-apps",
     "security",
     "fixture_panic",
     "fixture_not_abi",
+    "fixture_pipeline",
+    "fixture_bad_layout",
 ];
+
+/// Built with `-C panic=abort`, which a profile cannot set for one package.
+const ABORT_FIXTURE: &str = "fixture_abort";
 
 /// How long a server may take to print its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -53,6 +62,21 @@ pub fn ensure_built() {
         }
         let status = command.status().expect("cargo runs");
         assert!(status.success(), "building the test packages failed");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(workspace_root())
+            .args([
+                "rustc",
+                "-p",
+                ABORT_FIXTURE,
+                "--lib",
+                "--",
+                "-C",
+                "panic=abort",
+            ])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building {ABORT_FIXTURE} failed");
     });
 }
 

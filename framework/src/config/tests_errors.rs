@@ -108,7 +108,11 @@ fn each_mistake_is_reported_with_file_line_column_and_key_path() {
         ),
         (
             "routes:\n  global_defaults:\n    on_error: maybe\n",
-            "config/app.yaml:3:15: routes.global_defaults.on_error: expected `open` or `closed`, found `maybe`",
+            "config/app.yaml:3:15: routes.global_defaults.on_error: expected `open`, `closed` or a mapping of `module:Type` to one of them, found `maybe`",
+        ),
+        (
+            "routes:\n  global_defaults:\n    on_error: {\"cors:CorsExtension\": maybe}\n",
+            "config/app.yaml:3:38: routes.global_defaults.on_error.cors:CorsExtension: expected `open` or `closed`, found `maybe`",
         ),
         (
             "routes:\n  patterns:\n    \"/users/{id}\": {}\n",

@@ -317,8 +317,21 @@ pub(crate) fn route_settings(
                     ),
                     None => ctx.wrong_type(setting, &key_path, "integer"),
                 },
+                // One policy for every extension of the route, or one per `module:Type`.
+                "on_error" if let Some(by_extension) = setting.value.as_map() => {
+                    for policy in by_extension {
+                        if !matches!(policy.value.as_str(), Some("open" | "closed")) {
+                            let policy_path = push_key(&key_path, &policy.key);
+                            ctx.wrong_type_or_value(policy, &policy_path, "`open` or `closed`");
+                        }
+                    }
+                }
                 "on_error" if !matches!(setting.value.as_str(), Some("open" | "closed")) => {
-                    ctx.wrong_type_or_value(setting, &key_path, "`open` or `closed`");
+                    ctx.wrong_type_or_value(
+                        setting,
+                        &key_path,
+                        "`open`, `closed` or a mapping of `module:Type` to one of them",
+                    );
                 }
                 "cors" if let Some(cors) = setting.value.as_map() => {
                     check_cors(cors, &key_path, ctx)

@@ -32,15 +32,17 @@ pub struct LibraryInfo {
 
 /// Opens `path` with every check of the loader (file safety, header, version, layout,
 /// epoch, panic strategy) and reads what it exports.
-pub fn inspect(path: &Path) -> Result<LibraryInfo, LoadError> {
-    let fail = |kind| LoadError {
-        location: None,
-        extension: path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        library: path.to_path_buf(),
-        kind,
+pub fn inspect(path: &Path) -> Result<LibraryInfo, Box<LoadError>> {
+    let fail = |kind| {
+        Box::new(LoadError {
+            location: None,
+            extension: path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            library: path.to_path_buf(),
+            kind,
+        })
     };
     if !path.exists() {
         return Err(fail(LoadErrorKind::Open {
@@ -57,7 +59,10 @@ pub fn inspect(path: &Path) -> Result<LibraryInfo, LoadError> {
         path: path.to_path_buf(),
         abi_epoch: module.abi_epoch(),
         host_abi_epoch: ABI_EPOCH,
-        interface_version: ExtensionModule_Ref::VERSION_STRINGS.version.as_str().to_string(),
+        interface_version: ExtensionModule_Ref::VERSION_STRINGS
+            .version
+            .as_str()
+            .to_string(),
         sdk_version: module.sdk_version().as_str().to_string(),
         panic_unwind: module.panic_unwind(),
         types: module

@@ -168,32 +168,63 @@ fn classify(error: LibraryError) -> LoadErrorKind {
     }
 }
 
-/// The `abi_stable` layout report runs to hundreds of lines; its `Error:` lines and the
-/// expected/found values after them say what differs.
+/// The `abi_stable` layout report runs to hundreds of lines; each `Error:` block in it says
+/// what differs, with an `Expected:` and a `Found:` section. The first two become one line:
+/// `unexpected field: expected `sdk_version: RStr<'a>`, found `inserted: u32``.
 fn summarize_layout_report(report: &str) -> String {
     let mut parts: Vec<String> = Vec::new();
-    let mut lines = report.lines().map(str::trim).peekable();
+    let mut lines = report.lines().peekable();
     while let Some(line) = lines.next() {
-        if let Some(what) = line.strip_prefix("Error:") {
-            let mut part = what.trim().to_string();
-            while let Some(next) = lines.peek() {
-                if next.starts_with("Expected:") || next.starts_with("Found:") {
-                    part.push(' ');
-                    part.push_str(next);
-                    lines.next();
-                } else {
-                    break;
+        let Some(what) = line.trim().strip_prefix("Error:") else {
+            continue;
+        };
+        let mut expected = Vec::new();
+        let mut found = Vec::new();
+        let mut section: Option<&mut Vec<String>> = None;
+        while let Some(next) = lines.peek() {
+            let trimmed = next.trim();
+            if trimmed.is_empty() || trimmed.starts_with("Error:") {
+                break;
+            }
+            match trimmed {
+                "Expected:" => section = Some(&mut expected),
+                "Found:" => section = Some(&mut found),
+                detail => {
+                    if let Some(section) = section.as_mut() {
+                        section.push(detail.to_string());
+                    }
                 }
             }
-            if !parts.contains(&part) {
-                parts.push(part);
-            }
+            lines.next();
+        }
+        let part = format!(
+            "{}: expected `{}`, found `{}`",
+            what.trim(),
+            describe(&expected),
+            describe(&found)
+        );
+        if !parts.contains(&part) {
+            parts.push(part);
         }
     }
     if parts.is_empty() {
         "layout differs".into()
     } else {
-        parts.truncate(3);
+        parts.truncate(2);
         parts.join("; ")
+    }
+}
+
+/// A field as `name: type`, anything else as its first line.
+fn describe(section: &[String]) -> String {
+    let field = |key: &str| {
+        section
+            .iter()
+            .find_map(|line| line.strip_prefix(key).map(str::trim))
+    };
+    match (field("field_name:"), field("type:")) {
+        (Some(name), Some(ty)) => format!("{name}: {ty}"),
+        (None, Some(ty)) => ty.to_string(),
+        _ => section.first().cloned().unwrap_or_default(),
     }
 }

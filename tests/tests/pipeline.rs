@@ -1,0 +1,233 @@
+//! The per-route pipeline through real libraries and a real server: filters built once per
+//! distinct route configuration, applicability asked once per route, chain order, early
+//! answers, per-request state, request values, the async hook, lifecycle hooks.
+
+use std::time::{Duration, Instant};
+
+use beginnings::builtin::metrics::registry;
+use beginnings::{Json, Request, Router};
+use beginnings_tests::{InProcessServer, app_from_yaml, client};
+use serde_json::{Value, json};
+
+const TAGGING: &str = r#"
+routes:
+  patterns:
+    "/a/*": {tier: 1}
+    "/b/*": {tier: 2}
+    "/c/*": {tier: 3, skip: [gamma]}
+extensions:
+  "fixture_pipeline:Alpha": {}
+  "fixture_pipeline:Beta": {}
+  "fixture_pipeline:Gamma": {}
+"#;
+
+fn echo_router(prefix: &str, count: usize) -> Router {
+    let mut router = Router::new(prefix);
+    for index in 0..count {
+        router = router.get(&format!("/r{index}"), |request: Request| async move {
+            Json(json!({
+                "chain": request.value("chain"),
+                "slept": request.value("slept"),
+            }))
+        });
+    }
+    router
+}
+
+fn stats(runtime: &beginnings::Runtime, name: &str) -> Value {
+    runtime
+        .extension(name)
+        .unwrap_or_else(|| panic!("{name} is loaded"))
+        .command("stats", &Value::Null)
+        .unwrap()
+}
+
+#[test]
+fn a_thousand_routes_with_three_configurations_build_three_filters() {
+    let (mut app, _dir) = app_from_yaml(TAGGING);
+    // 334 + 333 + 333 routes under three patterns: three distinct route configurations.
+    for (prefix, count) in [("/a", 334), ("/b", 333), ("/c", 333)] {
+        app = app.mount(echo_router(prefix, count));
+    }
+    let runtime = app.build().unwrap();
+    assert_eq!(runtime.routes().len(), 1000);
+
+    let alpha = stats(&runtime, "fixture_pipeline:Alpha");
+    assert_eq!(alpha["filters"], 3, "one filter per distinct configuration");
+    assert_eq!(alpha["applies"], 1000, "applicability asked once per route");
+
+    // Beta reads only `beta_mode` and `skip`: /a and /b look the same to it.
+    let beta = stats(&runtime, "fixture_pipeline:Beta");
+    assert_eq!(beta["filters"], 2);
+    assert_eq!(beta["applies"], 1000);
+
+    // Gamma does not apply under /c, so it builds no filter for that configuration.
+    let gamma = stats(&runtime, "fixture_pipeline:Gamma");
+    assert_eq!(gamma["filters"], 2);
+    assert_eq!(gamma["applies"], 1000);
+
+    let c_route = runtime
+        .routes()
+        .into_iter()
+        .find(|r| r.path == "/c/r0")
+        .unwrap();
+    assert_eq!(
+        c_route.chain,
+        ["fixture_pipeline:Alpha", "fixture_pipeline:Beta"]
+    );
+}
+
+#[test]
+fn hooks_run_in_order_and_response_hooks_in_reverse() {
+    let (app, _dir) = app_from_yaml(TAGGING);
+    let server = InProcessServer::start(app.mount(echo_router("/a", 1)).build().unwrap());
+    let response = client().get(server.url("/a/r0")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["x-chain-response"], "gamma,beta,alpha");
+    assert_eq!(response.headers()["x-chain-request"], "alpha,beta,gamma");
+    let body: Value = response.json().unwrap();
+    assert_eq!(
+        body["chain"], "alpha,beta,gamma",
+        "the handler reads request values"
+    );
+}
+
+#[test]
+fn an_early_answer_skips_the_rest_but_earlier_response_hooks_still_run() {
+    let (app, _dir) = app_from_yaml(TAGGING);
+    let server = InProcessServer::start(app.mount(echo_router("/a", 1)).build().unwrap());
+    let response = client()
+        .get(server.url("/a/r0"))
+        .header("x-stop", "beta")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 418);
+    assert_eq!(
+        response.headers()["x-chain-response"],
+        "beta,alpha",
+        "alpha and beta ran, gamma never did"
+    );
+    assert_eq!(
+        response.text().unwrap(),
+        "stopped by beta",
+        "the handler did not run"
+    );
+}
+
+#[test]
+fn priority_overrides_the_listed_order() {
+    let yaml = TAGGING.replace(
+        "\"fixture_pipeline:Gamma\": {}",
+        "\"fixture_pipeline:Gamma\": {priority: -1}",
+    );
+    let (app, _dir) = app_from_yaml(&yaml);
+    let server = InProcessServer::start(app.mount(echo_router("/a", 1)).build().unwrap());
+    let response = client().get(server.url("/a/r0")).send().unwrap();
+    assert_eq!(response.headers()["x-chain-request"], "gamma,alpha,beta");
+}
+
+#[test]
+fn per_request_state_stays_with_its_request_under_concurrency() {
+    let (app, _dir) = app_from_yaml(TAGGING);
+    let server = InProcessServer::start(app.mount(echo_router("/a", 1)).build().unwrap());
+    let url = server.url("/a/r0");
+    let handles: Vec<_> = (0..32)
+        .map(|id| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let response = client()
+                    .get(&url)
+                    .header("x-id", id.to_string())
+                    .send()
+                    .unwrap();
+                for tag in ["alpha", "beta", "gamma"] {
+                    assert_eq!(
+                        response.headers()[format!("x-{tag}-id").as_str()],
+                        id.to_string().as_str()
+                    );
+                }
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.join().unwrap();
+    }
+}
+
+#[test]
+fn the_async_hook_waits_on_the_host_and_runs_under_the_route_timeout() {
+    let yaml = r#"
+routes:
+  patterns:
+    "/slow/*": {timeout: 1}
+extensions:
+  "fixture_pipeline:Sleepy": {}
+"#;
+    let (app, _dir) = app_from_yaml(yaml);
+    let server = InProcessServer::start(
+        app.mount(echo_router("/fast", 1))
+            .mount(echo_router("/slow", 1))
+            .build()
+            .unwrap(),
+    );
+    let http = client();
+
+    let started = Instant::now();
+    let response = http
+        .get(server.url("/fast/r0"))
+        .header("x-delay-ms", "200")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    let body: Value = response.json().unwrap();
+    let slept: u64 = body["slept"].as_str().unwrap().parse().unwrap();
+    assert!(slept >= 200, "waited {slept} ms on the host's sleep");
+
+    let started = Instant::now();
+    let response = http
+        .get(server.url("/slow/r0"))
+        .header("x-delay-ms", "5000")
+        .send()
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        504,
+        "the route's 1 s timeout cut the hook off"
+    );
+    assert!(started.elapsed() < Duration::from_secs(4));
+
+    let waits = registry()
+        .histograms()
+        .into_iter()
+        .find(|h| h.name == "ext_fixture_pipeline_sleepy_wait_ms")
+        .expect("the extension's histogram is registered");
+    assert!(waits.count >= 1 && waits.max >= 200);
+}
+
+#[test]
+fn startup_and_shutdown_hooks_run_once_each() {
+    let yaml = r#"
+extensions:
+  "fixture_pipeline:Alpha": {counter_prefix: lifecycle_test}
+"#;
+    let (app, _dir) = app_from_yaml(yaml);
+    let runtime = app.mount(echo_router("/a", 1)).build().unwrap();
+    let value = |name: &str| registry().counter_value(name).unwrap_or(0);
+    assert_eq!(value("ext_fixture_pipeline_lifecycle_test_startups"), 0);
+    let server = InProcessServer::start(runtime);
+    assert_eq!(value("ext_fixture_pipeline_lifecycle_test_startups"), 1);
+    assert_eq!(value("ext_fixture_pipeline_lifecycle_test_shutdowns"), 0);
+    server.stop();
+    assert_eq!(value("ext_fixture_pipeline_lifecycle_test_shutdowns"), 1);
+}
+
+#[test]
+fn commands_reach_the_extension_and_unknown_ones_are_errors() {
+    let (app, _dir) = app_from_yaml(TAGGING);
+    let runtime = app.mount(echo_router("/a", 1)).build().unwrap();
+    let alpha = runtime.extension("fixture_pipeline:Alpha").unwrap();
+    let error = alpha.command("nope", &Value::Null).unwrap_err();
+    assert!(error.contains("unknown command `nope`"), "{error}");
+    assert!(runtime.extension("fixture_pipeline:Missing").is_none());
+}

@@ -1,0 +1,153 @@
+//! What the loader refuses before or while opening a library, each with one clear line.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use beginnings::App;
+use beginnings_tests::{ConfigDir, build_dir, ensure_built};
+
+/// Builds an application from `yaml` with extensions from `directory` and returns the
+/// start-up error text.
+fn start_error(yaml: &str, directory: &Path) -> String {
+    ensure_built();
+    let config = ConfigDir::new(yaml);
+    let app = App::from_file(config.app_yaml(), None)
+        .unwrap()
+        .extensions_dir(directory);
+    match app.build() {
+        Ok(_) => panic!("the application must not start"),
+        Err(error) => error.to_string(),
+    }
+}
+
+/// A private directory holding a copy of one library from the build directory.
+fn private_copy(library: &str) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().unwrap();
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let target = directory.path().join(library);
+    fs::copy(build_dir().join(library), &target).unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o755)).unwrap();
+    directory
+}
+
+#[test]
+fn a_library_built_against_a_changed_abi_is_summarised_in_one_line() {
+    let error = start_error(
+        "extensions:\n  \"fixture_bad_layout:Anything\": {}\n",
+        &build_dir(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("app.yaml:2:3:"), "{error}");
+    assert!(
+        error.contains("was built against a different layout of the extension interface"),
+        "{error}"
+    );
+    assert!(
+        error.contains("expected `sdk_version: RStr<'a>`, found `inserted: u32`"),
+        "names what differs: {error}"
+    );
+}
+
+#[test]
+fn a_library_built_with_panic_abort_is_refused() {
+    let error = start_error(
+        "extensions:\n  \"fixture_abort:AbortingExtension\": {}\n",
+        &build_dir(),
+    );
+    assert!(error.contains("built with panic = \"abort\""), "{error}");
+    assert!(
+        error.contains("panic = \"unwind\""),
+        "says what to do: {error}"
+    );
+}
+
+#[test]
+fn a_pinned_sha256_that_does_not_match_is_refused_before_loading() {
+    let wrong = "0".repeat(64);
+    let error = start_error(
+        &format!("extensions:\n  \"security:SecurityHeadersExtension\": {{sha256: \"{wrong}\"}}\n"),
+        &build_dir(),
+    );
+    assert!(error.contains("its SHA-256 is"), "{error}");
+    assert!(
+        error.contains(&format!("configuration pins {wrong}")),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_matching_sha256_loads() {
+    use std::process::Command;
+    ensure_built();
+    let output = Command::new("sha256sum")
+        .arg(build_dir().join("libsecurity.so"))
+        .output()
+        .expect("sha256sum runs");
+    let digest = String::from_utf8(output.stdout).unwrap();
+    let digest = digest.split_whitespace().next().unwrap();
+    let config = ConfigDir::new(&format!(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {{sha256: \"{digest}\"}}\n"
+    ));
+    App::from_file(config.app_yaml(), None)
+        .unwrap()
+        .extensions_dir(build_dir())
+        .build()
+        .expect("a matching digest loads");
+}
+
+#[test]
+fn a_library_writable_by_others_is_refused() {
+    let directory = private_copy("libsecurity.so");
+    let library = directory.path().join("libsecurity.so");
+    fs::set_permissions(&library, fs::Permissions::from_mode(0o777)).unwrap();
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert!(error.contains("writable by group or others"), "{error}");
+    assert!(error.contains("chmod go-w"), "says how to fix it: {error}");
+}
+
+#[test]
+fn a_directory_writable_by_others_is_refused() {
+    let directory = private_copy("libsecurity.so");
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert!(error.contains("its directory"), "{error}");
+    assert!(error.contains("writable by group or others"), "{error}");
+}
+
+#[test]
+fn a_symlink_out_of_the_extensions_directory_is_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(
+        build_dir().join("libsecurity.so"),
+        directory.path().join("libsecurity.so"),
+    )
+    .unwrap();
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert!(error.contains("is a symlink to"), "{error}");
+    assert!(
+        error.contains("outside the extensions directory"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_private_copy_with_safe_permissions_loads() {
+    let directory = private_copy("libsecurity.so");
+    let config = ConfigDir::new("extensions:\n  \"security:SecurityHeadersExtension\": {}\n");
+    App::from_file(config.app_yaml(), None)
+        .unwrap()
+        .extensions_dir(directory.path())
+        .build()
+        .expect("loads from a private directory");
+}
