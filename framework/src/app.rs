@@ -12,7 +12,8 @@ use crate::error::{Error, RouteError};
 use crate::loader::{self, LoadedExtension};
 use crate::pipeline::{Chain, ChainBuilder};
 use crate::routing::{
-    MethodEntry, ResolvedRouteConfig, RouteConfigResolver, RouteDef, RouteTable, Router,
+    IntoResponse, MethodEntry, ResolvedRouteConfig, RouteConfigResolver, RouteDef, RouteTable,
+    Router,
 };
 use crate::server::Server;
 
@@ -78,47 +79,49 @@ impl App {
         }
         let resolver = RouteConfigResolver::new(&self.config.routes)?;
         let mut builder = ChainBuilder::new(&extensions);
-        let mut grouped: Vec<(String, Vec<MethodEntry>)> = Vec::new();
+        let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
         for route in self.routes {
-            let method_name = route.method.as_str().to_string();
-            let resolved = resolver.resolve(
-                &route.path,
-                &[method_name.as_str()],
-                route.settings.as_ref(),
-            );
-            let chain =
-                builder.chain_for(&route.path, &[method_name.as_str()], &resolved.settings)?;
-            let entry = MethodEntry {
-                method: route.method,
-                handler: route.handler,
-                chain,
-                resolved,
-            };
             match grouped.iter_mut().find(|(path, _)| *path == route.path) {
-                Some((_, methods)) => {
-                    if methods.iter().any(|m| m.method == entry.method) {
+                Some((_, defs)) => {
+                    if defs.iter().any(|d| d.method == route.method) {
                         return Err(RouteError::Duplicate {
-                            method: method_name,
+                            method: route.method.to_string(),
                             route: route.path,
                         }
                         .into());
                     }
-                    methods.push(entry);
+                    defs.push(route);
                 }
-                None => grouped.push((route.path, vec![entry])),
+                None => grouped.push((route.path.clone(), vec![route])),
             }
         }
+        let mut entries = Vec::with_capacity(grouped.len());
+        for (path, mut defs) in grouped {
+            // OPTIONS reaches the extensions (CORS preflights) on every path; unanswered, it
+            // gets 204 with the path's methods.
+            if !defs.iter().any(|d| d.method == Method::OPTIONS) {
+                defs.push(options_route(&path, &defs));
+            }
+            let mut methods = Vec::with_capacity(defs.len());
+            for def in defs {
+                let method_name = def.method.as_str();
+                let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref());
+                let chain = builder.chain_for(&path, &[method_name], &resolved.settings)?;
+                methods.push(MethodEntry {
+                    method: def.method,
+                    handler: def.handler,
+                    chain,
+                    resolved,
+                });
+            }
+            entries.push(crate::routing::RouteEntry {
+                allow: crate::routing::allow_header(&methods),
+                template: path,
+                methods,
+            });
+        }
         drop(builder);
-        let table = RouteTable::new(
-            grouped
-                .into_iter()
-                .map(|(template, methods)| crate::routing::RouteEntry {
-                    allow: crate::routing::allow_header(&methods),
-                    template,
-                    methods,
-                })
-                .collect(),
-        )?;
+        let table = RouteTable::new(entries)?;
         Ok(Runtime {
             config: self.config,
             extensions,
@@ -187,6 +190,28 @@ impl Runtime {
         }
         Server::bind(&addr, self.table, self.extensions).await
     }
+}
+
+/// The answer to an OPTIONS request no extension answered: 204 with the path's methods.
+fn options_route(path: &str, defs: &[RouteDef]) -> RouteDef {
+    let mut allowed: Vec<&str> = defs.iter().map(|d| d.method.as_str()).collect();
+    if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
+        allowed.push("HEAD");
+    }
+    allowed.push("OPTIONS");
+    let allow = http::HeaderValue::from_str(&allowed.join(", "))
+        .unwrap_or_else(|_| http::HeaderValue::from_static("OPTIONS"));
+    let router = Router::new("").route(Method::OPTIONS, path, move |_request| {
+        let mut response = http::StatusCode::NO_CONTENT.into_response();
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, allow.clone());
+        async move { response }
+    });
+    router
+        .into_routes()
+        .pop()
+        .expect("the router holds the route just added")
 }
 
 pub(crate) fn find_extension<'a>(

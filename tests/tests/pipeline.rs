@@ -50,26 +50,30 @@ fn a_thousand_routes_with_three_configurations_build_three_filters() {
         app = app.mount(echo_router(prefix, count));
     }
     let runtime = app.build().unwrap();
-    assert_eq!(runtime.routes().len(), 1000);
+    // Every path also gets an OPTIONS entry (preflights reach the extensions), so there
+    // are 2,000 (path, method) routes, each asked about exactly once.
+    let routes = runtime.routes();
+    assert_eq!(routes.iter().filter(|r| r.method == "GET").count(), 1000);
+    assert_eq!(routes.len(), 2000);
 
     let alpha = stats(&runtime, "fixture_pipeline:Alpha");
     assert_eq!(alpha["filters"], 3, "one filter per distinct configuration");
-    assert_eq!(alpha["applies"], 1000, "applicability asked once per route");
+    assert_eq!(alpha["applies"], 2000, "applicability asked once per route");
 
     // Beta reads only `beta_mode` and `skip`: /a and /b look the same to it.
     let beta = stats(&runtime, "fixture_pipeline:Beta");
     assert_eq!(beta["filters"], 2);
-    assert_eq!(beta["applies"], 1000);
+    assert_eq!(beta["applies"], 2000);
 
     // Gamma does not apply under /c, so it builds no filter for that configuration.
     let gamma = stats(&runtime, "fixture_pipeline:Gamma");
     assert_eq!(gamma["filters"], 2);
-    assert_eq!(gamma["applies"], 1000);
+    assert_eq!(gamma["applies"], 2000);
 
     let c_route = runtime
         .routes()
         .into_iter()
-        .find(|r| r.path == "/c/r0")
+        .find(|r| r.path == "/c/r0" && r.method == "GET")
         .unwrap();
     assert_eq!(
         c_route.chain,

@@ -99,7 +99,19 @@ fn demo_users_api_round_trip() {
 
     let wrong_method = http.delete(server.url("/api/v1/users")).send().unwrap();
     assert_eq!(wrong_method.status(), 405);
-    assert_eq!(wrong_method.headers()["allow"], "GET, POST, HEAD");
+    assert_eq!(wrong_method.headers()["allow"], "GET, POST, HEAD, OPTIONS");
+
+    let options = http
+        .request(reqwest::Method::OPTIONS, server.url("/api/v1/users"))
+        .send()
+        .unwrap();
+    assert_eq!(options.status(), 204, "OPTIONS is answered on every route");
+    assert_eq!(options.headers()["allow"], "GET, POST, HEAD, OPTIONS");
+    assert_eq!(
+        options.headers()["x-content-type-options"],
+        "nosniff",
+        "OPTIONS runs the route's extensions"
+    );
 
     let unknown = http.get(server.url("/nowhere")).send().unwrap();
     assert_eq!(unknown.status(), 404);

@@ -53,12 +53,15 @@ pub struct MessageVTable {
     pub value: unsafe extern "C" fn(this: *const c_void, name: RStr<'_>) -> ROption<RStr<'static>>,
     /// Attaches a value to the request for later extensions and the handler; refused on a
     /// response view (the handler has run).
-    #[sabi(last_prefix_field)]
     pub set_value: unsafe extern "C" fn(
         this: *mut c_void,
         name: RStr<'_>,
         value: RStr<'_>,
     ) -> RResult<(), RString>,
+    /// The template of the matched route (`/api/v1/users/{id}`), the same for every request
+    /// of the route: a key for per-route state such as rate limits.
+    #[sabi(last_prefix_field)]
+    pub route: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
 }
 
 /// A borrowed request or response, valid for one hook call.

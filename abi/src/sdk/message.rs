@@ -29,6 +29,11 @@ impl<'a> Request<'a> {
         path(&self.view)
     }
 
+    /// The template of the matched route (`/api/v1/users/{id}`).
+    pub fn route(&self) -> &str {
+        route(&self.view)
+    }
+
     /// The raw query string, without `?`; empty when there is none.
     pub fn query(&self) -> &str {
         let query_fn = self.view.vtable.query();
@@ -79,6 +84,11 @@ impl<'a> Response<'a> {
     /// The path of the request this response answers.
     pub fn path(&self) -> &str {
         path(&self.view)
+    }
+
+    /// The template of the route that answered (`/api/v1/users/{id}`).
+    pub fn route(&self) -> &str {
+        route(&self.view)
     }
 }
 
@@ -139,6 +149,12 @@ macro_rules! header_methods {
 
 header_methods!(Request);
 header_methods!(Response);
+
+fn route<'v>(view: &'v MessageView<'_>) -> &'v str {
+    let route_fn = view.vtable.route();
+    // SAFETY: the view is valid for this hook; the template lives as long as the server.
+    unsafe { route_fn(view.this) }.as_str()
+}
 
 fn method<'v>(view: &'v MessageView<'_>) -> &'v str {
     let method_fn = view.vtable.method();

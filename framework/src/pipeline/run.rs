@@ -93,6 +93,7 @@ pub(crate) async fn run(
     let mut early = None;
     {
         let mut side = RequestSide {
+            route: template,
             parts: &mut parts,
             peer,
             body: &buffered,
@@ -160,6 +161,7 @@ pub(crate) async fn run(
             continue;
         }
         let mut side = ResponseSide {
+            route: template,
             method: &method,
             uri: &uri,
             response: &mut response,

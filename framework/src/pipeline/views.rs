@@ -36,6 +36,7 @@ impl RequestValues {
 
 /// What a request hook sees.
 pub(crate) struct RequestSide<'a> {
+    pub route: &'a str,
     pub parts: &'a mut http::request::Parts,
     pub peer: Option<SocketAddr>,
     /// The buffered body, when a filter of the chain asked for it.
@@ -44,6 +45,7 @@ pub(crate) struct RequestSide<'a> {
 
 /// What a response hook sees: the response and the request it answers.
 pub(crate) struct ResponseSide<'a> {
+    pub route: &'a str,
     pub method: &'a Method,
     pub uri: &'a Uri,
     pub response: &'a mut Response,
@@ -53,6 +55,7 @@ pub(crate) struct ResponseSide<'a> {
 
 /// The accessors the vtable needs from either side.
 pub(crate) trait Side {
+    fn route(&self) -> &str;
     fn method(&self) -> &str;
     fn uri(&self) -> &Uri;
     fn status(&self) -> u16;
@@ -65,6 +68,9 @@ pub(crate) trait Side {
 }
 
 impl Side for RequestSide<'_> {
+    fn route(&self) -> &str {
+        self.route
+    }
     fn method(&self) -> &str {
         self.parts.method.as_str()
     }
@@ -104,6 +110,9 @@ impl Side for RequestSide<'_> {
 }
 
 impl Side for ResponseSide<'_> {
+    fn route(&self) -> &str {
+        self.route
+    }
     fn method(&self) -> &str {
         self.method.as_str()
     }
@@ -161,6 +170,7 @@ impl<S: Side> VTables<S> {
         body: body::<S>,
         value: value::<S>,
         set_value: set_value::<S>,
+        route: route::<S>,
     });
     const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
 }
@@ -184,6 +194,11 @@ fn erase(text: &str) -> RStr<'static> {
     // SAFETY: the string lives in the message behind the view; the vtable contract (see
     // `MessageVTable`) forbids using it after the hook or after a change to the message.
     RStr::from_str(unsafe { &*(text as *const str) })
+}
+
+unsafe extern "C" fn route<S: Side>(this: *const c_void) -> RStr<'static> {
+    // SAFETY: the extension passes back the pointer of the view it was given.
+    erase(unsafe { side::<S>(this) }.route())
 }
 
 unsafe extern "C" fn method<S: Side>(this: *const c_void) -> RStr<'static> {

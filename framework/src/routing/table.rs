@@ -102,7 +102,12 @@ impl RouteTable {
 pub(crate) fn allow_header(methods: &[MethodEntry]) -> HeaderValue {
     let mut names: Vec<&str> = methods.iter().map(|m| m.method.as_str()).collect();
     if names.contains(&"GET") && !names.contains(&"HEAD") {
-        names.push("HEAD");
+        // HEAD is answered by GET; keep OPTIONS last, as it is added last.
+        let at = names
+            .iter()
+            .position(|m| *m == "OPTIONS")
+            .unwrap_or(names.len());
+        names.insert(at, "HEAD");
     }
     HeaderValue::from_str(&names.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
