@@ -13,16 +13,6 @@ mod in_process;
 
 pub use in_process::{InProcessServer, app_from_yaml};
 
-/// Packages the tests need built: the binaries, the shipped extensions and the fixtures.
-const PACKAGES: [&str; 6] = [
-    "beginnings-apps",
-    "security",
-    "fixture_panic",
-    "fixture_not_abi",
-    "fixture_pipeline",
-    "fixture_bad_layout",
-];
-
 /// Built with `-C panic=abort`, which a profile cannot set for one package.
 const ABORT_FIXTURE: &str = "fixture_abort";
 
@@ -55,15 +45,22 @@ pub fn ensure_built() {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut command = Command::new(cargo);
-        command.current_dir(workspace_root()).arg("build");
-        for package in PACKAGES {
-            command.args(["-p", package]);
-        }
-        let status = command.status().expect("cargo runs");
-        assert!(status.success(), "building the test packages failed");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
+        // Every library and binary of the workspace: the apps, the shipped extensions
+        // and the fixtures (all but the one built with its own flags below).
+        let status = Command::new(&cargo)
+            .current_dir(workspace_root())
+            .args([
+                "build",
+                "--workspace",
+                "--lib",
+                "--bins",
+                "--exclude",
+                ABORT_FIXTURE,
+            ])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the workspace failed");
+        let status = Command::new(&cargo)
             .current_dir(workspace_root())
             .args([
                 "rustc",
