@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use beginnings::{Json, Rejection, Request, Router};
-use beginnings_apps::{ServeOptions, init_logging, serve};
+use beginnings_apps::{Command, ServeOptions, parse, run};
 use clap::Parser;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
@@ -15,9 +15,13 @@ use serde::{Deserialize, Serialize};
 #[command(
     name = "beginnings-demo",
     version,
-    about = "The Beginnings demo users API"
+    about = "The Beginnings demo users API",
+    // Without a subcommand the demo serves, taking the serve flags directly, as it always has.
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
     #[command(flatten)]
     serve: ServeOptions,
 }
@@ -88,16 +92,16 @@ fn users_router(store: Store) -> Router {
         })
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
+fn routers() -> Vec<Router> {
     let store: Store = Arc::default();
-    let routers = vec![beginnings::builtin::health_router(), users_router(store)];
-    match serve(&cli.serve, routers) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    vec![beginnings::builtin::health_router(), users_router(store)]
+}
+
+fn main() -> ExitCode {
+    let cli = match parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    let command = cli.command.unwrap_or(Command::Serve(cli.serve));
+    run(&command, routers)
 }

@@ -1,9 +1,10 @@
-//! The `beginnings` command line.
+//! The `beginnings` command line: serves and inspects an application whose routes are the
+//! runtime's built-ins.
 
 use std::process::ExitCode;
 
-use beginnings_apps::{ServeOptions, init_logging, serve};
-use clap::{Parser, Subcommand};
+use beginnings_apps::{Command, parse, run};
+use clap::Parser;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,24 +17,10 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Load the configuration and extensions and serve (routes come from the application
-    /// binary; this serves the built-in /health and whatever the extensions answer).
-    Serve(ServeOptions),
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
-    let result = match &cli.command {
-        Command::Serve(options) => serve(options, vec![beginnings::builtin::health_router()]),
+    let cli = match parse::<Cli>() {
+        Ok(cli) => cli,
+        Err(code) => return code,
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            ExitCode::FAILURE
-        }
-    }
+    run(&cli.command, || vec![beginnings::builtin::health_router()])
 }

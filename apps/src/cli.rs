@@ -1,0 +1,84 @@
+//! The subcommands both binaries offer, and running one of them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use beginnings::Router;
+use clap::{Parser, Subcommand};
+
+use crate::options::{BuildOptions, ServeOptions, ShowOptions};
+use crate::serve::{init_logging, serve};
+use crate::{check, inspect, routes, show};
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load the configuration and extensions and serve this binary's routes.
+    Serve(ServeOptions),
+    /// Load the configuration and every extension and build every route's chain: print every
+    /// problem (exit 1) or a one-line summary (exit 0).
+    Check(BuildOptions),
+    /// Show every route: its chain of extensions, the patterns that matched it, and its
+    /// resolved settings.
+    Routes(BuildOptions),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Inspect extension libraries.
+    #[command(subcommand)]
+    Ext(ExtCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (files, includes and profile merged, `${VAR}`
+    /// interpolated) with secrets replaced by "***".
+    Show(ShowOptions),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExtCommand {
+    /// Open an extension library with every check the loader makes and print what it exports.
+    Inspect {
+        /// The library, e.g. target/debug/libsecurity.so.
+        file: PathBuf,
+    },
+}
+
+/// Parses the command line. A usage error exits 1 like every other failure (clap would use
+/// 2), so scripts see one failure code; `--help` and `--version` exit 0.
+pub fn parse<P: Parser>() -> Result<P, ExitCode> {
+    P::try_parse().map_err(|error| {
+        let _ = error.print();
+        if error.use_stderr() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    })
+}
+
+/// Runs `command` against the routes `routers` returns (called only by the commands that need
+/// them) and turns the outcome into the exit code: 0 on success, 1 on any failure, with the
+/// error on stderr.
+pub fn run(command: &Command, routers: impl FnOnce() -> Vec<Router>) -> ExitCode {
+    // Serving logs what it does; the inspection commands print a report, so only warnings
+    // and errors from the runtime belong next to it.
+    init_logging(match command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    });
+    let outcome = match command {
+        Command::Serve(options) => serve(options, routers()).map(|()| ExitCode::SUCCESS),
+        Command::Check(options) => Ok(check::check(options, routers())),
+        Command::Routes(options) => routes::routes(options, routers()),
+        Command::Config(ConfigCommand::Show(options)) => show::show(options),
+        Command::Ext(ExtCommand::Inspect { file }) => Ok(inspect::inspect(file)),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

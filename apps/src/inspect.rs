@@ -1,0 +1,67 @@
+//! `ext inspect FILE.so`: what an extension library exports, after the loader's checks.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use beginnings::loader::{self, LibraryInfo, LoadErrorKind};
+
+pub fn inspect(file: &Path) -> ExitCode {
+    match loader::inspect(file) {
+        Ok(info) => {
+            print!("{}", report(&info));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("cannot load: {error}");
+            eprintln!("verdict: {}", verdict(&error.kind));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(info: &LibraryInfo) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
+    line("library", info.path.display().to_string());
+    line(
+        "abi epoch",
+        format!("{} (host {})", info.abi_epoch, info.host_abi_epoch),
+    );
+    line("interface", info.interface_version.clone());
+    line("sdk version", info.sdk_version.clone());
+    line(
+        "panic strategy",
+        if info.panic_unwind { "unwind" } else { "abort" }.to_owned(),
+    );
+    line("types", info.types.len().to_string());
+    for summary in &info.types {
+        out.push_str(&format!("  {}\n", summary.name));
+        if !summary.description.is_empty() {
+            out.push_str(&format!("    {}\n", summary.description));
+        }
+        if !summary.config_summary.is_empty() {
+            out.push_str(&format!("    config: {}\n", summary.config_summary));
+        }
+    }
+    // `inspect` only succeeds once every check the loader makes has passed.
+    out.push_str("verdict: loadable by this host\n");
+    out
+}
+
+fn verdict(kind: &LoadErrorKind) -> &'static str {
+    match kind {
+        LoadErrorKind::NotFound { .. } => "no such library",
+        LoadErrorKind::Open { .. } => "not a loadable shared library",
+        LoadErrorKind::Unsafe { .. } => "refused: the file is not safe to load",
+        LoadErrorKind::NotAnExtension => "not a Beginnings extension",
+        LoadErrorKind::Incompatible { .. } | LoadErrorKind::LayoutMismatch { .. } => {
+            "incompatible with this host: rebuild it against this beginnings-abi"
+        }
+        LoadErrorKind::PanicAbort => "refused: built with panic = \"abort\"",
+        LoadErrorKind::InitFailed { .. } => "the library failed to initialise",
+        // Unknown types and rejected settings concern a configuration, which inspecting a
+        // file alone never has; the wildcard also keeps this building as the loader learns
+        // new reasons.
+        _ => "the library cannot be used by this host",
+    }
+}
