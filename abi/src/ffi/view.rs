@@ -60,8 +60,11 @@ pub struct MessageVTable {
     ) -> RResult<(), RString>,
     /// The template of the matched route (`/api/v1/users/{id}`), the same for every request
     /// of the route: a key for per-route state such as rate limits.
-    #[sabi(last_prefix_field)]
     pub route: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The request id (kept from a sane `X-Request-Id` or generated); empty when the host
+    /// assigns none.
+    #[sabi(last_prefix_field)]
+    pub request_id: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
 }
 
 /// A borrowed request or response, valid for one hook call.

@@ -129,6 +129,11 @@ macro_rules! header_methods {
                 into_result(result)
             }
 
+            /// The request id (also sent back as `X-Request-Id`); empty when none was assigned.
+            pub fn request_id(&self) -> &str {
+                request_id(&self.view)
+            }
+
             /// A value attached to the request by an earlier extension.
             pub fn value(&self, name: &str) -> Option<&str> {
                 let value_fn = self.view.vtable.value();
@@ -149,6 +154,12 @@ macro_rules! header_methods {
 
 header_methods!(Request);
 header_methods!(Response);
+
+fn request_id<'v>(view: &'v MessageView<'_>) -> &'v str {
+    let id_fn = view.vtable.request_id();
+    // SAFETY: the view is valid for this hook; the id is never changed through it.
+    unsafe { id_fn(view.this) }.as_str()
+}
 
 fn route<'v>(view: &'v MessageView<'_>) -> &'v str {
     let route_fn = view.vtable.route();

@@ -53,7 +53,9 @@ impl fmt::Display for LoadError {
             write!(f, "{location}: ")?;
         }
         let library = self.library.display();
-        write!(f, "extension `{}`: ", self.extension)?;
+        if !self.extension.is_empty() {
+            write!(f, "extension `{}`: ", self.extension)?;
+        }
         match &self.kind {
             LoadErrorKind::NotFound { directory, holds } => {
                 let listing = if holds.is_empty() {

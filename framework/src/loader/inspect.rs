@@ -36,10 +36,8 @@ pub fn inspect(path: &Path) -> Result<LibraryInfo, Box<LoadError>> {
     let fail = |kind| {
         Box::new(LoadError {
             location: None,
-            extension: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            // The library is the subject here; no configuration entry names it.
+            extension: String::new(),
             library: path.to_path_buf(),
             kind,
         })

@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 
 use super::chain::{Chain, ChainLink};
 use super::views::{RequestSide, RequestValues, ResponseSide, view};
-use crate::routing::{Body, MethodEntry, Request, Response, error_response};
+use crate::routing::{Body, MethodEntry, Request, RequestId, Response, error_response};
 use crate::server::read_body;
 
 /// The per-request states of a chain's stateful filters, freed in the library that made
@@ -129,6 +129,7 @@ pub(crate) async fn run(
     let method = parts.method.clone();
     let uri = parts.uri.clone();
     let values = parts.extensions.get::<RequestValues>().cloned();
+    let request_id = parts.extensions.get::<RequestId>().cloned();
     let mut response = match early {
         Some(response) => response,
         None => {
@@ -162,6 +163,7 @@ pub(crate) async fn run(
         }
         let mut side = ResponseSide {
             route: template,
+            request_id: request_id.as_ref().map_or("", |id| id.0.as_str()),
             method: &method,
             uri: &uri,
             response: &mut response,

@@ -12,7 +12,7 @@ use abi_stable::{
 use beginnings_abi::ffi::{MessageVTable, MessageVTable_Ref, MessageView};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use crate::routing::Response;
+use crate::routing::{RequestId, Response};
 
 /// Values extensions attach to a request for later extensions and the handler.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +46,7 @@ pub(crate) struct RequestSide<'a> {
 /// What a response hook sees: the response and the request it answers.
 pub(crate) struct ResponseSide<'a> {
     pub route: &'a str,
+    pub request_id: &'a str,
     pub method: &'a Method,
     pub uri: &'a Uri,
     pub response: &'a mut Response,
@@ -56,6 +57,7 @@ pub(crate) struct ResponseSide<'a> {
 /// The accessors the vtable needs from either side.
 pub(crate) trait Side {
     fn route(&self) -> &str;
+    fn request_id(&self) -> &str;
     fn method(&self) -> &str;
     fn uri(&self) -> &Uri;
     fn status(&self) -> u16;
@@ -70,6 +72,12 @@ pub(crate) trait Side {
 impl Side for RequestSide<'_> {
     fn route(&self) -> &str {
         self.route
+    }
+    fn request_id(&self) -> &str {
+        self.parts
+            .extensions
+            .get::<RequestId>()
+            .map_or("", |id| id.0.as_str())
     }
     fn method(&self) -> &str {
         self.parts.method.as_str()
@@ -112,6 +120,9 @@ impl Side for RequestSide<'_> {
 impl Side for ResponseSide<'_> {
     fn route(&self) -> &str {
         self.route
+    }
+    fn request_id(&self) -> &str {
+        self.request_id
     }
     fn method(&self) -> &str {
         self.method.as_str()
@@ -171,6 +182,7 @@ impl<S: Side> VTables<S> {
         value: value::<S>,
         set_value: set_value::<S>,
         route: route::<S>,
+        request_id: request_id::<S>,
     });
     const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
 }
@@ -194,6 +206,11 @@ fn erase(text: &str) -> RStr<'static> {
     // SAFETY: the string lives in the message behind the view; the vtable contract (see
     // `MessageVTable`) forbids using it after the hook or after a change to the message.
     RStr::from_str(unsafe { &*(text as *const str) })
+}
+
+unsafe extern "C" fn request_id<S: Side>(this: *const c_void) -> RStr<'static> {
+    // SAFETY: the extension passes back the pointer of the view it was given.
+    erase(unsafe { side::<S>(this) }.request_id())
 }
 
 unsafe extern "C" fn route<S: Side>(this: *const c_void) -> RStr<'static> {

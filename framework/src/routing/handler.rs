@@ -43,6 +43,14 @@ impl Request {
             .map(|(_, value)| value.as_str())
     }
 
+    /// The request id, when the server assigned one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.parts
+            .extensions
+            .get::<RequestId>()
+            .map(|id| id.0.as_str())
+    }
+
     /// A value an extension attached to the request (the authenticated user, a nonce).
     pub fn value(&self, name: &str) -> Option<&str> {
         self.parts
@@ -61,6 +69,11 @@ impl Request {
             .map_err(|e| Rejection::new(StatusCode::BAD_REQUEST, format!("invalid JSON body: {e}")))
     }
 }
+
+/// The id of a request, stored in its extensions by the server; extensions and handlers
+/// read it, the access log prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
 
 /// Anything a handler may return.
 pub trait IntoResponse {

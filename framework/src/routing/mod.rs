@@ -7,7 +7,9 @@ pub mod resolve;
 mod router;
 mod table;
 
-pub use handler::{Body, IntoResponse, Json, Rejection, Request, Response, error_response};
+pub use handler::{
+    Body, IntoResponse, Json, Rejection, Request, RequestId, Response, error_response,
+};
 pub use http::{Method, StatusCode};
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
