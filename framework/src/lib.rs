@@ -28,6 +28,12 @@ pub use error::{Error, PipelineError, RouteError};
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
 pub use server::Server;
 
+/// What the benchmarks under `benches/` drive directly.
+#[doc(hidden)]
+pub mod bench {
+    pub use crate::pipeline::ChainProbe;
+}
+
 /// Builds the tokio runtime the server runs on: `workers` threads, or one per core.
 pub fn tokio_runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();

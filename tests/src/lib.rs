@@ -77,6 +77,22 @@ pub fn ensure_built() {
     });
 }
 
+/// Builds `packages` with the release profile (for benchmarks) and returns the directory
+/// holding their libraries.
+pub fn build_release(packages: &[&str]) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_root())
+        .args(["build", "--release"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "building {packages:?} for release failed");
+    build_dir().with_file_name("release")
+}
+
 /// A configuration written to its own temporary directory.
 pub struct ConfigDir {
     dir: tempfile::TempDir,

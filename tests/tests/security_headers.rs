@@ -116,3 +116,117 @@ fn demo_users_api_round_trip() {
     let unknown = http.get(server.url("/nowhere")).send().unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+mod policies {
+    use beginnings::{Json, Request, Router};
+    use beginnings_tests::{InProcessServer, app_from_yaml, client};
+    use serde_json::json;
+
+    const CSP: &str = r#"
+extensions:
+  "security:SecurityHeadersExtension":
+    content_security_policy:
+      default-src: ["'self'"]
+      img-src: ["'self'", "data:"]
+    nonce: true
+    report_uri: /csp-reports
+    permissions_policy: {camera: [], geolocation: [self]}
+    cross_origin_opener_policy: same-origin
+    cross_origin_resource_policy: same-site
+"#;
+
+    fn nonce_router() -> Router {
+        Router::new("").get("/page", |request: Request| async move {
+            Json(json!({"nonce": request.value("csp.nonce")}))
+        })
+    }
+
+    #[test]
+    fn csp_carries_a_fresh_nonce_that_the_handler_sees() {
+        let (app, _dir) = app_from_yaml(CSP);
+        let server = InProcessServer::start(app.mount(nonce_router()).build().unwrap());
+        let http = client();
+        let mut nonces = Vec::new();
+        for _ in 0..2 {
+            let response = http.get(server.url("/page")).send().unwrap();
+            let policy = response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            let body: serde_json::Value = response.json().unwrap();
+            let nonce = body["nonce"]
+                .as_str()
+                .expect("the handler sees the nonce")
+                .to_string();
+            assert!(nonce.len() >= 22, "128 random bits: {nonce}");
+            assert!(
+                policy.contains(&format!("script-src 'self' 'nonce-{nonce}'")),
+                "{policy}"
+            );
+            assert!(policy.contains(&format!("style-src 'self' 'nonce-{nonce}'")));
+            assert!(policy.contains("default-src 'self'"), "{policy}");
+            assert!(policy.contains("img-src 'self' data:"), "{policy}");
+            assert!(policy.contains("report-uri /csp-reports"), "{policy}");
+            nonces.push(nonce);
+        }
+        assert_ne!(nonces[0], nonces[1], "a new nonce per request");
+    }
+
+    #[test]
+    fn permissions_and_cross_origin_policies_and_no_hsts_over_plain_http() {
+        let (app, _dir) = app_from_yaml(CSP);
+        let server = InProcessServer::start(app.mount(nonce_router()).build().unwrap());
+        let response = client().get(server.url("/page")).send().unwrap();
+        let headers = response.headers();
+        assert_eq!(
+            headers["permissions-policy"],
+            "camera=(), geolocation=(self)"
+        );
+        assert_eq!(headers["cross-origin-opener-policy"], "same-origin");
+        assert_eq!(headers["cross-origin-resource-policy"], "same-site");
+        assert!(headers.get("cross-origin-embedder-policy").is_none());
+        assert!(
+            headers.get("strict-transport-security").is_none(),
+            "HSTS is not sent over plain HTTP unless hsts_always"
+        );
+    }
+
+    #[test]
+    fn report_only_and_hsts_always() {
+        let yaml = r#"
+extensions:
+  "security:SecurityHeadersExtension":
+    content_security_policy: {default-src: ["'self'"]}
+    report_only: true
+    hsts_always: true
+"#;
+        let (app, _dir) = app_from_yaml(yaml);
+        let server = InProcessServer::start(app.mount(nonce_router()).build().unwrap());
+        let response = client().get(server.url("/page")).send().unwrap();
+        let headers = response.headers();
+        assert_eq!(
+            headers["content-security-policy-report-only"],
+            "default-src 'self'"
+        );
+        assert!(headers.get("content-security-policy").is_none());
+        assert_eq!(
+            headers["strict-transport-security"],
+            "max-age=31536000; includeSubDomains"
+        );
+    }
+
+    #[test]
+    fn a_bad_directive_is_a_configuration_error_with_its_key() {
+        let yaml = r#"
+extensions:
+  "security:SecurityHeadersExtension":
+    content_security_policy: {default-src: ["'self'; script-src *"]}
+"#;
+        let (app, _dir) = app_from_yaml(yaml);
+        let error = app.build().err().expect("refused").to_string();
+        assert!(
+            error.contains("content_security_policy.default-src[0]"),
+            "{error}"
+        );
+    }
+}

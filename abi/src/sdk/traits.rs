@@ -76,6 +76,18 @@ pub trait Filter: Send + Sync + 'static {
     /// the route's limit) before them. Other filters never cause buffering.
     const NEEDS_BODY: bool = false;
 
+    /// Whether this filter's request hook runs; by default [`Filter::ON_REQUEST`]. A filter
+    /// whose configuration leaves its request hook with nothing to do returns false, so the
+    /// host skips the call on every request of its routes.
+    fn has_request_hook(&self) -> bool {
+        Self::ON_REQUEST
+    }
+
+    /// Whether this filter's response hook runs; by default [`Filter::ON_RESPONSE`].
+    fn has_response_hook(&self) -> bool {
+        Self::ON_RESPONSE
+    }
+
     fn on_request(
         &self,
         _state: &mut Self::State,

@@ -6,6 +6,13 @@
 //!   "security:SecurityHeadersExtension":
 //!     x_frame_options: SAMEORIGIN          # default DENY
 //!     strict_transport_security: null      # null drops a header
+//!     hsts_always: true                    # behind a TLS-terminating proxy
+//!     content_security_policy:
+//!       default-src: ["'self'"]
+//!       img-src: ["'self'", "data:"]
+//!     nonce: true                          # per-request nonce in script-src/style-src
+//!     permissions_policy: {camera: [], geolocation: [self]}
+//!     cross_origin_opener_policy: same-origin
 //! routes:
 //!   patterns:
 //!     "/public/*": {security_headers: false}   # switched off for these routes
@@ -17,13 +24,13 @@ mod filter;
 use beginnings_abi::{Error, Extension, Host, Route, export_extension};
 
 pub use config::SecurityHeadersConfig;
-pub use filter::SecurityHeadersFilter;
+pub use filter::{NONCE_VALUE, SecurityHeadersFilter};
 
 /// The route setting that switches the extension off for a route.
 pub const ROUTE_SWITCH: &str = "security_headers";
 
 pub struct SecurityHeadersExtension {
-    filter_headers: Vec<(&'static str, String)>,
+    headers: std::sync::Arc<config::Rendered>,
 }
 
 impl Extension for SecurityHeadersExtension {
@@ -32,7 +39,10 @@ impl Extension for SecurityHeadersExtension {
 
     const CONFIG_SUMMARY: &'static str = "x_content_type_options = nosniff; x_frame_options = DENY; \
         referrer_policy = strict-origin-when-cross-origin; strict_transport_security = \
-        max-age=31536000; includeSubDomains (each a string, or null to drop the header)";
+        max-age=31536000; includeSubDomains (each a string, or null to drop the header); \
+        hsts_always = false; content_security_policy: {directive: [sources]}; report_only = false; \
+        report_uri; nonce = false; permissions_policy: {feature: [allowlist]}; \
+        cross_origin_opener_policy, cross_origin_embedder_policy, cross_origin_resource_policy";
     const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH]);
 
     type Config = SecurityHeadersConfig;
@@ -40,7 +50,7 @@ impl Extension for SecurityHeadersExtension {
 
     fn new(config: SecurityHeadersConfig, _host: Host) -> Result<Self, Error> {
         Ok(SecurityHeadersExtension {
-            filter_headers: config.into_headers()?,
+            headers: std::sync::Arc::new(config.render()?),
         })
     }
 
@@ -51,7 +61,7 @@ impl Extension for SecurityHeadersExtension {
 
     fn filter(&self, route: &Route<'_>) -> Result<SecurityHeadersFilter, Error> {
         route.flag(ROUTE_SWITCH, true)?;
-        Ok(SecurityHeadersFilter::new(self.filter_headers.clone()))
+        Ok(SecurityHeadersFilter::new(self.headers.clone()))
     }
 }
 

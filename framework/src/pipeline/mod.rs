@@ -2,11 +2,13 @@
 
 mod breaker;
 mod chain;
+mod probe;
 mod run;
 mod views;
 
 pub use breaker::BreakerPolicy;
 pub use chain::Chain;
 pub(crate) use chain::ChainBuilder;
+pub use probe::ChainProbe;
 pub(crate) use run::run;
 pub(crate) use views::RequestValues;

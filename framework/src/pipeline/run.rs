@@ -19,13 +19,13 @@ use crate::server::read_body;
 
 /// The per-request states of a chain's stateful filters, freed in the library that made
 /// them when the request ends, however it ends (answered, timed out, client gone).
-struct States<'a> {
+pub(super) struct States<'a> {
     chain: &'a Chain,
     states: Vec<StatePtr>,
 }
 
 impl<'a> States<'a> {
-    fn new(chain: &'a Chain) -> Self {
+    pub(super) fn new(chain: &'a Chain) -> Self {
         let states = if chain.has_state {
             chain
                 .links
@@ -44,7 +44,7 @@ impl<'a> States<'a> {
         States { chain, states }
     }
 
-    fn get(&self, index: usize) -> StatePtr {
+    pub(super) fn get(&self, index: usize) -> StatePtr {
         self.states.get(index).copied().unwrap_or(StatePtr::NONE)
     }
 }

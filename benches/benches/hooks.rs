@@ -1,0 +1,161 @@
+//! The per-request cost of one extension hook across the ABI (the real library, loaded
+//! through the real loader, called through the borrowed-view vtable) next to the same
+//! filter written natively against the request head.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use beginnings::bench::ChainProbe;
+use beginnings::config::load_str;
+use beginnings_tests::build_release;
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::HeaderValue;
+use http::request::Parts;
+
+/// Counts the host's allocations, to show a stateless hook allocates nothing on the host
+/// side (an extension allocates through its own copy of the allocator, which this does not see).
+struct CountingAllocator;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: CountingAllocator = CountingAllocator;
+
+const ROUTE: &str = "/bench";
+
+/// A request head like a browser's: 12 headers.
+fn request_head() -> Parts {
+    let mut builder = http::Request::builder().method("GET").uri("/bench?q=1");
+    for (name, value) in [
+        ("host", "127.0.0.1:8000"),
+        ("user-agent", "Mozilla/5.0 (X11; Linux x86_64) bench"),
+        ("accept", "application/json"),
+        ("accept-encoding", "gzip, br"),
+        ("accept-language", "en-GB,en;q=0.9"),
+        ("connection", "keep-alive"),
+        ("cache-control", "no-cache"),
+        ("origin", "https://app.example.com"),
+        ("referer", "https://app.example.com/page"),
+        ("x-request-id", "3f2a9c"),
+        ("cookie", "session=abc; theme=dark"),
+        ("authorization", "Bearer abc.def.ghi"),
+    ] {
+        builder = builder.header(name, value);
+    }
+    builder.body(()).unwrap().into_parts().0
+}
+
+fn probe(libraries: &Path, extensions_yaml: &str) -> ChainProbe {
+    let yaml = format!("extensions:\n{extensions_yaml}");
+    let config = load_str(&yaml, Path::new("bench.yaml")).expect("benchmark config loads");
+    let probe = ChainProbe::new(&config, libraries, ROUTE, "GET").expect("chain builds");
+    assert!(!probe.extensions().is_empty(), "the extension applies");
+    probe
+}
+
+/// The same three filters, native: a trait object over the request head.
+trait NativeFilter {
+    fn on_request(&self, parts: &mut Parts);
+}
+
+struct NativeNoop;
+struct NativeRead;
+struct NativeWrite;
+
+impl NativeFilter for NativeNoop {
+    fn on_request(&self, _parts: &mut Parts) {}
+}
+
+impl NativeFilter for NativeRead {
+    fn on_request(&self, parts: &mut Parts) {
+        black_box(
+            parts
+                .headers
+                .get("user-agent")
+                .and_then(|v| v.to_str().ok()),
+        );
+    }
+}
+
+impl NativeFilter for NativeWrite {
+    fn on_request(&self, parts: &mut Parts) {
+        parts
+            .headers
+            .insert("x-bench", HeaderValue::from_static("1"));
+    }
+}
+
+fn allocations_per_call(mut call: impl FnMut()) -> f64 {
+    const CALLS: u64 = 10_000;
+    call();
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for _ in 0..CALLS {
+        call();
+    }
+    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / CALLS as f64
+}
+
+fn hooks(c: &mut Criterion) {
+    // Extensions built as users ship them: the release profile.
+    let libraries = build_release(&["fixture_pipeline", "security"]);
+    let mut group = c.benchmark_group("request_hook");
+    let natives: [(&str, Box<dyn NativeFilter>); 3] = [
+        ("noop", Box::new(NativeNoop)),
+        ("header_read", Box::new(NativeRead)),
+        ("header_write", Box::new(NativeWrite)),
+    ];
+    for (mode, native) in natives {
+        let config_mode = match mode {
+            "noop" => "noop",
+            "header_read" => "read",
+            _ => "write",
+        };
+        let abi = probe(
+            &libraries,
+            &format!("  \"fixture_pipeline:Bench\": {{mode: {config_mode}}}\n"),
+        );
+        let mut parts = request_head();
+        let host_allocations =
+            allocations_per_call(|| assert!(abi.request_hooks(ROUTE, &mut parts)));
+        println!("request_hook/abi/{mode}: {host_allocations} host allocations per call");
+        group.bench_function(format!("abi/{mode}"), |b| {
+            b.iter(|| abi.request_hooks(ROUTE, black_box(&mut parts)))
+        });
+        let mut parts = request_head();
+        group.bench_function(format!("native/{mode}"), |b| {
+            b.iter(|| native.on_request(black_box(&mut parts)))
+        });
+    }
+    group.finish();
+
+    // A shipped extension's whole response side: four security headers.
+    let security = probe(&libraries, "  \"security:SecurityHeadersExtension\": {}\n");
+    let parts = request_head();
+    let mut group = c.benchmark_group("response_hook");
+    group.bench_function("abi/security_headers", |b| {
+        b.iter_batched_ref(
+            || http::Response::new(beginnings::routing::Body::default()),
+            |response| security.response_hooks(ROUTE, &parts, response),
+            criterion::BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+criterion_group!(benches, hooks);
+criterion_main!(benches);
