@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use beginnings::Router;
+use beginnings::config::LogFormat;
 use clap::{Parser, Subcommand};
 
 use crate::options::{BuildOptions, ServeOptions, ShowOptions};
@@ -61,12 +62,12 @@ pub fn parse<P: Parser>() -> Result<P, ExitCode> {
 /// them) and turns the outcome into the exit code: 0 on success, 1 on any failure, with the
 /// error on stderr.
 pub fn run(command: &Command, routers: impl FnOnce() -> Vec<Router>) -> ExitCode {
-    // Serving logs what it does; the inspection commands print a report, so only warnings
-    // and errors from the runtime belong next to it.
-    init_logging(match command {
-        Command::Serve(_) => "info",
-        _ => "warn",
-    });
+    // Serving logs what it does (its subscriber is installed once the configuration says
+    // in which format); the inspection commands print a report, so only warnings and
+    // errors from the runtime belong next to it.
+    if !matches!(command, Command::Serve(_)) {
+        init_logging("warn", LogFormat::Text);
+    }
     let outcome = match command {
         Command::Serve(options) => serve(options, routers()).map(|()| ExitCode::SUCCESS),
         Command::Check(options) => Ok(check::check(options, routers())),

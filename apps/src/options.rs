@@ -38,6 +38,15 @@ pub struct ServeOptions {
     /// Listen address as HOST:PORT; overrides `app.host` and `app.port` (port 0 picks one).
     #[arg(long)]
     pub bind: Option<String>,
+    /// Listen port; overrides `app.port` (`--bind` wins over it).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Log no line per request, whatever `app.access_log` says.
+    #[arg(long)]
+    pub no_access_log: bool,
+    /// Reload when a configuration file changes (as SIGHUP does).
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// `config show` options.

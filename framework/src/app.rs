@@ -2,6 +2,7 @@
 //! runtime loads the extensions, builds every route's chain once and serves.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use abi_stable::std_types::{RErr, ROk, RStr};
 use http::Method;
@@ -15,31 +16,48 @@ use crate::routing::{
     IntoResponse, MethodEntry, ResolvedRouteConfig, RouteConfigResolver, RouteDef, RouteTable,
     Router,
 };
-use crate::server::Server;
+use crate::server::{Generation, ReloadSource, RouteLimits, Server};
 
 /// An application before it starts: configuration plus the routes registered in code.
 pub struct App {
     config: Config,
     routes: Vec<RouteDef>,
     extensions_dir: Option<PathBuf>,
+    /// Where the configuration came from, so a running server can load it again.
+    source: Option<LoadOptions>,
+    access_log: Option<bool>,
 }
 
 impl App {
+    /// An application from a configuration already loaded; a server made from it cannot
+    /// reload (use [`App::from_file`] for that).
     pub fn new(config: Config) -> Self {
         App {
             config,
             routes: Vec::new(),
             extensions_dir: None,
+            source: None,
+            access_log: None,
         }
     }
 
     /// Loads the configuration file (with its profile overlay) and makes an application.
     pub fn from_file(path: impl AsRef<Path>, profile: Option<&str>) -> Result<Self, Error> {
-        let config = config::load(&LoadOptions {
+        let options = LoadOptions {
             path: path.as_ref().to_path_buf(),
             profile: profile.map(str::to_string),
-        })?;
-        Ok(App::new(config))
+        };
+        let config = config::load(&options)?;
+        let mut app = App::new(config);
+        app.source = Some(options);
+        Ok(app)
+    }
+
+    /// Turns the access log on or off whatever `app.access_log` says, across reloads too
+    /// (`--no-access-log`).
+    pub fn access_log(mut self, on: bool) -> Self {
+        self.access_log = Some(on);
+        self
     }
 
     /// Where extension libraries are looked for, overriding `app.extensions_dir`.
@@ -60,74 +78,98 @@ impl App {
 
     /// The directory extension libraries are loaded from.
     pub fn resolved_extensions_dir(&self) -> PathBuf {
-        self.extensions_dir
-            .clone()
-            .or_else(|| self.config.app.extensions_dir.clone())
-            .unwrap_or_else(|| PathBuf::from("extensions"))
+        extensions_dir_for(self.extensions_dir.as_deref(), &self.config)
     }
 
     /// Loads every extension and builds every route's chain. Nothing is served yet.
     pub fn build(self) -> Result<Runtime, Error> {
         let directory = self.resolved_extensions_dir();
-        let extensions = loader::load_all(&self.config.extensions, &directory)?;
-        for extension in &extensions {
-            tracing::info!(
-                extension = %extension.name,
-                library = %extension.library.display(),
-                "extension loaded"
-            );
-        }
-        let resolver = RouteConfigResolver::new(&self.config.routes)?;
-        let mut builder = ChainBuilder::new(&extensions);
-        let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
-        for route in self.routes {
-            match grouped.iter_mut().find(|(path, _)| *path == route.path) {
-                Some((_, defs)) => {
-                    if defs.iter().any(|d| d.method == route.method) {
-                        return Err(RouteError::Duplicate {
-                            method: route.method.to_string(),
-                            route: route.path,
-                        }
-                        .into());
-                    }
-                    defs.push(route);
-                }
-                None => grouped.push((route.path.clone(), vec![route])),
-            }
-        }
-        let mut entries = Vec::with_capacity(grouped.len());
-        for (path, mut defs) in grouped {
-            // OPTIONS reaches the extensions (CORS preflights) on every path; unanswered, it
-            // gets 204 with the path's methods.
-            if !defs.iter().any(|d| d.method == Method::OPTIONS) {
-                defs.push(options_route(&path, &defs));
-            }
-            let mut methods = Vec::with_capacity(defs.len());
-            for def in defs {
-                let method_name = def.method.as_str();
-                let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref());
-                let chain = builder.chain_for(&path, &[method_name], &resolved.settings)?;
-                methods.push(MethodEntry {
-                    method: def.method,
-                    handler: def.handler,
-                    chain,
-                    resolved,
-                });
-            }
-            entries.push(crate::routing::RouteEntry {
-                allow: crate::routing::allow_header(&methods),
-                template: path,
-                methods,
-            });
-        }
-        drop(builder);
-        let table = RouteTable::new(entries)?;
+        let (table, extensions) = build_routes(&self.config, &self.routes, &directory)?;
         Ok(Runtime {
             config: self.config,
             extensions,
             table,
+            source: ReloadSource {
+                load: self.source,
+                routes: self.routes,
+                extensions_dir: self.extensions_dir,
+                access_log: self.access_log,
+            },
         })
     }
+}
+
+/// The extensions directory: the override, else `app.extensions_dir`, else `extensions`.
+pub(crate) fn extensions_dir_for(overridden: Option<&Path>, config: &Config) -> PathBuf {
+    overridden
+        .map(Path::to_path_buf)
+        .or_else(|| config.app.extensions_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("extensions"))
+}
+
+/// Loads the configured extensions and builds the route table of `routes` with every
+/// route's chain and limits; used at startup and by every reload.
+pub(crate) fn build_routes(
+    config: &Config,
+    routes: &[RouteDef],
+    directory: &Path,
+) -> Result<(RouteTable, Vec<LoadedExtension>), Error> {
+    let extensions = loader::load_all(&config.extensions, directory)?;
+    for extension in &extensions {
+        tracing::info!(
+            extension = %extension.name,
+            library = %extension.library.display(),
+            "extension loaded"
+        );
+    }
+    let resolver = RouteConfigResolver::new(&config.routes)?;
+    let mut builder = ChainBuilder::new(&extensions);
+    let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
+    for route in routes.iter().cloned() {
+        match grouped.iter_mut().find(|(path, _)| *path == route.path) {
+            Some((_, defs)) => {
+                if defs.iter().any(|d| d.method == route.method) {
+                    return Err(RouteError::Duplicate {
+                        method: route.method.to_string(),
+                        route: route.path,
+                    }
+                    .into());
+                }
+                defs.push(route);
+            }
+            None => grouped.push((route.path.clone(), vec![route])),
+        }
+    }
+    let mut entries = Vec::with_capacity(grouped.len());
+    for (path, mut defs) in grouped {
+        // OPTIONS reaches the extensions (CORS preflights) on every path; unanswered, it
+        // gets 204 with the path's methods.
+        if !defs.iter().any(|d| d.method == Method::OPTIONS) {
+            defs.push(options_route(&path, &defs));
+        }
+        let mut methods = Vec::with_capacity(defs.len());
+        for def in defs {
+            let method_name = def.method.as_str();
+            let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref());
+            let chain = builder.chain_for(&path, &[method_name], &resolved.settings)?;
+            let limits = RouteLimits::resolve(&config.app, &resolved.settings, chain.timeout());
+            methods.push(MethodEntry {
+                method: def.method,
+                handler: def.handler,
+                chain,
+                resolved,
+                limits,
+            });
+        }
+        entries.push(crate::routing::RouteEntry {
+            allow: crate::routing::allow_header(&methods),
+            template: path,
+            methods,
+        });
+    }
+    drop(builder);
+    let table = RouteTable::new(entries)?;
+    Ok((table, extensions))
 }
 
 /// An application with its extensions loaded and its chains built.
@@ -135,6 +177,7 @@ pub struct Runtime {
     config: Config,
     extensions: Vec<LoadedExtension>,
     table: RouteTable,
+    source: ReloadSource,
 }
 
 /// A route as `beginnings routes` shows it.
@@ -188,7 +231,13 @@ impl Runtime {
         if !addr.contains(':') {
             return Err(Error::Address(addr));
         }
-        Server::bind(&addr, self.table, self.extensions).await
+        let generation = Generation::new(
+            self.table,
+            self.extensions,
+            &self.config,
+            self.source.access_log,
+        );
+        Server::bind(&addr, generation, self.source).await
     }
 }
 
@@ -221,7 +270,20 @@ pub(crate) fn find_extension<'a>(
     extensions
         .iter()
         .find(|e| e.name == name)
-        .map(|extension| ExtensionHandle { extension })
+        .map(|extension| ExtensionHandle {
+            extension: Held::Borrowed(extension),
+        })
+}
+
+/// A handle that keeps the configuration generation it came from alive.
+pub(crate) fn shared_extension(
+    generation: Arc<Generation>,
+    name: &str,
+) -> Option<ExtensionHandle<'static>> {
+    let index = generation.extensions.iter().position(|e| e.name == name)?;
+    Some(ExtensionHandle {
+        extension: Held::Shared(generation, index),
+    })
 }
 
 fn chain_names(chain: &Chain) -> Vec<String> {
@@ -230,25 +292,38 @@ fn chain_names(chain: &Chain) -> Vec<String> {
 
 /// A loaded extension, reached by name from the application.
 pub struct ExtensionHandle<'a> {
-    extension: &'a LoadedExtension,
+    extension: Held<'a>,
+}
+
+enum Held<'a> {
+    Borrowed(&'a LoadedExtension),
+    /// From a running server, whose configuration may be replaced by a reload meanwhile.
+    Shared(Arc<Generation>, usize),
 }
 
 impl ExtensionHandle<'_> {
+    fn extension(&self) -> &LoadedExtension {
+        match &self.extension {
+            Held::Borrowed(extension) => extension,
+            Held::Shared(generation, index) => &generation.extensions[*index],
+        }
+    }
+
     pub fn name(&self) -> &str {
-        &self.extension.name
+        &self.extension().name
     }
 
     /// Sends a command; the extension answers with JSON or an error message.
     pub fn command(&self, name: &str, argument: &Value) -> Result<Value, String> {
         let argument = argument.to_string();
-        match self
-            .extension
+        let extension = self.extension();
+        match extension
             .instance
             .command(RStr::from_str(name), RStr::from_str(&argument))
         {
             ROk(answer) => serde_json::from_str(answer.as_str())
-                .map_err(|e| format!("{}: answered invalid JSON: {e}", self.extension.name)),
-            RErr(error) => Err(format!("{}: {}", self.extension.name, error.message)),
+                .map_err(|e| format!("{}: answered invalid JSON: {e}", extension.name)),
+            RErr(error) => Err(format!("{}: {}", extension.name, error.message)),
         }
     }
 }

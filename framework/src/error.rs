@@ -26,6 +26,8 @@ pub enum Error {
     Startup { extension: String, message: String },
     #[error("invalid listen address `{0}`: expected HOST:PORT")]
     Address(String),
+    #[error("cannot reload: {0}")]
+    Reload(String),
     #[error("server failed on {addr}: {source}")]
     Serve {
         addr: SocketAddr,

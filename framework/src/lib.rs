@@ -26,7 +26,7 @@ mod server;
 pub use app::{App, ExtensionHandle, RouteSummary, Runtime};
 pub use error::{Error, PipelineError, RouteError};
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
-pub use server::Server;
+pub use server::{Reloader, Server};
 
 /// What the benchmarks under `benches/` drive directly.
 #[doc(hidden)]

@@ -92,9 +92,31 @@ fn users_router(store: Store) -> Router {
         })
 }
 
+/// `GET /api/v1/slow?ms=N`: answers after N milliseconds (at most a minute), for trying
+/// timeouts and graceful shutdown.
+fn slow_router() -> Router {
+    Router::new("/api/v1").get("/slow", |request: Request| {
+        let ms: u64 = request
+            .uri()
+            .query()
+            .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("ms=")))
+            .and_then(|ms| ms.parse().ok())
+            .unwrap_or(1000)
+            .min(60_000);
+        async move {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            Json(serde_json::json!({"slept_ms": ms}))
+        }
+    })
+}
+
 fn routers() -> Vec<Router> {
     let store: Store = Arc::default();
-    vec![beginnings::builtin::health_router(), users_router(store)]
+    vec![
+        beginnings::builtin::health_router(),
+        users_router(store),
+        slow_router(),
+    ]
 }
 
 fn main() -> ExitCode {

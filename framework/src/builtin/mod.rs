@@ -3,4 +3,4 @@
 mod health;
 pub mod metrics;
 
-pub use health::health_router;
+pub use health::{health_response, health_router, ready_response};

@@ -6,6 +6,7 @@
 //! merged tree, then validate it into [`Config`]. Every problem of a step is collected before
 //! the load fails, so a user fixes a configuration in one pass instead of one error at a time.
 
+mod app_section;
 mod error;
 mod interpolate;
 mod load;
@@ -31,7 +32,10 @@ pub use error::{ConfigError, Location, Problem, push_key};
 pub use interpolate::EnvLookup;
 pub use load::canonical_profile;
 pub use merge::deep_merge;
-pub use model::{AppConfig, Config, ConfigForm, ExtensionEntry, RouteSettings, RoutesConfig};
+pub use model::{
+    AppConfig, Config, ConfigForm, ExtensionEntry, LogFormat, MIN_HEADER_BYTES, RouteSettings,
+    RoutesConfig,
+};
 pub use redact::redacted;
 
 use load::{Loader, overlay_path, take_key};
@@ -185,7 +189,7 @@ fn finish(
     let mut ctx = Ctx { files, problems };
     let top = validate::top_level(&root, &mut ctx, string_source);
     let find = |key: &str| top.iter().copied().find(|e| e.key == key);
-    let app = validate::app(find("app"), base_dir, &mut ctx);
+    let app = app_section::app(find("app"), base_dir, &mut ctx);
     let form = routes::detect_form(find("routes"), find("global"));
     let routes = routes::routes(find("routes"), find("global"), form, &mut ctx);
     let extensions = validate::extensions(find("extensions"), &mut ctx);

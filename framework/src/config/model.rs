@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::error::Location;
 
@@ -29,12 +30,40 @@ pub struct AppConfig {
     pub host: String,
     /// 0 asks the operating system for a free port.
     pub port: u16,
+    /// Tokio worker threads; `None` means one per core.
     pub workers: Option<usize>,
     pub debug: bool,
     /// Already resolved against the main configuration file's directory.
     pub extensions_dir: Option<PathBuf>,
+    /// One log line per request (target `beginnings::access`).
     pub access_log: bool,
+    /// `text` or `json` log lines; read by the binary that installs the log subscriber.
+    pub log_format: LogFormat,
+    /// The listen queue length handed to `listen(2)`.
+    pub backlog: u32,
+    /// Connections served at once; beyond it new connections wait in the backlog.
+    pub max_connections: Option<usize>,
+    /// Request bodies larger than this are answered 413; a route's `max_body_bytes` wins.
+    pub max_body_bytes: usize,
+    /// The whole request (hooks and handler) for routes without their own `timeout`.
+    pub timeout: Option<Duration>,
+    /// A client must send a request head within this, or its connection is closed.
+    pub header_read_timeout: Option<Duration>,
+    /// Whether connections are kept open between requests.
+    pub keep_alive: bool,
+    /// An idle kept-alive connection is closed after this; `None` keeps it open.
+    pub keep_alive_timeout: Option<Duration>,
+    /// The request line and headers together; larger heads are answered 431.
+    pub max_header_bytes: usize,
+    /// How long requests in flight may take to finish once shutdown starts.
+    pub shutdown_grace: Duration,
+    /// The server answers `GET /health` and `GET /ready` itself, ahead of the routes and
+    /// without extensions or access log.
+    pub probes: bool,
 }
+
+/// The smallest head limit the HTTP/1 parser accepts.
+pub const MIN_HEADER_BYTES: usize = 8192;
 
 impl Default for AppConfig {
     fn default() -> Self {
@@ -45,9 +74,28 @@ impl Default for AppConfig {
             workers: None,
             debug: false,
             extensions_dir: None,
-            access_log: false,
+            access_log: true,
+            log_format: LogFormat::Text,
+            backlog: 1024,
+            max_connections: None,
+            max_body_bytes: 2 * 1024 * 1024,
+            timeout: None,
+            header_read_timeout: Some(Duration::from_secs(10)),
+            keep_alive: true,
+            keep_alive_timeout: Some(Duration::from_secs(5)),
+            max_header_bytes: 32 * 1024,
+            shutdown_grace: Duration::from_secs(30),
+            probes: true,
         }
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The keys `app:` accepts.
@@ -59,6 +107,17 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "debug",
     "extensions_dir",
     "access_log",
+    "log_format",
+    "backlog",
+    "max_connections",
+    "max_body_bytes",
+    "timeout",
+    "header_read_timeout",
+    "keep_alive",
+    "keep_alive_timeout",
+    "max_header_bytes",
+    "shutdown_grace_seconds",
+    "probes",
 ];
 
 #[derive(Debug, Clone, Default)]

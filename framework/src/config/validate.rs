@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::error::{Location, Problem, push_key, unknown_key_message};
-use super::model::{APP_KEYS, AppConfig, ExtensionEntry, RouteSettings};
+use super::model::{ExtensionEntry, RouteSettings};
 use super::node::{Entry, Files, Kind, Node, Span};
 
 /// Sections the configuration design names but this version does not implement. They are
@@ -98,60 +98,7 @@ pub(crate) fn top_level<'n>(
     known
 }
 
-pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> AppConfig {
-    let mut app = AppConfig::default();
-    let Some(entry) = entry else { return app };
-    let Some(fields) = ctx.map_entries(entry, "app", "a mapping") else {
-        return app;
-    };
-    for field in fields {
-        let path = push_key("app", &field.key);
-        if field.value.is_invalid() {
-            continue;
-        }
-        match field.key.as_str() {
-            "name" => set_string(&mut app.name, field, &path, ctx),
-            "host" => set_string(&mut app.host, field, &path, ctx),
-            "port" => match field.value.as_int() {
-                Some(port) => match u16::try_from(port) {
-                    Ok(port) => app.port = port,
-                    Err(_) => ctx.report(
-                        field.value.span,
-                        &path,
-                        format!("port {port} is out of range (0-65535)"),
-                    ),
-                },
-                None => ctx.wrong_type(field, &path, "integer"),
-            },
-            "workers" => match (&field.value.kind, field.value.as_int()) {
-                (Kind::Null, _) => app.workers = None,
-                (_, Some(n)) if n >= 1 => app.workers = usize::try_from(n).ok(),
-                (_, Some(n)) => ctx.report(
-                    field.value.span,
-                    &path,
-                    format!("workers must be at least 1, found {n}"),
-                ),
-                (_, None) => ctx.wrong_type(field, &path, "integer"),
-            },
-            "debug" => set_bool(&mut app.debug, field, &path, ctx),
-            "access_log" => set_bool(&mut app.access_log, field, &path, ctx),
-            "extensions_dir" => match &field.value.kind {
-                Kind::Null => app.extensions_dir = None,
-                _ => {
-                    let mut dir = String::new();
-                    set_string(&mut dir, field, &path, ctx);
-                    if !dir.is_empty() {
-                        app.extensions_dir = Some(base_dir.join(dir));
-                    }
-                }
-            },
-            other => ctx.report(field.key_span, &path, unknown_key_message(other, APP_KEYS)),
-        }
-    }
-    app
-}
-
-fn set_string(slot: &mut String, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
+pub(crate) fn set_string(slot: &mut String, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
     match field.value.as_str() {
         Some("") => ctx.report(field.value.span, path, "must not be empty"),
         Some(s) => *slot = s.to_owned(),
@@ -159,7 +106,7 @@ fn set_string(slot: &mut String, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
     }
 }
 
-fn set_bool(slot: &mut bool, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
+pub(crate) fn set_bool(slot: &mut bool, field: &Entry, path: &str, ctx: &mut Ctx<'_>) {
     match field.value.as_bool() {
         Some(b) => *slot = b,
         None => ctx.wrong_type(field, path, "boolean (true or false)"),
@@ -301,7 +248,10 @@ pub(crate) fn route_settings(
         let mut value = setting.value.to_json();
         if !setting.value.is_invalid() {
             // Free-form keys never need a key path; skipping it keeps large route tables cheap.
-            let interpreted = matches!(setting.key.as_str(), "timeout" | "on_error" | "cors");
+            let interpreted = matches!(
+                setting.key.as_str(),
+                "timeout" | "on_error" | "cors" | "max_body_bytes"
+            );
             let key_path = if interpreted {
                 push_key(path, &setting.key)
             } else {
@@ -316,6 +266,15 @@ pub(crate) fn route_settings(
                         format!("timeout must not be negative, found {n}"),
                     ),
                     None => ctx.wrong_type(setting, &key_path, "integer"),
+                },
+                "max_body_bytes" => match setting.value.as_int() {
+                    Some(n) if n >= 0 => value = Value::from(u64::try_from(n).unwrap_or(u64::MAX)),
+                    Some(n) => ctx.report(
+                        setting.value.span,
+                        &key_path,
+                        format!("max_body_bytes must not be negative, found {n}"),
+                    ),
+                    None => ctx.wrong_type(setting, &key_path, "integer (bytes)"),
                 },
                 // One policy for every extension of the route, or one per `module:Type`.
                 "on_error" if let Some(by_extension) = setting.value.as_map() => {

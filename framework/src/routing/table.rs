@@ -15,6 +15,8 @@ pub(crate) struct MethodEntry {
     pub chain: Chain,
     /// The route's resolved configuration and where it came from, for `beginnings routes`.
     pub resolved: ResolvedRouteConfig,
+    /// Body size and timeout, resolved from `resolved` and the `app` defaults at startup.
+    pub limits: crate::server::RouteLimits,
 }
 
 /// A path template and the methods registered on it.

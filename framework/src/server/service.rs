@@ -1,69 +1,171 @@
-//! One request: route lookup, the route's timeout, its chain and handler.
+//! One request: probes, request id, route lookup, the route's limits, its chain and
+//! handler, the error page, the access log.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
 
+use arc_swap::ArcSwap;
 use bytes::Bytes;
-use http::{StatusCode, header};
+use http::{Method, StatusCode, header};
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 
+use super::access_log::{AccessRecord, REQUEST_ID, request_id};
+use super::errors;
+use super::reload::{Generation, ReloadSource};
+use crate::builtin;
 use crate::pipeline;
-use crate::routing::{Response, RouteMatch, RouteTable, error_response};
+use crate::routing::{RequestId, Response, RouteMatch, error_response};
 
-/// Bodies larger than this are refused with 413.
-const DEFAULT_MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+/// Where the server is in its life, as `GET /ready` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum Phase {
+    Starting = 0,
+    Ready = 1,
+    Draining = 2,
+}
 
 pub(crate) struct ServerState {
-    table: RouteTable,
-    max_body_bytes: usize,
+    pub current: ArcSwap<Generation>,
+    phase: AtomicU8,
+    pub source: ReloadSource,
+    /// One reload at a time.
+    pub reloading: tokio::sync::Mutex<()>,
 }
 
 impl ServerState {
-    pub fn new(table: RouteTable) -> Self {
+    pub fn new(generation: Generation, source: ReloadSource) -> Self {
         ServerState {
-            table,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            current: ArcSwap::from_pointee(generation),
+            phase: AtomicU8::new(Phase::Starting as u8),
+            source,
+            reloading: tokio::sync::Mutex::new(()),
         }
     }
 
-    pub async fn handle(&self, request: http::Request<Incoming>, peer: SocketAddr) -> Response {
-        let (entry, template, params) =
-            match self.table.find(request.method(), request.uri().path()) {
-                RouteMatch::Found {
-                    entry,
-                    template,
-                    params,
-                } => (entry, template, params),
-                RouteMatch::MethodNotAllowed { allow } => {
-                    let mut response =
-                        error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-                    response.headers_mut().insert(header::ALLOW, allow.clone());
-                    return response;
-                }
-                RouteMatch::NotFound => return error_response(StatusCode::NOT_FOUND, "not found"),
-            };
-        let (parts, body) = request.into_parts();
-        let run = pipeline::run(
-            entry,
-            template,
-            parts,
-            body,
-            params,
-            Some(peer),
-            self.max_body_bytes,
-        );
-        match entry.chain.timeout() {
-            // Past the timeout the request's future (hooks, handler) is dropped.
-            Some(timeout) => match tokio::time::timeout(timeout, run).await {
-                Ok(response) => response,
-                Err(_) => {
-                    tracing::warn!(route = template, ?timeout, "request timed out");
-                    error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
-                }
-            },
-            None => run.await,
+    pub fn set_phase(&self, phase: Phase) {
+        self.phase.store(phase as u8, Ordering::SeqCst);
+    }
+
+    pub fn phase(&self) -> Phase {
+        match self.phase.load(Ordering::SeqCst) {
+            1 => Phase::Ready,
+            2 => Phase::Draining,
+            _ => Phase::Starting,
         }
     }
+
+    pub async fn handle(&self, mut request: http::Request<Incoming>, peer: SocketAddr) -> Response {
+        // Requests in flight keep the generation they started on across a reload.
+        let generation = self.current.load_full();
+        if generation.app.probes
+            && let Some(response) = self.probe(&request)
+        {
+            return response;
+        }
+        let started = Instant::now();
+        let (id, id_header) = request_id(request.headers());
+        request.extensions_mut().insert(RequestId(id));
+        let html = errors::prefers_html(request.headers().get(header::ACCEPT));
+        let method = request.method().clone();
+        let (mut response, route) = route(&generation, request, peer).await;
+        if html && response.status().as_u16() >= 400 {
+            errors::into_html(&mut response).await;
+        }
+        if generation.access_log {
+            AccessRecord {
+                method: &method,
+                route,
+                status: response.status(),
+                duration: started.elapsed(),
+                bytes: response.body().size_hint().exact(),
+                request_id: id_header.to_str().unwrap_or("-"),
+                peer,
+            }
+            .log();
+        }
+        response.headers_mut().insert(REQUEST_ID, id_header);
+        response
+    }
+
+    /// `GET /health` and `GET /ready`, answered ahead of the routes.
+    fn probe(&self, request: &http::Request<Incoming>) -> Option<Response> {
+        if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            return None;
+        }
+        match request.uri().path() {
+            "/health" => Some(builtin::health_response()),
+            "/ready" => Some(builtin::ready_response(match self.phase() {
+                Phase::Ready => None,
+                Phase::Starting => Some("starting"),
+                Phase::Draining => Some("draining"),
+            })),
+            _ => None,
+        }
+    }
+}
+
+/// Finds the route and runs it under its limits; returns the answer and the route template
+/// (`-` when no route matched).
+async fn route(
+    generation: &Generation,
+    request: http::Request<Incoming>,
+    peer: SocketAddr,
+) -> (Response, &str) {
+    let (entry, template, params) = match generation
+        .table
+        .find(request.method(), request.uri().path())
+    {
+        RouteMatch::Found {
+            entry,
+            template,
+            params,
+        } => (entry, template, params),
+        RouteMatch::MethodNotAllowed { allow } => {
+            let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+            response.headers_mut().insert(header::ALLOW, allow.clone());
+            return (response, "-");
+        }
+        RouteMatch::NotFound => return (error_response(StatusCode::NOT_FOUND, "not found"), "-"),
+    };
+    let limits = entry.limits;
+    // A declared length over the limit is refused before any hook or handler runs; an
+    // undeclared one is counted while the body is read.
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
+        let message = format!("request body larger than {} bytes", limits.max_body_bytes);
+        return (
+            error_response(StatusCode::PAYLOAD_TOO_LARGE, &message),
+            template,
+        );
+    }
+    let (parts, body) = request.into_parts();
+    let run = pipeline::run(
+        entry,
+        template,
+        parts,
+        body,
+        params,
+        Some(peer),
+        limits.max_body_bytes,
+    );
+    let response = match limits.timeout {
+        // Past the timeout the request's future (hooks, handler) is dropped.
+        Some(timeout) => match tokio::time::timeout(timeout, run).await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::warn!(route = template, ?timeout, "request timed out");
+                error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
+            }
+        },
+        None => run.await,
+    };
+    (response, template)
 }
 
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413.

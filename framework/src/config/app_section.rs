@@ -1,0 +1,147 @@
+//! The `app:` section: listener, limits, timeouts, logging.
+
+use std::path::Path;
+use std::time::Duration;
+
+use super::error::{push_key, unknown_key_message};
+use super::model::{APP_KEYS, AppConfig, LogFormat, MIN_HEADER_BYTES};
+use super::node::{Entry, Kind};
+use super::validate::{Ctx, set_bool, set_string};
+
+pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> AppConfig {
+    let mut app = AppConfig::default();
+    let Some(entry) = entry else { return app };
+    let Some(fields) = ctx.map_entries(entry, "app", "a mapping") else {
+        return app;
+    };
+    for field in fields {
+        let path = push_key("app", &field.key);
+        if field.value.is_invalid() {
+            continue;
+        }
+        match field.key.as_str() {
+            "name" => set_string(&mut app.name, field, &path, ctx),
+            "host" => set_string(&mut app.host, field, &path, ctx),
+            "port" => {
+                if let Some(port) = integer(field, &path, 0, u64::from(u16::MAX), ctx) {
+                    app.port = port as u16;
+                }
+            }
+            "workers" => match (&field.value.kind, field.value.as_int()) {
+                (Kind::Null, _) => app.workers = None,
+                (_, Some(n)) if n >= 1 => app.workers = usize::try_from(n).ok(),
+                (_, Some(n)) => ctx.report(
+                    field.value.span,
+                    &path,
+                    format!("workers must be at least 1, found {n}"),
+                ),
+                (_, None) => ctx.wrong_type(field, &path, "integer"),
+            },
+            "debug" => set_bool(&mut app.debug, field, &path, ctx),
+            "access_log" => set_bool(&mut app.access_log, field, &path, ctx),
+            "keep_alive" => set_bool(&mut app.keep_alive, field, &path, ctx),
+            "probes" => set_bool(&mut app.probes, field, &path, ctx),
+            "log_format" => match field.value.as_str() {
+                Some("text") => app.log_format = LogFormat::Text,
+                Some("json") => app.log_format = LogFormat::Json,
+                Some(other) => ctx.report(
+                    field.value.span,
+                    &path,
+                    format!("expected `text` or `json`, found `{other}`"),
+                ),
+                None => ctx.wrong_type(field, &path, "`text` or `json`"),
+            },
+            "backlog" => {
+                if let Some(n) = integer(field, &path, 1, u64::from(u32::MAX), ctx) {
+                    app.backlog = n as u32;
+                }
+            }
+            "max_connections" => {
+                if !matches!(field.value.kind, Kind::Null) {
+                    app.max_connections =
+                        integer(field, &path, 1, u32::MAX.into(), ctx).map(|n| n as usize);
+                }
+            }
+            "max_body_bytes" => {
+                if let Some(n) = integer(field, &path, 0, usize::MAX as u64, ctx) {
+                    app.max_body_bytes = n as usize;
+                }
+            }
+            "max_header_bytes" => {
+                let min = MIN_HEADER_BYTES as u64;
+                if let Some(n) = integer(field, &path, min, u32::MAX.into(), ctx) {
+                    app.max_header_bytes = n as usize;
+                }
+            }
+            "timeout" => app.timeout = optional_seconds(field, &path, ctx),
+            "header_read_timeout" => app.header_read_timeout = optional_seconds(field, &path, ctx),
+            "keep_alive_timeout" => app.keep_alive_timeout = optional_seconds(field, &path, ctx),
+            "shutdown_grace_seconds" => {
+                if let Some(d) = seconds(field, &path, ctx) {
+                    app.shutdown_grace = d;
+                }
+            }
+            "extensions_dir" => match &field.value.kind {
+                Kind::Null => app.extensions_dir = None,
+                _ => {
+                    let mut dir = String::new();
+                    set_string(&mut dir, field, &path, ctx);
+                    if !dir.is_empty() {
+                        app.extensions_dir = Some(base_dir.join(dir));
+                    }
+                }
+            },
+            other => ctx.report(field.key_span, &path, unknown_key_message(other, APP_KEYS)),
+        }
+    }
+    app
+}
+
+/// An integer within `min..=max`, or a reported problem.
+fn integer(field: &Entry, path: &str, min: u64, max: u64, ctx: &mut Ctx<'_>) -> Option<u64> {
+    let Some(n) = field.value.as_int() else {
+        ctx.wrong_type(field, path, "integer");
+        return None;
+    };
+    match u64::try_from(n) {
+        Ok(n) if (min..=max).contains(&n) => Some(n),
+        _ => {
+            // Named after the key: `port 70000 is out of range (0-65535)`.
+            let key = path.rsplit('.').next().unwrap_or(path);
+            let message = format!("{key} {n} is out of range ({min}-{max})");
+            ctx.report(field.value.span, path, message);
+            None
+        }
+    }
+}
+
+/// Seconds (integer or fraction, not negative).
+fn seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Duration> {
+    let value = match &field.value.kind {
+        Kind::Float(f) => Some(*f),
+        _ => field.value.as_int().map(|n| n as f64),
+    };
+    match value {
+        Some(s) if s.is_finite() && (0.0..=1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
+        Some(s) => {
+            ctx.report(
+                field.value.span,
+                path,
+                format!("expected seconds (0 or more), found {s}"),
+            );
+            None
+        }
+        None => {
+            ctx.wrong_type(field, path, "seconds (a number)");
+            None
+        }
+    }
+}
+
+/// Seconds where `0` and `null` mean "no limit".
+fn optional_seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Duration> {
+    if matches!(field.value.kind, Kind::Null) {
+        return None;
+    }
+    seconds(field, path, ctx).filter(|d| !d.is_zero())
+}

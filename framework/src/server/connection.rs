@@ -1,0 +1,155 @@
+//! One connection's life: served until the client leaves, it idles past the keep-alive
+//! timeout, or the server drains (then it is told to close: `Connection: close` on HTTP/1.1,
+//! GOAWAY on HTTP/2) or gives up draining (then it is dropped).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, watch};
+
+/// What the server asks of its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Stop {
+    Serve,
+    /// Finish the requests in flight, then close.
+    Drain,
+    /// Close now.
+    Abort,
+}
+
+/// Requests in flight on one connection and when the last one ended, for the idle timeout.
+pub(crate) struct Activity {
+    in_flight: AtomicU32,
+    /// Milliseconds since `epoch` when the connection was last busy.
+    last: AtomicU64,
+    epoch: Instant,
+}
+
+impl Activity {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Activity {
+            in_flight: AtomicU32::new(0),
+            last: AtomicU64::new(0),
+            epoch: Instant::now(),
+        })
+    }
+
+    /// Marks a request as started; the guard marks it ended however the request ends.
+    pub fn begin(self: &Arc<Self>) -> Busy {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        Busy(self.clone())
+    }
+
+    /// How long the connection has had no request in flight (`None` while it has one).
+    fn idle_for(&self) -> Option<Duration> {
+        if self.in_flight.load(Ordering::Relaxed) > 0 {
+            return None;
+        }
+        let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
+        Some(self.epoch.elapsed().saturating_sub(last))
+    }
+}
+
+pub(crate) struct Busy(Arc<Activity>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let now = self.0.epoch.elapsed().as_millis() as u64;
+        self.0.last.store(now, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Counts open connections so a drain can wait for them.
+#[derive(Default)]
+pub(crate) struct Tracker {
+    open: AtomicUsize,
+    closed: Notify,
+}
+
+pub(crate) struct Tracked(Arc<Tracker>);
+
+impl Tracker {
+    pub fn track(self: &Arc<Self>) -> Tracked {
+        self.open.fetch_add(1, Ordering::SeqCst);
+        Tracked(self.clone())
+    }
+
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once every tracked connection has ended.
+    pub async fn all_closed(&self) {
+        loop {
+            let closed = self.closed.notified();
+            if self.open() == 0 {
+                return;
+            }
+            closed.await;
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+        self.0.closed.notify_waiters();
+    }
+}
+
+/// Drives `connection` to its end under the server's stop signal and the idle timeout.
+/// `graceful` asks the connection to finish what it is doing and close.
+pub(crate) async fn drive<C, E>(
+    connection: C,
+    graceful: impl Fn(std::pin::Pin<&mut C>),
+    activity: Arc<Activity>,
+    idle_timeout: Option<Duration>,
+    mut stop: watch::Receiver<Stop>,
+) -> Option<E>
+where
+    C: Future<Output = Result<(), E>>,
+{
+    tokio::pin!(connection);
+    let mut closing = false;
+    if *stop.borrow_and_update() != Stop::Serve {
+        graceful(connection.as_mut());
+        closing = true;
+    }
+    loop {
+        let check_idle = async {
+            match (idle_timeout, closing) {
+                (Some(timeout), false) => {
+                    let wait = match activity.idle_for() {
+                        Some(idle) => timeout.saturating_sub(idle),
+                        None => timeout,
+                    };
+                    tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+                }
+                _ => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = connection.as_mut() => return result.err(),
+            changed = stop.changed() => {
+                let now = if changed.is_ok() { *stop.borrow() } else { Stop::Abort };
+                if now == Stop::Abort {
+                    return None;
+                }
+                if !closing {
+                    graceful(connection.as_mut());
+                    closing = true;
+                }
+            }
+            () = check_idle => {
+                if let (Some(timeout), Some(idle)) = (idle_timeout, activity.idle_for())
+                    && idle >= timeout
+                {
+                    graceful(connection.as_mut());
+                    closing = true;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Limits: the per-route ones resolved once when the route table is built, and the
+//! connection-level ones applied to the HTTP builder.
+
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto;
+use serde_json::Value;
+
+use crate::config::{AppConfig, RouteSettings};
+
+/// What a route may take: resolved at startup from its settings and the `app` defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RouteLimits {
+    /// Larger bodies are answered 413.
+    pub max_body_bytes: usize,
+    /// Hooks and handler together; past it the request is answered 504 and dropped.
+    pub timeout: Option<Duration>,
+}
+
+impl RouteLimits {
+    /// A route's `max_body_bytes` and `timeout` win over `app.max_body_bytes` and
+    /// `app.timeout`; a route `timeout` of 0 means none. `chain_timeout` is the route's own
+    /// timeout as the chain read it.
+    pub fn resolve(
+        app: &AppConfig,
+        settings: &RouteSettings,
+        chain_timeout: Option<Duration>,
+    ) -> Self {
+        let max_body_bytes = settings
+            .get("max_body_bytes")
+            .and_then(Value::as_u64)
+            .map_or(app.max_body_bytes, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            });
+        let timeout = match settings.get("timeout") {
+            None | Some(Value::Null) => app.timeout,
+            Some(_) => chain_timeout,
+        };
+        RouteLimits {
+            max_body_bytes,
+            timeout,
+        }
+    }
+}
+
+/// The HTTP/1.1 + h2c builder with the connection limits of `app`.
+pub(crate) fn http_builder(app: &AppConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(app.keep_alive)
+        // The request line and headers must fit: larger heads are answered 431.
+        .max_buf_size(app.max_header_bytes)
+        // A client that does not send a whole head in time is disconnected; while a
+        // kept-alive connection waits for its next request the same clock runs.
+        .header_read_timeout(app.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(app.max_header_bytes).unwrap_or(u32::MAX));
+    builder
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(json: serde_json::Value) -> RouteSettings {
+        json.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn route_settings_win_over_app_defaults() {
+        let app = AppConfig {
+            timeout: Some(Duration::from_secs(30)),
+            max_body_bytes: 100,
+            ..AppConfig::default()
+        };
+        let plain = RouteLimits::resolve(&app, &settings(serde_json::json!({})), None);
+        assert_eq!(plain.max_body_bytes, 100);
+        assert_eq!(plain.timeout, Some(Duration::from_secs(30)));
+        let own = settings(serde_json::json!({"max_body_bytes": 7, "timeout": 0}));
+        let own = RouteLimits::resolve(&app, &own, None);
+        assert_eq!(own.max_body_bytes, 7);
+        assert_eq!(own.timeout, None, "a route timeout of 0 means none");
+    }
+}
