@@ -54,8 +54,13 @@ pub struct HostServices {
     pub define_histogram:
         unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32,
     /// Records one value in a histogram by id.
-    #[sabi(last_prefix_field)]
     pub histogram_record: extern "C" fn(id: u32, value: u64),
+    /// Registers a gauge named `ext_<module>_<name>`; returns its id.
+    pub define_gauge:
+        unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32,
+    /// Sets a gauge by id.
+    #[sabi(last_prefix_field)]
+    pub gauge_set: extern "C" fn(id: u32, value: i64),
 }
 
 /// What an extension holds to reach the host: an opaque per-module context and the vtable.

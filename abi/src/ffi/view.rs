@@ -63,8 +63,15 @@ pub struct MessageVTable {
     pub route: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
     /// The request id (kept from a sane `X-Request-Id` or generated); empty when the host
     /// assigns none.
-    #[sabi(last_prefix_field)]
     pub request_id: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// When the host started on this request, on the host's monotonic clock (the clock of
+    /// `HostServices::monotonic_ns`): latency without per-request state.
+    pub started_ns: unsafe extern "C" fn(this: *const c_void) -> u64,
+    /// On a route with `profile_enabled: true`, the time the host measured in each
+    /// extension's hooks and in the handler so far, as `Server-Timing` entries
+    /// (`ext-cors;dur=0.012, handler;dur=1.250`); empty elsewhere.
+    #[sabi(last_prefix_field)]
+    pub timings: unsafe extern "C" fn(this: *const c_void) -> RString,
 }
 
 /// A borrowed request or response, valid for one hook call.

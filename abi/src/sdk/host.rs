@@ -83,6 +83,29 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Registers a gauge, exported as `ext_<module>_<name>`. Register at start-up.
+    pub fn gauge(&self, name: &str, help: &str) -> Gauge {
+        let define = self.handle.vtable.define_gauge();
+        // SAFETY: as in `log`.
+        let id = unsafe { define(self.handle.ctx, RStr::from_str(name), RStr::from_str(help)) };
+        Gauge { id, host: *self }
+    }
+}
+
+/// A host gauge (a value that goes up and down), set by id.
+#[derive(Debug, Clone, Copy)]
+pub struct Gauge {
+    id: u32,
+    host: Host,
+}
+
+impl Gauge {
+    pub fn set(&self, value: i64) {
+        (self.host.handle.vtable.gauge_set())(self.id, value)
+    }
+}
+
 /// A host counter, updated by id: no lookup per update.
 #[derive(Debug, Clone, Copy)]
 pub struct Counter {

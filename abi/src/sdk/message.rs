@@ -134,6 +134,22 @@ macro_rules! header_methods {
                 request_id(&self.view)
             }
 
+            /// When the host started on this request, in nanoseconds on the host's monotonic
+            /// clock ([`Host::monotonic_ns`](crate::Host::monotonic_ns)).
+            pub fn started_ns(&self) -> u64 {
+                let started_fn = self.view.vtable.started_ns();
+                // SAFETY: the view is valid for this hook.
+                unsafe { started_fn(self.view.this) }
+            }
+
+            /// On a profiled route (`profile_enabled: true`), the time spent so far in each
+            /// extension's hooks and in the handler, as `Server-Timing` entries.
+            pub fn timings(&self) -> String {
+                let timings_fn = self.view.vtable.timings();
+                // SAFETY: the view is valid for this hook.
+                unsafe { timings_fn(self.view.this) }.into_string()
+            }
+
             /// A value attached to the request by an earlier extension.
             pub fn value(&self, name: &str) -> Option<&str> {
                 let value_fn = self.view.vtable.value();

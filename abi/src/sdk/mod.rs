@@ -34,7 +34,7 @@ mod reply;
 mod traits;
 
 pub use error::Error;
-pub use host::{Counter, Histogram, Host};
+pub use host::{Counter, Gauge, Histogram, Host};
 pub use message::{Request, Response};
 pub use reply::{Action, Reply};
 pub use traits::{Extension, Filter, Route};

@@ -2,7 +2,7 @@
 //! and update by id (no lookup by name per update).
 
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use hdrhistogram::Histogram as Hdr;
 use parking_lot::{Mutex, RwLock};
@@ -14,6 +14,12 @@ pub struct Counter {
     pub name: String,
     pub help: String,
     value: AtomicU64,
+}
+
+pub struct Gauge {
+    pub name: String,
+    pub help: String,
+    value: AtomicI64,
 }
 
 pub struct Histogram {
@@ -39,6 +45,7 @@ pub struct HistogramSnapshot {
 pub struct Registry {
     counters: RwLock<Vec<Counter>>,
     histograms: RwLock<Vec<Histogram>>,
+    gauges: RwLock<Vec<Gauge>>,
 }
 
 /// The process-wide registry.
@@ -90,6 +97,41 @@ impl Registry {
                 .lock()
                 .saturating_record(value.clamp(1, HISTOGRAM_MAX));
         }
+    }
+
+    /// Registers a gauge; the same name gives the same id.
+    pub fn define_gauge(&self, name: &str, help: &str) -> u32 {
+        let mut gauges = self.gauges.write();
+        if let Some(index) = gauges.iter().position(|g| g.name == name) {
+            return index as u32;
+        }
+        gauges.push(Gauge {
+            name: name.to_string(),
+            help: help.to_string(),
+            value: AtomicI64::new(0),
+        });
+        (gauges.len() - 1) as u32
+    }
+
+    pub fn gauge_set(&self, id: u32, value: i64) {
+        if let Some(gauge) = self.gauges.read().get(id as usize) {
+            gauge.value.store(value, Ordering::Relaxed);
+        }
+    }
+
+    /// Every gauge with its help text and current value.
+    pub fn gauges(&self) -> Vec<(String, String, i64)> {
+        self.gauges
+            .read()
+            .iter()
+            .map(|g| {
+                (
+                    g.name.clone(),
+                    g.help.clone(),
+                    g.value.load(Ordering::Relaxed),
+                )
+            })
+            .collect()
     }
 
     /// Every counter with its current value.

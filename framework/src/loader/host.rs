@@ -34,6 +34,8 @@ const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServic
     counter_add: host_counter_add,
     define_histogram: host_define_histogram,
     histogram_record: host_histogram_record,
+    define_gauge: host_define_gauge,
+    gauge_set: host_gauge_set,
 });
 
 /// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread.
@@ -130,6 +132,11 @@ extern "C" fn host_monotonic_ns() -> u64 {
     clock_origin().elapsed().as_nanos() as u64
 }
 
+/// Now on the clock extensions see through `monotonic_ns`.
+pub(crate) fn monotonic_ns() -> u64 {
+    host_monotonic_ns()
+}
+
 extern "C" fn host_unix_time_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -193,4 +200,15 @@ unsafe extern "C" fn host_define_histogram(
 
 extern "C" fn host_histogram_record(id: u32, value: u64) {
     registry().histogram_record(id, value);
+}
+
+unsafe extern "C" fn host_define_gauge(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32 {
+    // SAFETY: as in `host_log`.
+    let context = unsafe { context(ctx) };
+    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    registry().define_gauge(&name, help.as_str())
+}
+
+extern "C" fn host_gauge_set(id: u32, value: i64) {
+    registry().gauge_set(id, value);
 }

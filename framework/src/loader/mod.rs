@@ -15,7 +15,7 @@ use beginnings_abi::ffi::ExtensionBox;
 use serde_json::Value;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
-pub(crate) use host::set_runtime;
+pub(crate) use host::{monotonic_ns, set_runtime};
 pub use inspect::{LibraryInfo, TypeSummary, inspect};
 
 use crate::pipeline::BreakerPolicy;

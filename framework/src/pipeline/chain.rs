@@ -20,6 +20,8 @@ use crate::loader::LoadedExtension;
 pub(crate) struct ChainLink {
     /// `module:Type`, for logs and errors.
     pub extension: Arc<str>,
+    /// The extension's `Server-Timing` name (`ext-<module>-<type>`, lowercase; no `:`).
+    pub timing_name: Arc<str>,
     pub filter: Arc<FilterBox>,
     pub caps: u32,
     /// `on_error: open` for this extension on this route: a failure lets the request pass.
@@ -43,6 +45,8 @@ pub struct Chain {
     pub(crate) has_state: bool,
     /// The route's `timeout` for hooks and handler together.
     pub(crate) timeout: Option<Duration>,
+    /// `profile_enabled: true`: the host times every hook and the handler.
+    pub(crate) profile: bool,
 }
 
 impl Chain {
@@ -59,6 +63,7 @@ impl Chain {
 pub(crate) struct ChainBuilder<'a> {
     extensions: &'a [LoadedExtension],
     names: Vec<Arc<str>>,
+    timing_names: Vec<Arc<str>>,
     breakers: Vec<Arc<Breaker>>,
     /// (extension, canonical settings it reads) -> the shared filter.
     filters: HashMap<(usize, String), Arc<FilterBox>>,
@@ -73,6 +78,10 @@ impl<'a> ChainBuilder<'a> {
             names: extensions
                 .iter()
                 .map(|e| Arc::from(e.name.as_str()))
+                .collect(),
+            timing_names: extensions
+                .iter()
+                .map(|e| Arc::from(timing_name(&e.name).as_str()))
                 .collect(),
             breakers: extensions
                 .iter()
@@ -95,6 +104,16 @@ impl<'a> ChainBuilder<'a> {
             message,
         };
         let timeout = route_timeout(settings).map_err(|m| route_error("routes", m))?;
+        let profile = match settings.get("profile_enabled") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(on)) => *on,
+            Some(other) => {
+                return Err(route_error(
+                    "routes",
+                    format!("profile_enabled: expected true or false, found {other}"),
+                ));
+            }
+        };
         let methods_ffi: Vec<RStr<'_>> = methods.iter().map(|m| RStr::from_str(m)).collect();
         let methods_key = methods.join(",");
         let mut links = Vec::new();
@@ -144,6 +163,7 @@ impl<'a> ChainBuilder<'a> {
             let fail_open = fails_open(settings, &extension.name).map_err(fail)?;
             links.push(ChainLink {
                 extension: self.names[index].clone(),
+                timing_name: self.timing_names[index].clone(),
                 caps: filter.caps(),
                 filter,
                 fail_open,
@@ -155,8 +175,14 @@ impl<'a> ChainBuilder<'a> {
             has_state: links.iter().any(|l| l.has(caps::PER_REQUEST_STATE)),
             links: links.into_boxed_slice(),
             timeout,
+            profile,
         })
     }
+}
+
+/// A `Server-Timing` metric name for `module:Type`: a token, so `:` becomes `-`.
+fn timing_name(extension: &str) -> String {
+    format!("ext-{}", extension.replace(':', "-").to_ascii_lowercase())
 }
 
 /// The settings an extension sees: all of them, or only the keys it declared.

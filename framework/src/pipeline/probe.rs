@@ -50,6 +50,8 @@ impl ChainProbe {
         let states = States::new(&self.chain);
         let mut side = RequestSide {
             route,
+            started_ns: 0,
+            timings: None,
             parts,
             peer: None,
             body: &[],
@@ -80,6 +82,8 @@ impl ChainProbe {
             }
             let mut side = ResponseSide {
                 route,
+                started_ns: 0,
+                timings: None,
                 request_id: "",
                 method: &parts.method,
                 uri: &parts.uri,

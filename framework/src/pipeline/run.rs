@@ -4,6 +4,10 @@
 
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
 
 use abi_stable::std_types::{RErr, RNone, ROk, ROption, RSome};
 use beginnings_abi::ffi::{HookError, HookResult, Reply, StatePtr, caps};
@@ -13,7 +17,12 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use hyper::body::Incoming;
 
 use super::chain::{Chain, ChainLink};
-use super::views::{RequestSide, RequestValues, ResponseSide, view};
+use super::views::{RequestSide, RequestValues, ResponseSide, Timings, view};
+
+thread_local! {
+    /// The `Server-Timing` name of the handler, shared rather than allocated per request.
+    static HANDLER_TIMING: Arc<str> = Arc::from("handler");
+}
 use crate::routing::{Body, MethodEntry, Request, RequestId, Response, error_response};
 use crate::server::read_body;
 
@@ -78,6 +87,15 @@ pub(crate) async fn run(
 ) -> Response {
     let chain = &entry.chain;
     let links = &chain.links;
+    let started_ns = crate::loader::monotonic_ns();
+    // Timing every hook costs two clock reads each; only profiled routes pay it.
+    let timings = chain.profile.then(|| Mutex::new(Timings::default()));
+    let clock = || timings.as_ref().map(|_| Instant::now());
+    let timed = |name: &Arc<str>, since: Option<Instant>| {
+        if let (Some(timings), Some(since)) = (&timings, since) {
+            timings.lock().0.push((name.clone(), since.elapsed()));
+        }
+    };
     let states = States::new(chain);
     // The body is read before the hooks only when one of them reads it.
     let mut body = Some(body);
@@ -94,6 +112,8 @@ pub(crate) async fn run(
     {
         let mut side = RequestSide {
             route: template,
+            started_ns,
+            timings: timings.as_ref(),
             parts: &mut parts,
             peer,
             body: &buffered,
@@ -103,6 +123,7 @@ pub(crate) async fn run(
                 continue;
             }
             let state = states.get(index);
+            let hook_started = clock();
             let result = if link.breaker.is_tripped() {
                 None
             } else if link.has(caps::ON_REQUEST_ASYNC) {
@@ -111,6 +132,7 @@ pub(crate) async fn run(
             } else {
                 Some(link.filter.on_request(state, view(&mut side)))
             };
+            timed(&link.timing_name, hook_started);
             match judge(link, template, "request", result) {
                 Outcome::Continue => {}
                 Outcome::Answer(response) => {
@@ -145,10 +167,14 @@ pub(crate) async fn run(
                 body,
                 params,
             };
-            match AssertUnwindSafe((entry.handler)(request))
+            let handler_started = clock();
+            let answered = AssertUnwindSafe((entry.handler)(request))
                 .catch_unwind()
-                .await
-            {
+                .await;
+            if handler_started.is_some() {
+                timed(&HANDLER_TIMING.with(Arc::clone), handler_started);
+            }
+            match answered {
                 Ok(response) => response,
                 Err(_) => {
                     tracing::error!(route = template, "handler panicked");
@@ -161,8 +187,11 @@ pub(crate) async fn run(
         if !link.has(caps::ON_RESPONSE) || link.breaker.is_tripped() {
             continue;
         }
+        let hook_started = clock();
         let mut side = ResponseSide {
             route: template,
+            started_ns,
+            timings: timings.as_ref(),
             request_id: request_id.as_ref().map_or("", |id| id.0.as_str()),
             method: &method,
             uri: &uri,
@@ -171,6 +200,7 @@ pub(crate) async fn run(
             values: values.as_ref(),
         };
         let result = link.filter.on_response(states.get(index), view(&mut side));
+        timed(&link.timing_name, hook_started);
         let result = Some(result.map(|()| RNone));
         if let Outcome::Failed(failed) = judge(link, template, "response", result) {
             response = failed;

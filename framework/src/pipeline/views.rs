@@ -34,9 +34,34 @@ impl RequestValues {
     }
 }
 
+/// The time the host measured in each hook and in the handler, on profiled routes.
+#[derive(Debug, Default)]
+pub(crate) struct Timings(pub Vec<(std::sync::Arc<str>, std::time::Duration)>);
+
+impl Timings {
+    /// `Server-Timing` entries: `ext-cors;dur=0.012, handler;dur=1.250` (milliseconds).
+    pub fn render(&self) -> String {
+        let mut merged: Vec<(&str, std::time::Duration)> = Vec::new();
+        for (name, took) in &self.0 {
+            match merged.iter_mut().find(|(n, _)| n == &&**name) {
+                Some((_, total)) => *total += *took,
+                None => merged.push((name, *took)),
+            }
+        }
+        merged
+            .iter()
+            .map(|(name, took)| format!("{name};dur={:.3}", took.as_secs_f64() * 1000.0))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// What a request hook sees.
 pub(crate) struct RequestSide<'a> {
     pub route: &'a str,
+    /// When the pipeline started on the request (host monotonic nanoseconds).
+    pub started_ns: u64,
+    pub timings: Option<&'a parking_lot::Mutex<Timings>>,
     pub parts: &'a mut http::request::Parts,
     pub peer: Option<SocketAddr>,
     /// The buffered body, when a filter of the chain asked for it.
@@ -46,6 +71,8 @@ pub(crate) struct RequestSide<'a> {
 /// What a response hook sees: the response and the request it answers.
 pub(crate) struct ResponseSide<'a> {
     pub route: &'a str,
+    pub started_ns: u64,
+    pub timings: Option<&'a parking_lot::Mutex<Timings>>,
     pub request_id: &'a str,
     pub method: &'a Method,
     pub uri: &'a Uri,
@@ -56,6 +83,8 @@ pub(crate) struct ResponseSide<'a> {
 
 /// The accessors the vtable needs from either side.
 pub(crate) trait Side {
+    fn started_ns(&self) -> u64;
+    fn timings(&self) -> Option<&parking_lot::Mutex<Timings>>;
     fn route(&self) -> &str;
     fn request_id(&self) -> &str;
     fn method(&self) -> &str;
@@ -70,6 +99,12 @@ pub(crate) trait Side {
 }
 
 impl Side for RequestSide<'_> {
+    fn started_ns(&self) -> u64 {
+        self.started_ns
+    }
+    fn timings(&self) -> Option<&parking_lot::Mutex<Timings>> {
+        self.timings
+    }
     fn route(&self) -> &str {
         self.route
     }
@@ -118,6 +153,12 @@ impl Side for RequestSide<'_> {
 }
 
 impl Side for ResponseSide<'_> {
+    fn started_ns(&self) -> u64 {
+        self.started_ns
+    }
+    fn timings(&self) -> Option<&parking_lot::Mutex<Timings>> {
+        self.timings
+    }
     fn route(&self) -> &str {
         self.route
     }
@@ -183,6 +224,8 @@ impl<S: Side> VTables<S> {
         set_value: set_value::<S>,
         route: route::<S>,
         request_id: request_id::<S>,
+        started_ns: started_ns::<S>,
+        timings: timings::<S>,
     });
     const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
 }
@@ -206,6 +249,19 @@ fn erase(text: &str) -> RStr<'static> {
     // SAFETY: the string lives in the message behind the view; the vtable contract (see
     // `MessageVTable`) forbids using it after the hook or after a change to the message.
     RStr::from_str(unsafe { &*(text as *const str) })
+}
+
+unsafe extern "C" fn started_ns<S: Side>(this: *const c_void) -> u64 {
+    // SAFETY: the extension passes back the pointer of the view it was given.
+    unsafe { side::<S>(this) }.started_ns()
+}
+
+unsafe extern "C" fn timings<S: Side>(this: *const c_void) -> RString {
+    // SAFETY: as in `started_ns`.
+    match unsafe { side::<S>(this) }.timings() {
+        Some(timings) => RString::from(timings.lock().render()),
+        None => RString::new(),
+    }
 }
 
 unsafe extern "C" fn request_id<S: Side>(this: *const c_void) -> RStr<'static> {
