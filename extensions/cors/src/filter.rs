@@ -1,0 +1,203 @@
+//! The per-route filter: answers preflights, and marks the answers to allowed cross-origin
+//! requests. A request without `Origin` costs one header lookup and is left as it is.
+
+use std::collections::HashMap;
+
+use beginnings_abi::log::debug;
+use beginnings_abi::{Action, Counter, Error, Filter, Reply, Request, Response};
+use parking_lot::Mutex;
+
+use crate::origin::Origins;
+use crate::policy::Policy;
+
+/// `Vary` on every preflight answer: it depends on all three request headers.
+pub const PREFLIGHT_VARY: &str =
+    "Origin, Access-Control-Request-Method, Access-Control-Request-Headers";
+
+/// Per-origin preflight answers kept at most; past it answers are built per request, so
+/// a stream of made-up subdomains cannot grow the cache.
+const CACHE_CAPACITY: usize = 1024;
+
+/// The host counters the filters of one extension instance share.
+#[derive(Clone, Copy)]
+pub struct Counters {
+    pub denied: Counter,
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+}
+
+pub struct CorsFilter {
+    policy: Policy,
+    /// Allowed preflight answers by `Access-Control-Allow-Origin` value, when
+    /// `cache_preflight` is on.
+    cache: Option<Mutex<HashMap<String, Reply>>>,
+    counters: Counters,
+}
+
+/// What the request hook decided, for the response hook.
+#[derive(Debug, Default)]
+pub enum Outcome {
+    /// No `Origin`: same-origin or not from a browser; nothing to add.
+    #[default]
+    Untouched,
+    /// A preflight this filter answered itself.
+    Answered,
+    /// An origin the route does not allow: no CORS headers, but `Vary: Origin`.
+    Denied,
+    /// `allow_origins: "*"`.
+    AnyOrigin,
+    /// An allowed origin, echoed back.
+    Origin(String),
+}
+
+impl CorsFilter {
+    pub fn new(policy: Policy, counters: Counters) -> Self {
+        let cache = policy.cache_preflight.then(|| Mutex::new(HashMap::new()));
+        CorsFilter {
+            policy,
+            cache,
+            counters,
+        }
+    }
+
+    fn preflight(&self, origin: &str, method: &str, request: &Request<'_>) -> Reply {
+        let requested_headers = request.header("access-control-request-headers");
+        let allowed = self.policy.origins.allows(origin)
+            && self.policy.allows_method(method)
+            && self.policy.allows_headers(requested_headers);
+        if !allowed {
+            // Answered, so the handler never runs for it, but without CORS headers: the
+            // browser then refuses the actual request, as with any CORS library.
+            self.counters.denied.add(1);
+            debug!(
+                "preflight refused: origin {origin:?}, method {method:?}, headers {requested_headers:?}"
+            );
+            return Reply::new(204).header("vary", PREFLIGHT_VARY);
+        }
+        let mut reply = match &self.cache {
+            Some(cache) => self.cached(cache, origin),
+            None => self.allowed_preflight(origin),
+        };
+        if self.policy.echoes_request() {
+            if let Some(value) = self.policy.methods_value(method) {
+                reply = reply.header("access-control-allow-methods", value);
+            }
+            if let Some(value) = self.policy.headers_value(requested_headers) {
+                reply = reply.header("access-control-allow-headers", value);
+            }
+        }
+        reply
+    }
+
+    fn cached(&self, cache: &Mutex<HashMap<String, Reply>>, origin: &str) -> Reply {
+        let key = self.allow_origin_value(origin);
+        if let Some(reply) = cache.lock().get(key) {
+            self.counters.cache_hits.add(1);
+            return reply.clone();
+        }
+        self.counters.cache_misses.add(1);
+        let reply = self.allowed_preflight(origin);
+        let mut entries = cache.lock();
+        if entries.len() < CACHE_CAPACITY {
+            entries.insert(key.to_string(), reply.clone());
+        }
+        reply
+    }
+
+    /// The answer to an allowed preflight, less what echoes the request.
+    fn allowed_preflight(&self, origin: &str) -> Reply {
+        let policy = &self.policy;
+        let mut reply = Reply::new(204)
+            .header(
+                "access-control-allow-origin",
+                self.allow_origin_value(origin),
+            )
+            .header("vary", PREFLIGHT_VARY);
+        if policy.credentials {
+            reply = reply.header("access-control-allow-credentials", "true");
+        }
+        if !policy.echoes_request() {
+            if let Some(value) = policy.methods_value("") {
+                reply = reply.header("access-control-allow-methods", value);
+            }
+            if let Some(value) = policy.headers_value(None) {
+                reply = reply.header("access-control-allow-headers", value);
+            }
+        }
+        reply.header("access-control-max-age", policy.max_age.as_str())
+    }
+
+    fn allow_origin_value<'a>(&self, origin: &'a str) -> &'a str {
+        match self.policy.origins {
+            Origins::Any => "*",
+            Origins::List { .. } => origin,
+        }
+    }
+}
+
+impl Filter for CorsFilter {
+    type State = Outcome;
+
+    fn on_request(&self, state: &mut Outcome, request: &mut Request<'_>) -> Result<Action, Error> {
+        let Some(origin) = request.header_bytes("origin") else {
+            return Ok(Action::Continue);
+        };
+        let Ok(origin) = std::str::from_utf8(origin) else {
+            *state = Outcome::Denied;
+            return Ok(Action::Continue);
+        };
+        if request.method() == "OPTIONS"
+            && let Some(method) = request.header("access-control-request-method")
+        {
+            *state = Outcome::Answered;
+            return Ok(Action::Respond(self.preflight(origin, method, request)));
+        }
+        *state = if !self.policy.origins.allows(origin) {
+            self.counters.denied.add(1);
+            Outcome::Denied
+        } else if matches!(self.policy.origins, Origins::Any) {
+            Outcome::AnyOrigin
+        } else {
+            Outcome::Origin(origin.to_string())
+        };
+        Ok(Action::Continue)
+    }
+
+    fn on_response(&self, state: &mut Outcome, response: &mut Response<'_>) -> Result<(), Error> {
+        let origin = match std::mem::take(state) {
+            Outcome::Untouched | Outcome::Answered => return Ok(()),
+            Outcome::Denied => return add_vary(response, "Origin"),
+            Outcome::AnyOrigin => None,
+            Outcome::Origin(origin) => Some(origin),
+        };
+        // Set rather than appended: the configuration speaks for the route, not the handler.
+        response.set_header(
+            "access-control-allow-origin",
+            origin.as_deref().unwrap_or("*"),
+        )?;
+        if self.policy.credentials {
+            response.set_header("access-control-allow-credentials", "true")?;
+        }
+        if let Some(expose) = &self.policy.expose {
+            response.set_header("access-control-expose-headers", expose)?;
+        }
+        if origin.is_some() {
+            add_vary(response, "Origin")?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds `token` to `Vary`, keeping what the handler put there.
+fn add_vary(response: &mut Response<'_>, token: &str) -> Result<(), Error> {
+    if let Some(existing) = response.header("vary") {
+        let present = existing
+            .split(',')
+            .map(str::trim)
+            .any(|t| t == "*" || t.eq_ignore_ascii_case(token));
+        if present {
+            return Ok(());
+        }
+    }
+    response.append_header("vary", token)
+}

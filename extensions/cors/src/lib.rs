@@ -1,0 +1,129 @@
+//! `cors:CorsExtension`: cross-origin resource sharing for the routes it applies to. It
+//! answers preflights (`OPTIONS` with `Origin` and `Access-Control-Request-Method`) itself
+//! and adds `Access-Control-Allow-Origin` and its companions to the answers of allowed
+//! cross-origin requests. Requests without `Origin` are left as they are.
+//!
+//! ```yaml
+//! extensions:
+//!   "cors:CorsExtension":
+//!     allow_origins: ["https://app.example.com", "https://*.example.com"]  # or "*"; default []
+//!     allow_methods: [GET, HEAD, POST, PUT, PATCH, DELETE]                 # the default; "*" echoes
+//!     allow_headers: [content-type, authorization, x-requested-with]      # the default; "*" echoes
+//!     expose_headers: [x-total-count]                                      # default []
+//!     allow_credentials: true                                              # default false
+//!     max_age: 600                                                         # seconds, the default
+//!     cache_preflight: true                                                # default false
+//! routes:
+//!   patterns:
+//!     "/internal/*": {cors_enabled: false}            # the extension stays out of these routes
+//!     "/public/*": {cors: {allow_origins: "*", allow_credentials: false}}  # per-route override
+//! ```
+//!
+//! The extension applies to every route where `cors_enabled` is not `false` and the
+//! (possibly overridden) `allow_origins` is not empty.
+
+mod config;
+mod filter;
+mod origin;
+mod policy;
+
+use beginnings_abi::json::{Map, Value};
+use beginnings_abi::log::warn;
+use beginnings_abi::{Error, Extension, Host, Route, export_extension};
+
+pub use config::{CorsConfig, List};
+pub use filter::{CorsFilter, Outcome, PREFLIGHT_VARY};
+pub use policy::Policy;
+
+use filter::Counters;
+
+/// The route setting that switches the extension off for a route (on unless `false`).
+pub const ROUTE_SWITCH: &str = "cors_enabled";
+/// The route setting holding a map that overrides the extension's keys for a route.
+pub const ROUTE_OVERRIDES: &str = "cors";
+
+pub struct CorsExtension {
+    config: CorsConfig,
+    /// The extension's own policy, used by every route without a `cors:` map.
+    policy: Policy,
+    counters: Counters,
+}
+
+impl CorsExtension {
+    /// The policy for a route: the extension's, or its configuration with the route's
+    /// `cors:` map laid over it.
+    fn route_policy(&self, route: &Route<'_>) -> Result<Policy, Error> {
+        let overrides: Option<Map<String, Value>> = route.setting(ROUTE_OVERRIDES)?;
+        match overrides {
+            None => Ok(self.policy.clone()),
+            Some(overrides) => {
+                let config = self.config.overlay(&overrides)?;
+                Policy::compile(&config, Some(&overrides))
+            }
+        }
+    }
+}
+
+impl Extension for CorsExtension {
+    const NAME: &'static str = "CorsExtension";
+    const DESCRIPTION: &'static str =
+        "answers CORS preflights and adds Access-Control-* headers for allowed origins";
+    const CONFIG_SUMMARY: &'static str = "allow_origins: [origin | pattern] or \"*\" = []; \
+        allow_methods: [method] or \"*\" = [GET, HEAD, POST, PUT, PATCH, DELETE]; \
+        allow_headers: [name] or \"*\" = [content-type, authorization, x-requested-with]; \
+        expose_headers: [name] or \"*\" = []; allow_credentials: bool = false; \
+        max_age: seconds = 600; cache_preflight: bool = false; \
+        route settings: cors_enabled: bool = true, cors: {any of these keys}";
+    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH, ROUTE_OVERRIDES]);
+
+    type Config = CorsConfig;
+    type Filter = CorsFilter;
+
+    fn new(config: CorsConfig, host: Host) -> Result<Self, Error> {
+        let policy = Policy::compile(&config, None)?;
+        let counters = Counters {
+            denied: host.counter(
+                "denied",
+                "cross-origin requests and preflights whose origin, method or headers the route does not allow",
+            ),
+            cache_hits: host.counter("preflight_cache_hits", "preflights answered from the cache"),
+            cache_misses: host.counter(
+                "preflight_cache_misses",
+                "preflight answers built for the cache",
+            ),
+        };
+        if policy.origins.is_empty() {
+            warn!(
+                "allow_origins is empty: the extension applies only to routes whose `cors` map lists origins"
+            );
+        }
+        Ok(CorsExtension {
+            config,
+            policy,
+            counters,
+        })
+    }
+
+    fn applies(&self, route: &Route<'_>) -> bool {
+        // A malformed setting counts as "applies" here so that `filter` reports it.
+        if !route.flag(ROUTE_SWITCH, true).unwrap_or(true) {
+            return false;
+        }
+        match route.setting::<Map<String, Value>>(ROUTE_OVERRIDES) {
+            // The common case, asked for every route: no policy to compile or copy.
+            Ok(None) => !self.policy.origins.is_empty(),
+            Ok(Some(_)) => self
+                .route_policy(route)
+                .map(|policy| !policy.origins.is_empty())
+                .unwrap_or(true),
+            Err(_) => true,
+        }
+    }
+
+    fn filter(&self, route: &Route<'_>) -> Result<CorsFilter, Error> {
+        route.flag(ROUTE_SWITCH, true)?;
+        Ok(CorsFilter::new(self.route_policy(route)?, self.counters))
+    }
+}
+
+export_extension!(CorsExtension);
