@@ -58,8 +58,17 @@ pub fn new_extension<E: Extension>(
     config_json: RStr<'_>,
     host: HostHandle,
 ) -> RResult<ExtensionBox, RString> {
+    super::host::install_bridges(Host::new(host));
+    create_extension::<E>(config_json, host)
+}
+
+/// Creates an instance of `E` without touching the library's global logger and panic hook
+/// (the in-process test host shares them with the test binary).
+pub(crate) fn create_extension<E: Extension>(
+    config_json: RStr<'_>,
+    host: HostHandle,
+) -> RResult<ExtensionBox, RString> {
     let host = Host::new(host);
-    super::host::install_bridges(host);
     let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<ExtensionBox, String> {
         let deserializer = &mut serde_json::Deserializer::from_str(config_json.as_str());
         let config: E::Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {

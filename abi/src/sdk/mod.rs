@@ -27,7 +27,7 @@
 
 mod adapter;
 mod error;
-mod export;
+pub(crate) mod export;
 mod host;
 mod message;
 mod reply;
