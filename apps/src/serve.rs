@@ -43,7 +43,8 @@ pub fn serve(options: &ServeOptions, routers: Vec<Router>) -> anyhow::Result<()>
         let server = built
             .bind(addr.as_deref())
             .await?
-            .watch_config(options.watch);
+            .watch_config(options.watch)
+            .catch_signals();
         println!("listening on http://{}", server.local_addr());
         tracing::info!(addr = %server.local_addr(), "listening");
         server.run().await?;

@@ -34,6 +34,7 @@ pub struct Server {
     local_addr: SocketAddr,
     state: Arc<ServerState>,
     watch: bool,
+    signals: Option<signals::Signals>,
 }
 
 /// Reloads a running server's configuration (what SIGHUP does).
@@ -82,6 +83,7 @@ impl Server {
             local_addr,
             state: Arc::new(ServerState::new(generation, source)),
             watch: false,
+            signals: None,
         })
     }
 
@@ -108,11 +110,24 @@ impl Server {
         self
     }
 
+    /// Starts listening for SIGTERM and SIGHUP now rather than when [`Server::run`] starts,
+    /// so a signal sent as soon as the address is announced is not missed.
+    pub fn catch_signals(mut self) -> Self {
+        if self.signals.is_none() {
+            self.signals = Some(signals::Signals::register());
+        }
+        self
+    }
+
     /// Serves until Ctrl-C or SIGTERM, then drains; SIGHUP reloads the configuration. A
     /// second Ctrl-C or SIGTERM while draining exits at once.
-    pub async fn run(self) -> Result<(), Error> {
-        signals::reload_on_hangup(self.reloader());
-        self.run_until(signals::shutdown()).await
+    pub async fn run(mut self) -> Result<(), Error> {
+        let signals = self
+            .signals
+            .take()
+            .unwrap_or_else(signals::Signals::register);
+        let reloader = self.reloader();
+        self.run_until(signals.serve(reloader)).await
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets the connections

@@ -9,60 +9,87 @@ use super::Reloader;
 use super::connection::Stop;
 use super::reload::newest_change;
 
-/// Resolves on the first Ctrl-C or SIGTERM; from then on a second one ends the process
-/// without waiting for the drain.
-pub(crate) async fn shutdown() {
-    termination().await;
-    tracing::info!("shutdown requested; a second signal exits at once");
-    tokio::spawn(async {
-        termination().await;
-        tracing::warn!("second shutdown signal: exiting without draining");
-        std::process::exit(1);
-    });
+/// The signal streams, registered as soon as the server asks for them so a signal sent
+/// right after `listening on` was printed is not handled the default way (which ends the
+/// process on SIGHUP and skips the drain on SIGTERM).
+pub(crate) struct Signals {
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hangup: Option<tokio::signal::unix::Signal>,
 }
 
-async fn termination() {
+impl Signals {
+    pub fn register() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let listen = |kind: SignalKind, name: &str| match signal(kind) {
+                Ok(stream) => Some(stream),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for {name}");
+                    None
+                }
+            };
+            Signals {
+                terminate: listen(SignalKind::terminate(), "SIGTERM"),
+                hangup: listen(SignalKind::hangup(), "SIGHUP"),
+            }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    /// Reloads on every SIGHUP; resolves on the first Ctrl-C or SIGTERM, after which a
+    /// second one ends the process without waiting for the drain.
+    pub async fn serve(self, reloader: Reloader) {
+        #[cfg(unix)]
+        let mut terminate = {
+            if let Some(mut hangups) = self.hangup {
+                tokio::spawn(async move {
+                    while hangups.recv().await.is_some() {
+                        tracing::info!("SIGHUP: reloading the configuration");
+                        report(reloader.reload().await);
+                    }
+                });
+            }
+            self.terminate
+        };
+        #[cfg(not(unix))]
+        let (mut terminate, _) = (None::<()>, reloader);
+        termination(&mut terminate).await;
+        tracing::info!("shutdown requested; a second signal exits at once");
+        tokio::spawn(async move {
+            termination(&mut terminate).await;
+            tracing::warn!("second shutdown signal: exiting without draining");
+            std::process::exit(1);
+        });
+    }
+}
+
+#[cfg(unix)]
+type Terminate = Option<tokio::signal::unix::Signal>;
+#[cfg(not(unix))]
+type Terminate = Option<()>;
+
+async fn termination(terminate: &mut Terminate) {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    #[cfg(unix)]
     let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+        #[cfg(unix)]
+        if let Some(signal) = terminate {
+            signal.recv().await;
+            return;
         }
+        #[cfg(not(unix))]
+        let _ = terminate;
+        std::future::pending::<()>().await
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
     }
-}
-
-/// Reloads the configuration on every SIGHUP.
-pub(crate) fn reload_on_hangup(reloader: Reloader) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGHUP; reload is unavailable");
-                return;
-            }
-        };
-        tokio::spawn(async move {
-            while hangups.recv().await.is_some() {
-                tracing::info!("SIGHUP: reloading the configuration");
-                report(reloader.reload().await);
-            }
-        });
-    }
-    #[cfg(not(unix))]
-    let _ = reloader;
 }
 
 /// Reloads when a file of the configuration in force changes, until the server stops.

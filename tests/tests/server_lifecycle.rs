@@ -1,0 +1,200 @@
+//! Signals, black-box: SIGTERM drains, SIGHUP reloads (and keeps the old configuration when
+//! the new one is broken), memory stays bounded over many reloads.
+
+mod server_common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use beginnings_tests::client;
+use server_common::Proc;
+
+fn config(security_headers: bool) -> String {
+    format!(
+        r#"
+app:
+  name: lifecycle
+  host: 127.0.0.1
+  shutdown_grace_seconds: 20
+routes:
+  patterns:
+    "/api/*": {{security_headers: {security_headers}}}
+extensions:
+  "security:SecurityHeadersExtension": {{x_frame_options: DENY}}
+"#
+    )
+}
+
+#[test]
+fn sigterm_drains_a_request_in_flight_then_exits_zero() {
+    let mut server = Proc::start(&config(true));
+    let url = server.url("/api/v1/slow?ms=1500");
+    let in_flight = thread::spawn(move || client().get(url).send().map(|r| (r.status(), r.text())));
+    // The request is in the handler when the signal arrives.
+    thread::sleep(Duration::from_millis(400));
+    server.signal("TERM");
+    let (status, body) = in_flight
+        .join()
+        .unwrap()
+        .expect("the request in flight completed");
+    assert_eq!(status, 200);
+    assert_eq!(body.unwrap(), r#"{"slept_ms":1500}"#);
+    let exit = server
+        .wait_exit(Duration::from_secs(15))
+        .expect("the server exited after draining");
+    assert!(exit.success(), "exit status {exit:?}\n{}", server.log());
+    let log = server.log();
+    assert!(log.contains("draining connections"), "{log}");
+    assert!(log.contains("all connections closed"), "{log}");
+}
+
+#[test]
+fn a_second_signal_exits_without_waiting() {
+    let mut server = Proc::start(&config(true));
+    let url = server.url("/api/v1/slow?ms=20000");
+    let _in_flight = thread::spawn(move || client().get(url).send().map(|r| r.status()));
+    thread::sleep(Duration::from_millis(400));
+    server.signal("TERM");
+    assert!(server.wait_for_log_count("a second signal exits at once", 1, Duration::from_secs(5)));
+    server.signal("TERM");
+    let exit = server
+        .wait_exit(Duration::from_secs(5))
+        .expect("exited at once on the second signal");
+    assert!(!exit.success(), "{exit:?}");
+}
+
+/// Whether a response to GET /api/v1/users carries the security headers.
+fn has_security_headers(response: &reqwest::blocking::Response) -> bool {
+    response.headers().contains_key("x-frame-options")
+}
+
+#[test]
+fn sighup_swaps_a_changed_pattern_without_dropping_a_request() {
+    let server = Proc::start(&config(true));
+    let url = server.url("/api/v1/users");
+    assert!(has_security_headers(&client().get(&url).send().unwrap()));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, stop, served) = (url.clone(), stop.clone(), served.clone());
+            thread::spawn(move || {
+                let http = client();
+                let mut failures = Vec::new();
+                // Bounded: at most 200 requests per thread.
+                for _ in 0..200 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match http.get(&url).send() {
+                        Ok(response) if response.status() == 200 => {
+                            served.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(response) => failures.push(format!("status {}", response.status())),
+                        Err(error) => failures.push(error.to_string()),
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    while served.load(Ordering::Relaxed) < 100 {
+        thread::sleep(Duration::from_millis(5));
+    }
+    server.write_config(&config(false));
+    server.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let swapped = loop {
+        if !has_security_headers(&client().get(&url).send().unwrap()) {
+            break true;
+        }
+        if Instant::now() > deadline {
+            break false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    thread::sleep(Duration::from_millis(100));
+    stop.store(true, Ordering::Relaxed);
+    let failures: Vec<String> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    assert!(
+        swapped,
+        "the new pattern never took effect:\n{}",
+        server.log()
+    );
+    assert!(
+        failures.is_empty(),
+        "requests failed during the reload: {failures:?}"
+    );
+    println!(
+        "{} requests served around the reload",
+        served.load(Ordering::Relaxed)
+    );
+    assert!(server.log().contains("configuration reloaded"));
+}
+
+#[test]
+fn a_broken_config_on_sighup_keeps_the_old_one() {
+    let server = Proc::start(&config(true));
+    let url = server.url("/api/v1/users");
+    server.write_config(&format!("{}\nroutse: {{}}\n", config(false)));
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("reload failed", 1, Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    assert!(
+        log.contains("did you mean `routes`"),
+        "the problem is reported:\n{log}"
+    );
+    let response = client().get(&url).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        has_security_headers(&response),
+        "the old configuration still serves"
+    );
+    // A missing extension library is refused the same way.
+    server.write_config(&config(false).replace("security:Security", "missing:Security"));
+    server.signal("HUP");
+    assert!(server.wait_for_log_count("reload failed", 2, Duration::from_secs(10)));
+    assert!(has_security_headers(&client().get(&url).send().unwrap()));
+}
+
+#[test]
+fn reloading_a_hundred_times_keeps_memory_bounded() {
+    let server = Proc::start(&config(true));
+    let url = server.url("/api/v1/users");
+    let http = client();
+    // Warm up: the first reload and requests allocate what stays allocated.
+    server.signal("HUP");
+    assert!(server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(10)));
+    for _ in 0..20 {
+        assert_eq!(http.get(&url).send().unwrap().status(), 200);
+    }
+    let before = server.rss_kb();
+    for round in 0..100 {
+        server.write_config(&config(round % 2 == 0));
+        server.signal("HUP");
+        assert!(
+            server.wait_for_log_count("configuration reloaded", round + 2, Duration::from_secs(10)),
+            "reload {round} did not finish:\n{}",
+            server.log()
+        );
+        assert_eq!(http.get(&url).send().unwrap().status(), 200);
+    }
+    // Retired generations are freed once their last request is done.
+    thread::sleep(Duration::from_millis(300));
+    let after = server.rss_kb();
+    println!("VmRSS before 100 reloads: {before} kB, after: {after} kB");
+    assert!(
+        after < before * 2 + 20_000,
+        "RSS grew from {before} kB to {after} kB over 100 reloads"
+    );
+}
