@@ -22,6 +22,7 @@ pub mod loader;
 mod pipeline;
 pub mod routing;
 mod server;
+pub mod store;
 
 pub use app::{App, ExtensionHandle, RouteSummary, Runtime};
 pub use error::{Error, PipelineError, RouteError};

@@ -5,7 +5,7 @@ use std::ffi::c_void;
 
 use abi_stable::{
     StableAbi,
-    std_types::{RDuration, RStr},
+    std_types::{RDuration, ROption, RResult, RStr, RString},
 };
 use async_ffi::FfiFuture;
 
@@ -59,8 +59,55 @@ pub struct HostServices {
     pub define_gauge:
         unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32,
     /// Sets a gauge by id.
-    #[sabi(last_prefix_field)]
     pub gauge_set: extern "C" fn(id: u32, value: i64),
+    /// Shared store: adds `delta` to the integer at `key` (missing counts as 0), setting its
+    /// expiry to `ttl_ms` when the key is created (0: no expiry); the new value.
+    pub store_incr: unsafe extern "C" fn(
+        ctx: *const c_void,
+        key: RStr<'_>,
+        delta: i64,
+        ttl_ms: u64,
+    ) -> StoreFuture<i64>,
+    /// Shared store: the text at `key`, if any.
+    pub store_get:
+        unsafe extern "C" fn(ctx: *const c_void, key: RStr<'_>) -> StoreFuture<ROption<RString>>,
+    /// Shared store: sets `key` to `value`, expiring after `ttl_ms` (0: never).
+    pub store_set: unsafe extern "C" fn(
+        ctx: *const c_void,
+        key: RStr<'_>,
+        value: RStr<'_>,
+        ttl_ms: u64,
+    ) -> StoreFuture<()>,
+    /// Shared store: removes `key`; true when it existed.
+    pub store_delete: unsafe extern "C" fn(ctx: *const c_void, key: RStr<'_>) -> StoreFuture<bool>,
+    /// Shared store: one GCRA step on `key` — take `tokens` from a bucket that refills one
+    /// token per `emission_interval_ns` and holds at most `burst` — atomically, across every
+    /// instance sharing the store.
+    #[sabi(last_prefix_field)]
+    pub store_take: unsafe extern "C" fn(
+        ctx: *const c_void,
+        key: RStr<'_>,
+        emission_interval_ns: u64,
+        burst: u64,
+        tokens: u64,
+    ) -> StoreFuture<TakeOutcome>,
+}
+
+/// What a shared-store operation gives back: the value, or why the store could not answer
+/// (unreachable, timed out); the extension applies its `on_store_error` policy.
+pub type StoreFuture<T> = FfiFuture<RResult<T, RString>>;
+
+/// The result of one GCRA step.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TakeOutcome {
+    pub allowed: bool,
+    /// Tokens left after this step.
+    pub remaining: u64,
+    /// When refused, how long until the tokens would be available.
+    pub retry_after_ns: u64,
+    /// How long until the bucket is full again.
+    pub reset_after_ns: u64,
 }
 
 /// What an extension holds to reach the host: an opaque per-module context and the vtable.

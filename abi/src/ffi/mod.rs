@@ -14,7 +14,7 @@ mod module;
 mod objects;
 mod view;
 
-pub use host::{HostHandle, HostServices, HostServices_Ref, LogLevel};
+pub use host::{HostHandle, HostServices, HostServices_Ref, LogLevel, StoreFuture, TakeOutcome};
 pub use module::{ABI_EPOCH, ExtensionModule, ExtensionModule_Ref, TypeInfo};
 pub use objects::{
     ExtensionBox, FfiExtension, FfiExtension_TO, FfiFilter, FfiFilter_TO, FilterBox, HookError,

@@ -12,7 +12,7 @@ use crate::ffi::{HostHandle, LogLevel};
 /// The host services an extension may use. Cheap to copy; valid for the whole process.
 #[derive(Debug, Clone, Copy)]
 pub struct Host {
-    handle: HostHandle,
+    pub(crate) handle: HostHandle,
 }
 
 impl Host {

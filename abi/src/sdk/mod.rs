@@ -31,12 +31,14 @@ pub(crate) mod export;
 mod host;
 mod message;
 mod reply;
+mod store;
 mod traits;
 
 pub use error::Error;
 pub use host::{Counter, Gauge, Histogram, Host};
 pub use message::{Request, Response};
 pub use reply::{Action, Reply};
+pub use store::{Rate, SharedStore, StoreError, Take, gcra_step};
 pub use traits::{Extension, Filter, Route};
 
 /// Logging macros; inside an extension they write to the host's log.

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use abi_stable::{
     prefix_type::WithMetadata,
-    std_types::{RDuration, RStr},
+    std_types::{RDuration, ROk, ROption, RStr, RString},
 };
 use async_ffi::{FfiFuture, FutureExt as _};
 
-use crate::ffi::{HostHandle, HostServices, HostServices_Ref, LogLevel};
+use crate::ffi::{HostHandle, HostServices, HostServices_Ref, LogLevel, StoreFuture, TakeOutcome};
 use crate::sdk::Host;
 
 /// What a test host recorded.
@@ -50,6 +50,11 @@ const SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
     histogram_record,
     define_gauge: define_metric,
     gauge_set,
+    store_incr,
+    store_get,
+    store_set,
+    store_delete,
+    store_take,
 });
 
 impl TestHost {
@@ -233,4 +238,88 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
             Poll::Pending => std::thread::park(),
         }
     }
+}
+
+/// The test host's shared store: one in-memory map per process (keys carry no module
+/// prefix; tests use distinct keys), with expiry.
+static STORE: Mutex<BTreeMap<String, (String, Option<Instant>)>> = Mutex::new(BTreeMap::new());
+
+fn live(key: &str) -> Option<String> {
+    let mut store = STORE.lock().unwrap();
+    match store.get(key) {
+        Some((_, Some(expires))) if *expires <= Instant::now() => {
+            store.remove(key);
+            None
+        }
+        Some((value, _)) => Some(value.clone()),
+        None => None,
+    }
+}
+
+fn expiry(ttl_ms: u64) -> Option<Instant> {
+    (ttl_ms > 0).then(|| Instant::now() + Duration::from_millis(ttl_ms))
+}
+
+unsafe extern "C" fn store_incr(
+    _ctx: *const c_void,
+    key: RStr<'_>,
+    delta: i64,
+    ttl_ms: u64,
+) -> StoreFuture<i64> {
+    let key = key.as_str().to_string();
+    let current = live(&key).and_then(|v| v.parse::<i64>().ok());
+    let mut store = STORE.lock().unwrap();
+    let value = current.unwrap_or(0) + delta;
+    let expires = match (current, store.get(&key)) {
+        (Some(_), Some((_, expires))) => *expires,
+        _ => expiry(ttl_ms),
+    };
+    store.insert(key, (value.to_string(), expires));
+    std::future::ready(ROk(value)).into_ffi()
+}
+
+unsafe extern "C" fn store_get(
+    _ctx: *const c_void,
+    key: RStr<'_>,
+) -> StoreFuture<ROption<RString>> {
+    let value = live(key.as_str()).map(RString::from);
+    std::future::ready(ROk(value.into())).into_ffi()
+}
+
+unsafe extern "C" fn store_set(
+    _ctx: *const c_void,
+    key: RStr<'_>,
+    value: RStr<'_>,
+    ttl_ms: u64,
+) -> StoreFuture<()> {
+    STORE.lock().unwrap().insert(
+        key.as_str().to_string(),
+        (value.as_str().to_string(), expiry(ttl_ms)),
+    );
+    std::future::ready(ROk(())).into_ffi()
+}
+
+unsafe extern "C" fn store_delete(_ctx: *const c_void, key: RStr<'_>) -> StoreFuture<bool> {
+    let existed = live(key.as_str()).is_some();
+    STORE.lock().unwrap().remove(key.as_str());
+    std::future::ready(ROk(existed)).into_ffi()
+}
+
+unsafe extern "C" fn store_take(
+    _ctx: *const c_void,
+    key: RStr<'_>,
+    interval: u64,
+    burst: u64,
+    tokens: u64,
+) -> StoreFuture<TakeOutcome> {
+    let key = key.as_str().to_string();
+    let now = monotonic_ns();
+    let tat = live(&key).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    let (outcome, new_tat) = crate::sdk::gcra_step(tat, now, interval, burst, tokens);
+    let ttl = Duration::from_nanos(new_tat.saturating_sub(now)).as_millis() as u64 + 1;
+    STORE
+        .lock()
+        .unwrap()
+        .insert(key, (new_tat.to_string(), expiry(ttl)));
+    std::future::ready(ROk(outcome)).into_ffi()
 }

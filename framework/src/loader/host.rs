@@ -8,10 +8,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use abi_stable::{
     prefix_type::WithMetadata,
-    std_types::{RDuration, RStr},
+    std_types::{RDuration, ROption, RStr, RString},
 };
 use async_ffi::{FfiFuture, FutureExt as _};
-use beginnings_abi::ffi::{HostHandle, HostServices, HostServices_Ref, LogLevel};
+use beginnings_abi::ffi::{
+    HostHandle, HostServices, HostServices_Ref, LogLevel, StoreFuture, TakeOutcome,
+};
 use futures_util::FutureExt as _;
 
 use crate::builtin::metrics::registry;
@@ -21,6 +23,9 @@ struct ModuleContext {
     log_target: String,
     /// Prefix of the metric names the library registers (`ext_<module>_`).
     metric_prefix: String,
+    /// Prefix of the library's shared-store keys (`beginnings:<module>:`), so modules
+    /// never see each other's keys.
+    store_prefix: String,
 }
 
 const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
@@ -36,6 +41,11 @@ const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServic
     histogram_record: host_histogram_record,
     define_gauge: host_define_gauge,
     gauge_set: host_gauge_set,
+    store_incr: host_store_incr,
+    store_get: host_store_get,
+    store_set: host_store_set,
+    store_delete: host_store_delete,
+    store_take: host_store_take,
 });
 
 /// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread.
@@ -58,6 +68,7 @@ pub(crate) fn handle_for(module: &str) -> HostHandle {
     let context: &'static ModuleContext = Box::leak(Box::new(ModuleContext {
         log_target: format!("ext::{module}"),
         metric_prefix: format!("ext_{module}_"),
+        store_prefix: format!("beginnings:{module}:"),
     }));
     HostHandle {
         ctx: (context as *const ModuleContext).cast::<c_void>(),
@@ -211,4 +222,81 @@ unsafe extern "C" fn host_define_gauge(ctx: *const c_void, name: RStr<'_>, help:
 
 extern "C" fn host_gauge_set(id: u32, value: i64) {
     registry().gauge_set(id, value);
+}
+
+/// # Safety
+/// As for [`context`].
+unsafe fn store_key(ctx: *const c_void, key: RStr<'_>) -> String {
+    // SAFETY: guaranteed by the caller.
+    let context = unsafe { context(ctx) };
+    format!("{}{}", context.store_prefix, key.as_str())
+}
+
+fn ttl(ttl_ms: u64) -> Option<std::time::Duration> {
+    (ttl_ms > 0).then(|| std::time::Duration::from_millis(ttl_ms))
+}
+
+fn into_ffi<T: Send + 'static>(
+    operation: impl std::future::Future<Output = crate::store::StoreResult<T>> + Send + 'static,
+) -> StoreFuture<T> {
+    async move { operation.await.map_err(RString::from).into() }.into_ffi()
+}
+
+unsafe extern "C" fn host_store_incr(
+    ctx: *const c_void,
+    key: RStr<'_>,
+    delta: i64,
+    ttl_ms: u64,
+) -> StoreFuture<i64> {
+    // SAFETY: the extension passes back the context of its handle.
+    let key = unsafe { store_key(ctx, key) };
+    into_ffi(crate::store::run(move |store| {
+        store.incr(key, delta, ttl(ttl_ms))
+    }))
+}
+
+unsafe extern "C" fn host_store_get(
+    ctx: *const c_void,
+    key: RStr<'_>,
+) -> StoreFuture<ROption<RString>> {
+    // SAFETY: as in `host_store_incr`.
+    let key = unsafe { store_key(ctx, key) };
+    into_ffi(async move {
+        let value = crate::store::run(move |store| store.get(key)).await?;
+        Ok(value.map(RString::from).into())
+    })
+}
+
+unsafe extern "C" fn host_store_set(
+    ctx: *const c_void,
+    key: RStr<'_>,
+    value: RStr<'_>,
+    ttl_ms: u64,
+) -> StoreFuture<()> {
+    // SAFETY: as in `host_store_incr`.
+    let key = unsafe { store_key(ctx, key) };
+    let value = value.as_str().to_string();
+    into_ffi(crate::store::run(move |store| {
+        store.set(key, value, ttl(ttl_ms))
+    }))
+}
+
+unsafe extern "C" fn host_store_delete(ctx: *const c_void, key: RStr<'_>) -> StoreFuture<bool> {
+    // SAFETY: as in `host_store_incr`.
+    let key = unsafe { store_key(ctx, key) };
+    into_ffi(crate::store::run(move |store| store.delete(key)))
+}
+
+unsafe extern "C" fn host_store_take(
+    ctx: *const c_void,
+    key: RStr<'_>,
+    interval_ns: u64,
+    burst: u64,
+    tokens: u64,
+) -> StoreFuture<TakeOutcome> {
+    // SAFETY: as in `host_store_incr`.
+    let key = unsafe { store_key(ctx, key) };
+    into_ffi(crate::store::run(move |store| {
+        store.take(key, interval_ns, burst, tokens)
+    }))
 }

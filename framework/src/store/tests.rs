@@ -1,0 +1,105 @@
+//! Both backends answer the same operations the same way; the Redis one runs against the
+//! server on 127.0.0.1:6379 when one is reachable and says so when it is skipped.
+
+use std::time::Duration;
+
+use super::{MemoryStore, RedisStore, Store};
+
+const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
+
+fn redis_reachable() -> bool {
+    std::net::TcpStream::connect_timeout(
+        &"127.0.0.1:6379".parse().unwrap(),
+        Duration::from_millis(200),
+    )
+    .is_ok()
+}
+
+/// A key no other test run uses.
+fn key(name: &str) -> String {
+    format!("beginnings-test:{name}:{}", fastrand::u64(..))
+}
+
+async fn same_behaviour(store: &dyn Store) {
+    let counter = key("counter");
+    assert_eq!(store.incr(counter.clone(), 2, None).await.unwrap(), 2);
+    assert_eq!(store.incr(counter.clone(), 3, None).await.unwrap(), 5);
+    assert_eq!(
+        store.get(counter.clone()).await.unwrap().as_deref(),
+        Some("5")
+    );
+
+    let text = key("text");
+    assert_eq!(store.get(text.clone()).await.unwrap(), None);
+    store.set(text.clone(), "hello".into(), None).await.unwrap();
+    assert_eq!(
+        store.get(text.clone()).await.unwrap().as_deref(),
+        Some("hello")
+    );
+    assert!(store.delete(text.clone()).await.unwrap());
+    assert!(!store.delete(text.clone()).await.unwrap());
+
+    let expiring = key("expiring");
+    store
+        .set(
+            expiring.clone(),
+            "soon gone".into(),
+            Some(Duration::from_millis(50)),
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert_eq!(store.get(expiring).await.unwrap(), None, "expired");
+
+    // Three tokens, refilled one per second: three pass, the fourth waits about a second.
+    let bucket = key("bucket");
+    let interval = Duration::from_secs(1).as_nanos() as u64;
+    for remaining in [2, 1, 0] {
+        let outcome = store.take(bucket.clone(), interval, 3, 1).await.unwrap();
+        assert!(outcome.allowed);
+        assert_eq!(outcome.remaining, remaining);
+    }
+    let refused = store.take(bucket.clone(), interval, 3, 1).await.unwrap();
+    assert!(!refused.allowed);
+    assert!(refused.retry_after_ns > interval / 2 && refused.retry_after_ns <= interval);
+}
+
+#[tokio::test]
+async fn the_memory_store_counts_expires_and_limits() {
+    same_behaviour(&MemoryStore::default()).await;
+}
+
+#[tokio::test]
+async fn the_redis_store_counts_expires_and_limits() {
+    if !redis_reachable() {
+        eprintln!("skipped: no Redis on 127.0.0.1:6379");
+        return;
+    }
+    same_behaviour(&RedisStore::new(REDIS_URL).unwrap()).await;
+}
+
+#[tokio::test]
+async fn the_memory_store_stays_within_its_bound() {
+    let store = MemoryStore::with_capacity(64);
+    for index in 0..1_000 {
+        store
+            .set(format!("k{index}"), "v".into(), None)
+            .await
+            .unwrap();
+    }
+    let mut kept = 0;
+    for index in 0..1_000 {
+        if store.get(format!("k{index}")).await.unwrap().is_some() {
+            kept += 1;
+        }
+    }
+    assert!(kept <= 64 + 16, "kept {kept} keys");
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_fails_fast_instead_of_hanging() {
+    // A closed port on loopback: every operation errs within the timeout.
+    let store = RedisStore::new("redis://127.0.0.1:1/0").unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), store.get("k".into())).await;
+    assert!(matches!(outcome, Ok(Err(_))), "{outcome:?}");
+}
