@@ -198,3 +198,52 @@ fn reloading_a_hundred_times_keeps_memory_bounded() {
         "RSS grew from {before} kB to {after} kB over 100 reloads"
     );
 }
+
+#[test]
+fn readiness_fails_while_draining_and_liveness_holds() {
+    let mut server = Proc::start(&config(true).replace(
+        "shutdown_grace_seconds: 20",
+        "shutdown_grace_seconds: 20\n  shutdown_delay_seconds: 2",
+    ));
+    let http = client();
+    assert_eq!(http.get(server.url("/ready")).send().unwrap().status(), 200);
+    server.signal("TERM");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let ready = loop {
+        let ready = http.get(server.url("/ready")).send().unwrap();
+        if ready.status() != 200 || Instant::now() > deadline {
+            break ready;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(ready.status(), 503);
+    assert_eq!(
+        ready.json::<serde_json::Value>().unwrap()["status"],
+        "draining"
+    );
+    assert_eq!(
+        http.get(server.url("/health")).send().unwrap().status(),
+        200
+    );
+    let exit = server
+        .wait_exit(Duration::from_secs(15))
+        .expect("exited after the delay and the drain");
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[test]
+fn watch_reloads_when_the_configuration_file_changes() {
+    let server = Proc::start_with(&config(true), &["--watch"]);
+    let url = server.url("/api/v1/users");
+    assert!(has_security_headers(&client().get(&url).send().unwrap()));
+    server.write_config(&config(false));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while has_security_headers(&client().get(&url).send().unwrap()) {
+        assert!(
+            Instant::now() < deadline,
+            "no reload after the file changed:\n{}",
+            server.log()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -310,3 +310,21 @@ fn beyond_max_connections_new_connections_wait() {
         .expect("served once the slot was free");
     assert_eq!(status.unwrap(), 200);
 }
+
+#[test]
+fn json_log_format_writes_one_object_per_line() {
+    let server = Proc::start(&LIMITS.replace("name: limits", "name: limits\n  log_format: json"));
+    let response = client()
+        .get(server.url("/api/v1/users"))
+        .header("x-request-id", "json-line-1")
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(server.wait_for_log_count("json-line-1", 1, Duration::from_secs(5)));
+    let log = server.log();
+    let line = log.lines().find(|l| l.contains("json-line-1")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON object");
+    assert_eq!(entry["target"], "beginnings::access");
+    assert_eq!(entry["fields"]["route"], "/api/v1/users");
+    assert_eq!(entry["fields"]["status"], 200);
+}

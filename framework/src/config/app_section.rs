@@ -81,6 +81,11 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                     app.shutdown_grace = d;
                 }
             }
+            "shutdown_delay_seconds" => {
+                if let Some(d) = seconds(field, &path, ctx) {
+                    app.shutdown_delay = d;
+                }
+            }
             "extensions_dir" => match &field.value.kind {
                 Kind::Null => app.extensions_dir = None,
                 _ => {

@@ -57,6 +57,9 @@ pub struct AppConfig {
     pub max_header_bytes: usize,
     /// How long requests in flight may take to finish once shutdown starts.
     pub shutdown_grace: Duration,
+    /// How long readiness answers 503 while connections are still accepted, before the
+    /// listener closes (time for a load balancer to notice).
+    pub shutdown_delay: Duration,
     /// The server answers `GET /health` and `GET /ready` itself, ahead of the routes and
     /// without extensions or access log.
     pub probes: bool,
@@ -85,6 +88,7 @@ impl Default for AppConfig {
             keep_alive_timeout: Some(Duration::from_secs(5)),
             max_header_bytes: 32 * 1024,
             shutdown_grace: Duration::from_secs(30),
+            shutdown_delay: Duration::ZERO,
             probes: true,
         }
     }
@@ -117,6 +121,7 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "keep_alive_timeout",
     "max_header_bytes",
     "shutdown_grace_seconds",
+    "shutdown_delay_seconds",
     "probes",
 ];
 

@@ -2,6 +2,7 @@
 //! port through hyper-util's auto builder, connection and request limits, the access log,
 //! reload by generations, and a graceful shutdown that lets requests in flight finish.
 
+mod accept;
 mod access_log;
 mod connection;
 mod errors;
@@ -14,15 +15,14 @@ mod signals;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::error::Error;
 
-use connection::{Activity, Stop, Tracker};
+use accept::Acceptor;
+use connection::{Stop, Tracker};
 pub(crate) use limits::RouteLimits;
 pub(crate) use reload::{Generation, ReloadSource};
 use service::Phase;
@@ -141,73 +141,38 @@ impl Server {
             ..
         } = self;
         let app = state.current.load().app.clone();
-        let builder = limits::http_builder(&app);
         let (stop, stopping) = watch::channel(Stop::Serve);
-        let tracker = Arc::new(Tracker::default());
-        let slots = app.max_connections.map(|n| Arc::new(Semaphore::new(n)));
         if watch_files {
             signals::reload_on_change(reloader, stopping.clone());
         }
+        let acceptor = Acceptor {
+            listener,
+            builder: limits::http_builder(&app),
+            state: state.clone(),
+            tracker: Arc::new(Tracker::default()),
+            stopping,
+            slots: app.max_connections.map(|n| Arc::new(Semaphore::new(n))),
+            idle_timeout: app.keep_alive_timeout,
+        };
         state.set_phase(Phase::Ready);
-        tokio::pin!(shutdown);
-        loop {
-            // Beyond `max_connections` nothing is accepted: new connections wait in the
-            // backlog until one closes.
-            let slot = tokio::select! {
-                slot = acquire(slots.as_ref()) => slot,
-                () = &mut shutdown => break,
-            };
-            let (stream, peer) = tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        // Running out of file descriptors must not end the server:
-                        // wait a little and accept again.
-                        tracing::warn!(%error, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-                () = &mut shutdown => break,
-            };
-            let _ = stream.set_nodelay(true);
-            let state = state.clone();
-            let activity = Activity::new();
-            let busy = activity.clone();
-            let service = hyper::service::service_fn(move |request| {
-                let state = state.clone();
-                let busy = busy.begin();
-                async move {
-                    let response = state.handle(request, peer).await;
-                    drop(busy);
-                    Ok::<_, std::convert::Infallible>(response)
-                }
-            });
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
-            let tracked = tracker.track();
-            let stopping = stopping.clone();
-            let idle = app.keep_alive_timeout;
-            tokio::spawn(async move {
-                let graceful = |c: std::pin::Pin<&mut _>| {
-                    hyper_util::server::conn::auto::Connection::graceful_shutdown(c)
-                };
-                if let Some(error) =
-                    connection::drive(connection, graceful, activity, idle, stopping).await
-                {
-                    tracing::debug!(%peer, %error, "connection ended with an error");
-                }
-                drop((slot, tracked));
-            });
+        acceptor.accept_until(shutdown).await;
+        // Readiness answers 503 from here on; during the delay new connections are still
+        // served, so a load balancer polling /ready stops sending before the port closes.
+        state.set_phase(Phase::Draining);
+        let delay = state.current.load().app.shutdown_delay;
+        if !delay.is_zero() {
+            tracing::info!(?delay, "shutting down: not ready, still accepting");
+            acceptor.accept_until(tokio::time::sleep(delay)).await;
         }
+        let Acceptor {
+            listener, tracker, ..
+        } = acceptor;
         drain(&state, listener, &stop, &tracker).await;
         Ok(())
     }
 }
 
-/// Readiness goes 503, the listener closes, connections are told to close once their
-/// requests are answered; after the grace period the rest are dropped. Then the
+/// The listener closes, connections are told to close once their requests are answered; after the grace period the rest are dropped. Then the
 /// extensions' shutdown hooks run.
 async fn drain(
     state: &ServerState,
@@ -215,7 +180,6 @@ async fn drain(
     stop: &watch::Sender<Stop>,
     tracker: &Tracker,
 ) {
-    state.set_phase(Phase::Draining);
     drop(listener);
     let grace = state.current.load().app.shutdown_grace;
     tracing::info!(
@@ -237,11 +201,4 @@ async fn drain(
     // The chains and the extensions stay alive with the libraries (never unloaded);
     // dropping them after a shutdown hook ran would call into finished extensions.
     std::mem::forget(generation);
-}
-
-async fn acquire(slots: Option<&Arc<Semaphore>>) -> Option<tokio::sync::OwnedSemaphorePermit> {
-    match slots {
-        Some(slots) => slots.clone().acquire_owned().await.ok(),
-        None => None,
-    }
 }

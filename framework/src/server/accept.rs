@@ -1,0 +1,95 @@
+//! The accept loop: a connection slot (`max_connections`), then a connection served by the
+//! HTTP/1.1 + h2c builder under the server's stop signal and the idle timeout.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use tokio::net::TcpListener;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+
+use super::connection::{self, Activity, Stop, Tracker};
+use super::service::ServerState;
+
+pub(crate) struct Acceptor {
+    pub listener: TcpListener,
+    pub builder: auto::Builder<TokioExecutor>,
+    pub state: Arc<ServerState>,
+    pub tracker: Arc<Tracker>,
+    pub stopping: watch::Receiver<Stop>,
+    pub slots: Option<Arc<Semaphore>>,
+    pub idle_timeout: Option<Duration>,
+}
+
+impl Acceptor {
+    /// Accepts and serves connections until `until` completes.
+    pub async fn accept_until(&self, until: impl Future<Output = ()>) {
+        tokio::pin!(until);
+        loop {
+            // Beyond `max_connections` nothing is accepted: new connections wait in the
+            // backlog until one closes.
+            let slot = tokio::select! {
+                slot = acquire(self.slots.as_ref()) => slot,
+                () = &mut until => return,
+            };
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                () = &mut until => return,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    let _ = stream.set_nodelay(true);
+                    self.serve(TokioIo::new(stream), peer, slot);
+                }
+                Err(error) => {
+                    // Running out of file descriptors must not end the server: wait a
+                    // little and accept again.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn serve(
+        &self,
+        io: TokioIo<tokio::net::TcpStream>,
+        peer: std::net::SocketAddr,
+        slot: Option<OwnedSemaphorePermit>,
+    ) {
+        let state = self.state.clone();
+        let activity = Activity::new();
+        let busy = activity.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let state = state.clone();
+            let busy = busy.begin();
+            async move {
+                let response = state.handle(request, peer).await;
+                drop(busy);
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let connection = self.builder.serve_connection(io, service).into_owned();
+        let tracked = self.tracker.track();
+        let stopping = self.stopping.clone();
+        let idle = self.idle_timeout;
+        tokio::spawn(async move {
+            let graceful = |c: std::pin::Pin<&mut _>| auto::Connection::graceful_shutdown(c);
+            if let Some(error) =
+                connection::drive(connection, graceful, activity, idle, stopping).await
+            {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+            drop((slot, tracked));
+        });
+    }
+}
+
+async fn acquire(slots: Option<&Arc<Semaphore>>) -> Option<OwnedSemaphorePermit> {
+    match slots {
+        Some(slots) => slots.clone().acquire_owned().await.ok(),
+        None => None,
+    }
+}
