@@ -11,3 +11,9 @@ pub mod sdk;
 pub mod testing;
 
 pub use sdk::*;
+
+/// The extension authoring guide (`docs/extension-development.md`); its examples compile
+/// as this crate's documentation tests.
+#[doc = include_str!("../../docs/extension-development.md")]
+#[cfg(doctest)]
+pub struct ExtensionDevelopmentGuide;
