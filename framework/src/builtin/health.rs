@@ -1,9 +1,9 @@
 //! Liveness and readiness.
 //!
-//! The server answers `GET /health` and `GET /ready` itself, ahead of the routes and
-//! without extensions or access log (`app.probes: false` turns that off). [`health_router`]
-//! mounts `/health` as an ordinary route for applications that want it to run through
-//! their extensions.
+//! The server answers `GET /health` and `GET /ready` itself, without extensions or access
+//! log, unless the application mounted a route of its own there or `app.probes` is false.
+//! [`health_router`] mounts `/health` as an ordinary route, for applications that want it
+//! to run through their extensions.
 
 use http::StatusCode;
 

@@ -60,8 +60,8 @@ pub struct AppConfig {
     /// How long readiness answers 503 while connections are still accepted, before the
     /// listener closes (time for a load balancer to notice).
     pub shutdown_delay: Duration,
-    /// The server answers `GET /health` and `GET /ready` itself, ahead of the routes and
-    /// without extensions or access log.
+    /// The server answers `GET /health` and `GET /ready` itself, without extensions or
+    /// access log, where the application mounted no route of its own.
     pub probes: bool,
 }
 

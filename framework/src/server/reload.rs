@@ -13,7 +13,7 @@ use crate::app;
 use crate::config::{self, AppConfig, LoadOptions};
 use crate::error::Error;
 use crate::loader::LoadedExtension;
-use crate::routing::{RouteDef, RouteTable};
+use crate::routing::{Method, RouteDef, RouteMatch, RouteTable};
 
 /// A configuration in force: the route table with its chains and the extensions they use.
 pub(crate) struct Generation {
@@ -25,6 +25,11 @@ pub(crate) struct Generation {
     pub access_log: bool,
     /// The files the configuration was read from, watched by `serve --watch`.
     pub files: Vec<PathBuf>,
+    /// Whether the server answers `GET /health` and `GET /ready` itself: `app.probes` is on
+    /// and the application mounted no route of its own there (a mounted route runs through
+    /// its extensions like any other).
+    pub health_probe: bool,
+    pub ready_probe: bool,
 }
 
 /// What a reload rebuilds from: where the configuration is, the routes the application
@@ -43,7 +48,12 @@ impl Generation {
         config: &config::Config,
         access_log: Option<bool>,
     ) -> Self {
+        let unmounted = |path: &str| {
+            config.app.probes && matches!(table.find(&Method::GET, path), RouteMatch::NotFound)
+        };
         Generation {
+            health_probe: unmounted("/health"),
+            ready_probe: unmounted("/ready"),
             table,
             extensions,
             access_log: access_log.unwrap_or(config.app.access_log),

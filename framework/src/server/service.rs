@@ -60,9 +60,7 @@ impl ServerState {
     pub async fn handle(&self, mut request: http::Request<Incoming>, peer: SocketAddr) -> Response {
         // Requests in flight keep the generation they started on across a reload.
         let generation = self.current.load_full();
-        if generation.app.probes
-            && let Some(response) = self.probe(&request)
-        {
+        if let Some(response) = self.probe(&generation, &request) {
             return response;
         }
         let started = Instant::now();
@@ -91,17 +89,23 @@ impl ServerState {
     }
 
     /// `GET /health` and `GET /ready`, answered ahead of the routes.
-    fn probe(&self, request: &http::Request<Incoming>) -> Option<Response> {
+    fn probe(
+        &self,
+        generation: &Generation,
+        request: &http::Request<Incoming>,
+    ) -> Option<Response> {
         if !matches!(*request.method(), Method::GET | Method::HEAD) {
             return None;
         }
         match request.uri().path() {
-            "/health" => Some(builtin::health_response()),
-            "/ready" => Some(builtin::ready_response(match self.phase() {
-                Phase::Ready => None,
-                Phase::Starting => Some("starting"),
-                Phase::Draining => Some("draining"),
-            })),
+            "/health" if generation.health_probe => Some(builtin::health_response()),
+            "/ready" if generation.ready_probe => {
+                Some(builtin::ready_response(match self.phase() {
+                    Phase::Ready => None,
+                    Phase::Starting => Some("starting"),
+                    Phase::Draining => Some("draining"),
+                }))
+            }
             _ => None,
         }
     }
