@@ -1,0 +1,208 @@
+//! The extension's configuration and the per-route `rate_limit` setting.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use beginnings_abi::Error;
+use beginnings_abi::json::Value;
+use ipnet::IpNet;
+use serde::{Deserialize, Deserializer};
+
+/// The entry under `extensions: "rate_limit:RateLimitExtension"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Proxies whose `X-Forwarded-For` is believed (CIDRs or single addresses).
+    #[serde(default, deserialize_with = "networks")]
+    pub trusted_proxies: Vec<IpNet>,
+    /// The most client keys remembered at once, over all routes.
+    #[serde(default = "defaults::max_keys")]
+    pub max_keys: usize,
+    /// How often keys whose bucket has refilled are forgotten.
+    #[serde(default = "defaults::sweep_interval_seconds")]
+    pub sweep_interval_seconds: u64,
+    /// IPv6 clients are keyed by this prefix (a client usually owns a whole /64).
+    #[serde(default = "defaults::ipv6_prefix")]
+    pub ipv6_prefix: u8,
+    /// The limit for routes that say `rate_limit: true`, and the fallbacks of
+    /// `window_seconds` and `key` for routes that give only some fields.
+    #[serde(default)]
+    pub default: Option<LimitSpec>,
+}
+
+mod defaults {
+    pub fn max_keys() -> usize {
+        100_000
+    }
+    pub fn sweep_interval_seconds() -> u64 {
+        10
+    }
+    pub fn ipv6_prefix() -> u8 {
+        64
+    }
+}
+
+impl RateLimitConfig {
+    pub fn check(&self) -> Result<(), Error> {
+        if self.max_keys == 0 {
+            return Err("max_keys: must be at least 1".into());
+        }
+        if self.sweep_interval_seconds == 0 {
+            return Err("sweep_interval_seconds: must be at least 1".into());
+        }
+        if self.ipv6_prefix > 128 {
+            return Err("ipv6_prefix: must be between 0 and 128".into());
+        }
+        if let Some(default) = &self.default {
+            default.resolve(None).map_err(|e| format!("default.{e}"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A limit as written, in the extension's `default` or a route's `rate_limit` map.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    pub requests: Option<u32>,
+    pub window_seconds: Option<u64>,
+    pub burst: Option<u32>,
+    pub key: Option<KeySpec>,
+}
+
+impl LimitSpec {
+    /// Fills the fields left out from `fallback` (the extension's `default`): the window and
+    /// the key; `requests` only when the route names none, and `burst` only with it, since a
+    /// burst is only meaningful next to the rate it belongs to.
+    pub fn resolve(&self, fallback: Option<&LimitSpec>) -> Result<Limit, String> {
+        let (requests, burst) = match (self.requests, fallback) {
+            (Some(requests), _) => (requests, self.burst),
+            (
+                None,
+                Some(LimitSpec {
+                    requests: Some(requests),
+                    burst,
+                    ..
+                }),
+            ) => (*requests, self.burst.or(*burst)),
+            (None, _) => return Err("requests: missing".into()),
+        };
+        if requests == 0 {
+            return Err("requests: must be at least 1".into());
+        }
+        let window_seconds = self
+            .window_seconds
+            .or(fallback.and_then(|f| f.window_seconds))
+            .unwrap_or(60);
+        if window_seconds == 0 {
+            return Err("window_seconds: must be at least 1".into());
+        }
+        let burst = burst.unwrap_or(requests);
+        if burst == 0 {
+            return Err("burst: must be at least 1".into());
+        }
+        let key = self
+            .key
+            .clone()
+            .or_else(|| fallback.and_then(|f| f.key.clone()))
+            .unwrap_or(KeySpec::Ip);
+        Ok(Limit {
+            requests,
+            window: Duration::from_secs(window_seconds),
+            burst,
+            key,
+        })
+    }
+}
+
+/// A route's resolved limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    pub requests: u32,
+    pub window: Duration,
+    pub burst: u32,
+    pub key: KeySpec,
+}
+
+/// What a client is recognized by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySpec {
+    Ip,
+    /// The request value `auth.subject`, else the IP.
+    User,
+    /// The `X-API-Key` header (hashed), else the IP.
+    ApiKey,
+    /// A header (hashed, lowercase name), else the IP.
+    Header(String),
+}
+
+impl<'de> Deserialize<'de> for KeySpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        match text.as_str() {
+            "ip" => Ok(KeySpec::Ip),
+            "user" => Ok(KeySpec::User),
+            "api_key" => Ok(KeySpec::ApiKey),
+            other => match other.strip_prefix("header:") {
+                Some(name)
+                    if !name.is_empty()
+                        && name.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b"-_!#$%&'*+.^`|~".contains(&b)
+                        }) =>
+                {
+                    Ok(KeySpec::Header(name.to_ascii_lowercase()))
+                }
+                _ => Err(serde::de::Error::custom(format!(
+                    "{other:?} is not a key (use ip, user, api_key or header:NAME)"
+                ))),
+            },
+        }
+    }
+}
+
+/// A route's `rate_limit` setting: a count per minute, `true` for the extension's default,
+/// `false` for none, or a map.
+pub fn route_limit(value: &Value, default: Option<&LimitSpec>) -> Result<Option<Limit>, String> {
+    let spec = match value {
+        Value::Null | Value::Bool(false) => return Ok(None),
+        Value::Bool(true) => match default {
+            Some(default) => default.clone(),
+            None => return Err("`true` needs a `default` in the extension's configuration".into()),
+        },
+        Value::Number(number) => {
+            let requests = number
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or_else(|| format!("{number} is not a count of requests"))?;
+            LimitSpec {
+                requests: Some(requests),
+                ..LimitSpec::default()
+            }
+        }
+        // The path names the field (`key: ...`, `burst: ...`), as for the extension's own entry.
+        Value::Object(_) => serde_path_to_error::deserialize(value).map_err(|e| e.to_string())?,
+        other => {
+            return Err(format!(
+                "expected a number, true/false or a map, found {other}"
+            ));
+        }
+    };
+    spec.resolve(default).map(Some)
+}
+
+fn networks<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    let texts = Vec::<String>::deserialize(deserializer)?;
+    texts
+        .iter()
+        .enumerate()
+        .map(|(index, text)| {
+            text.parse::<IpNet>()
+                .or_else(|_| text.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "entry {index}: {text:?} is not an address or CIDR"
+                    ))
+                })
+        })
+        .collect()
+}

@@ -1,0 +1,170 @@
+//! `rate_limit:RateLimitExtension`: per-route rate limits (GCRA, through governor) keyed by
+//! client address, authenticated user, API key or any header. Answers `429 Too Many
+//! Requests` with `Retry-After`; every counted answer carries `RateLimit-Limit`,
+//! `RateLimit-Remaining`, `RateLimit-Reset` and `RateLimit-Policy`.
+//!
+//! ```yaml
+//! extensions:
+//!   "rate_limit:RateLimitExtension":
+//!     trusted_proxies: ["10.0.0.0/8"]     # whose X-Forwarded-For is believed; default []
+//!     max_keys: 100000                    # clients remembered at once, all routes together
+//!     sweep_interval_seconds: 10          # how often refilled (idle) keys are forgotten
+//!     ipv6_prefix: 64                     # IPv6 clients are keyed by this prefix
+//!     default: {requests: 60, window_seconds: 60, key: ip}   # for `rate_limit: true`
+//! routes:
+//!   exact:
+//!     "/api/login": {rate_limit: 5}                      # 5 per minute per client IP
+//!     "/api/search": {rate_limit: {requests: 100, window_seconds: 60, burst: 20, key: user}}
+//!   patterns:
+//!     "/api/*": {rate_limit: true}                       # the extension's default
+//! ```
+//!
+//! Routes without `rate_limit` (or with `false`) are not limited. Every route (method and
+//! path template) counts on its own, even when routes share one configuration. When
+//! `max_keys` clients are remembered, a new client is counted against one cell per route
+//! shared by every such newcomer until a sweep frees room: memory stays bounded and
+//! newcomers stay limited, together.
+
+mod client;
+mod config;
+mod filter;
+mod store;
+
+use std::hash::RandomState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use beginnings_abi::json::{Value, json};
+use beginnings_abi::log::warn;
+use beginnings_abi::{Counter, Error, Extension, Host, Route, export_extension};
+
+use crate::client::ClientIp;
+pub use crate::config::RateLimitConfig;
+use crate::config::{LimitSpec, route_limit};
+pub use crate::filter::RateLimitFilter;
+use crate::store::{Bucket, Limiters};
+
+/// The route setting that turns limiting on and says how much.
+pub const ROUTE_SETTING: &str = "rate_limit";
+
+/// What every filter of one extension instance shares.
+pub(crate) struct Shared {
+    pub(crate) clients: ClientIp,
+    pub(crate) hasher: RandomState,
+    pub(crate) limiters: Limiters,
+}
+
+pub struct RateLimitExtension {
+    shared: Arc<Shared>,
+    default: Option<LimitSpec>,
+    sweep_interval: Duration,
+    host: Host,
+    stop: Arc<AtomicBool>,
+    rejected: Counter,
+    overflowed: Counter,
+}
+
+impl Extension for RateLimitExtension {
+    const NAME: &'static str = "RateLimitExtension";
+    const DESCRIPTION: &'static str = "per-route rate limits (GCRA) by client IP, user, API key or header; 429 with Retry-After and RateLimit-* headers";
+    const CONFIG_SUMMARY: &'static str = "trusted_proxies: [cidr] = []; max_keys: int = 100000; \
+        sweep_interval_seconds: int = 10; ipv6_prefix: int = 64; default: {requests, \
+        window_seconds = 60, burst = requests, key = ip|user|api_key|header:NAME} = none; \
+        route: rate_limit: N | true | false | {requests, window_seconds, burst, key}";
+    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SETTING]);
+
+    type Config = RateLimitConfig;
+    type Filter = RateLimitFilter;
+
+    fn new(config: RateLimitConfig, host: Host) -> Result<Self, Error> {
+        config.check()?;
+        let sweep_interval = Duration::from_secs(config.sweep_interval_seconds);
+        Ok(RateLimitExtension {
+            shared: Arc::new(Shared {
+                clients: ClientIp::new(config.trusted_proxies, config.ipv6_prefix),
+                hasher: RandomState::new(),
+                limiters: Limiters::new(config.max_keys, sweep_interval),
+            }),
+            default: config.default,
+            sweep_interval,
+            host,
+            stop: Arc::new(AtomicBool::new(false)),
+            rejected: host.counter("rejected", "requests answered 429"),
+            overflowed: host.counter(
+                "overflowed",
+                "requests of new clients counted in the shared cell because max_keys was reached",
+            ),
+        })
+    }
+
+    fn applies(&self, route: &Route<'_>) -> bool {
+        // A malformed setting counts as "on" so that building the filter reports it.
+        !matches!(
+            route.config.get(ROUTE_SETTING),
+            None | Some(Value::Null | Value::Bool(false))
+        )
+    }
+
+    fn filter(&self, route: &Route<'_>) -> Result<RateLimitFilter, Error> {
+        let problem = |e: String| Error::new(format!("route {}: {ROUTE_SETTING}: {e}", route.path));
+        let value = route.config.get(ROUTE_SETTING).unwrap_or(&Value::Null);
+        let limit = route_limit(value, self.default.as_ref())
+            .map_err(problem)?
+            .ok_or_else(|| problem("the route is not limited".into()))?;
+        let bucket = Arc::new(Bucket::new(&limit).map_err(problem)?);
+        self.shared.limiters.register(&bucket);
+        let mut policy_header = format!("{};w={}", limit.requests, limit.window.as_secs());
+        if limit.burst != limit.requests {
+            policy_header.push_str(&format!(";burst={}", limit.burst));
+        }
+        Ok(RateLimitFilter {
+            limit_header: limit.burst.to_string(),
+            policy_header,
+            limit,
+            bucket,
+            shared: self.shared.clone(),
+            rejected: self.rejected,
+            overflowed: self.overflowed,
+        })
+    }
+
+    fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {
+        let limiters = &self.shared.limiters;
+        match name {
+            "stats" => Ok(json!({"keys": limiters.keys(), "buckets": limiters.buckets()})),
+            "sweep" => Ok(json!({"keys": limiters.sweep()})),
+            other => Err(Error::new(format!(
+                "RateLimitExtension has no command `{other}` (try stats or sweep)"
+            ))),
+        }
+    }
+
+    fn on_startup(&self) -> Result<(), Error> {
+        let (shared, stop, host) = (self.shared.clone(), self.stop.clone(), self.host);
+        let interval = self.sweep_interval;
+        let started = self.host.spawn(async move {
+            loop {
+                host.sleep(interval).await;
+                if stop.load(Ordering::Acquire) {
+                    break;
+                }
+                shared.limiters.sweep();
+            }
+        });
+        if !started {
+            // Sweeps then happen only when the table is full (at most once per interval).
+            warn!(
+                "no host runtime for the periodic sweep; idle keys are forgotten only when max_keys is reached"
+            );
+        }
+        Ok(())
+    }
+
+    fn on_shutdown(&self) -> Result<(), Error> {
+        self.stop.store(true, Ordering::Release);
+        Ok(())
+    }
+}
+
+export_extension!(RateLimitExtension);

@@ -1,0 +1,279 @@
+//! `rate_limit:RateLimitExtension` through the real loader and a real server: limits per
+//! route and client, 429 answers, the RateLimit-* headers, X-Forwarded-For only from
+//! trusted proxies, keys by header, bursts and the bounded key table.
+
+use beginnings::{Json, Request, Router};
+use beginnings_tests::{InProcessServer, app_from_yaml, client};
+use reqwest::blocking::Response;
+use serde_json::{Value, json};
+
+const ROUTES: &str = r#"
+routes:
+  exact:
+    "/rl/a": {rate_limit: 3}
+    "/rl/b": {rate_limit: 3}
+    "/rl/one": {rate_limit: 1}
+    "/rl/burst": {rate_limit: {requests: 1, window_seconds: 60, burst: 3}}
+    "/rl/by-client": {rate_limit: {requests: 2, key: "header:X-Client"}}
+"#;
+
+fn start(extension: &str) -> InProcessServer {
+    let yaml = format!("{ROUTES}extensions:\n  \"rate_limit:RateLimitExtension\":\n{extension}");
+    let (app, _dir) = app_from_yaml(&yaml);
+    let mut router = Router::new("/rl");
+    for path in ["/a", "/b", "/one", "/burst", "/by-client", "/free"] {
+        router = router.get(path, |_request: Request| async {
+            Json(json!({"ok": true}))
+        });
+    }
+    router = router.post("/a", |_request: Request| async {
+        Json(json!({"ok": true}))
+    });
+    InProcessServer::start(app.mount(router).build().unwrap())
+}
+
+fn get(server: &InProcessServer, path: &str, headers: &[(&str, &str)]) -> Response {
+    let mut request = client().get(server.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().unwrap()
+}
+
+fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .unwrap_or_else(|| panic!("{name} is set"))
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn number(response: &Response, name: &str) -> u64 {
+    header(response, name).parse().unwrap()
+}
+
+#[test]
+fn three_allowed_then_429_with_retry_after_and_ratelimit_headers() {
+    let server = start("    {}\n");
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/rl/a", &[]).status(), 200);
+    }
+    let refused = get(&server, "/rl/a", &[]);
+    assert_eq!(refused.status(), 429);
+    let retry_after = number(&refused, "retry-after");
+    assert!(
+        (1..=20).contains(&retry_after),
+        "one request every 20 s: {retry_after}"
+    );
+    assert_eq!(header(&refused, "ratelimit-limit"), "3");
+    assert_eq!(header(&refused, "ratelimit-remaining"), "0");
+    assert!(number(&refused, "ratelimit-reset") >= retry_after);
+    assert_eq!(header(&refused, "ratelimit-policy"), "3;w=60");
+    let body: Value = refused.json().unwrap();
+    assert_eq!(body["error"]["status"], 429);
+}
+
+#[test]
+fn allowed_answers_carry_the_ratelimit_headers() {
+    let server = start("    {}\n");
+    for expected in ["2", "1", "0"] {
+        let response = get(&server, "/rl/a", &[]);
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "ratelimit-limit"), "3");
+        assert_eq!(header(&response, "ratelimit-remaining"), expected);
+        let reset = number(&response, "ratelimit-reset");
+        assert!((1..=60).contains(&reset), "reset {reset}");
+        assert_eq!(header(&response, "ratelimit-policy"), "3;w=60");
+    }
+    let free = get(&server, "/rl/free", &[]);
+    assert_eq!(free.status(), 200);
+    assert!(
+        free.headers().get("ratelimit-limit").is_none(),
+        "a route without rate_limit is not limited"
+    );
+}
+
+#[test]
+fn each_route_counts_on_its_own() {
+    // /rl/a and /rl/b have the same settings, so they share one filter: still two limits.
+    let server = start("    {}\n");
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/rl/a", &[]).status(), 200);
+    }
+    assert_eq!(get(&server, "/rl/a", &[]).status(), 429);
+    let other = get(&server, "/rl/b", &[]);
+    assert_eq!(other.status(), 200);
+    assert_eq!(header(&other, "ratelimit-remaining"), "2");
+    let post = client().post(server.url("/rl/a")).send().unwrap();
+    assert_eq!(post.status(), 200, "POST /rl/a is a route of its own");
+    assert_eq!(header(&post, "ratelimit-remaining"), "2");
+}
+
+#[test]
+fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    // The test client is 127.0.0.1, which is not a trusted proxy here.
+    let server = start("    trusted_proxies: [\"10.0.0.0/8\"]\n");
+    assert_eq!(
+        get(&server, "/rl/one", &[("x-forwarded-for", "1.1.1.1")]).status(),
+        200
+    );
+    for forged in ["2.2.2.2", "3.3.3.3, 4.4.4.4", "10.0.0.1"] {
+        assert_eq!(
+            get(&server, "/rl/one", &[("x-forwarded-for", forged)]).status(),
+            429,
+            "`{forged}` must not buy a fresh limit"
+        );
+    }
+}
+
+#[test]
+fn forwarded_for_from_a_trusted_peer_is_walked_from_the_right() {
+    let server = start("    trusted_proxies: [\"127.0.0.0/8\"]\n");
+    let xff = |value| [("x-forwarded-for", value)];
+    assert_eq!(
+        get(&server, "/rl/one", &xff("1.1.1.1, 2.2.2.2")).status(),
+        200
+    );
+    assert_eq!(
+        get(&server, "/rl/one", &xff("9.9.9.9, 2.2.2.2")).status(),
+        429,
+        "the rightmost untrusted address (2.2.2.2) is the client"
+    );
+    assert_eq!(
+        get(&server, "/rl/one", &xff("1.1.1.1, 3.3.3.3")).status(),
+        200
+    );
+    assert_eq!(
+        get(&server, "/rl/one", &[]).status(),
+        200,
+        "no header: the peer itself"
+    );
+    drop(server);
+
+    let server = start("    trusted_proxies: [\"127.0.0.0/8\", \"2.2.2.2\"]\n");
+    assert_eq!(
+        get(&server, "/rl/one", &xff("1.1.1.1, 2.2.2.2")).status(),
+        200
+    );
+    assert_eq!(
+        get(&server, "/rl/one", &xff("1.1.1.1, 2.2.2.2")).status(),
+        429
+    );
+    assert_eq!(
+        get(&server, "/rl/one", &xff("5.5.5.5, 2.2.2.2")).status(),
+        200,
+        "2.2.2.2 is trusted, so the walk goes on to 5.5.5.5"
+    );
+}
+
+#[test]
+fn a_header_key_limits_each_value_apart() {
+    let server = start("    {}\n");
+    let alice = [("x-client", "alice")];
+    assert_eq!(get(&server, "/rl/by-client", &alice).status(), 200);
+    assert_eq!(get(&server, "/rl/by-client", &alice).status(), 200);
+    assert_eq!(get(&server, "/rl/by-client", &alice).status(), 429);
+    assert_eq!(
+        get(&server, "/rl/by-client", &[("x-client", "bob")]).status(),
+        200
+    );
+    assert_eq!(
+        get(&server, "/rl/by-client", &[]).status(),
+        200,
+        "without the header the client address is the key"
+    );
+}
+
+#[test]
+fn a_burst_above_the_rate_is_let_through_at_once() {
+    let server = start("    {}\n");
+    for expected in ["2", "1", "0"] {
+        let response = get(&server, "/rl/burst", &[]);
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "ratelimit-limit"), "3");
+        assert_eq!(header(&response, "ratelimit-remaining"), expected);
+        assert_eq!(header(&response, "ratelimit-policy"), "1;w=60;burst=3");
+    }
+    let refused = get(&server, "/rl/burst", &[]);
+    assert_eq!(refused.status(), 429);
+    let retry_after = number(&refused, "retry-after");
+    assert!(
+        (30..=60).contains(&retry_after),
+        "after the burst, the sustained rate: one a minute ({retry_after})"
+    );
+}
+
+#[test]
+fn new_clients_share_one_cell_when_max_keys_is_reached() {
+    let server = start("    max_keys: 2\n");
+    let client = |name| [("x-client", name)];
+    for name in ["alice", "bob"] {
+        assert_eq!(get(&server, "/rl/by-client", &client(name)).status(), 200);
+    }
+    // The table is full (and nothing is idle yet): newcomers are counted together.
+    assert_eq!(
+        get(&server, "/rl/by-client", &client("carol")).status(),
+        200
+    );
+    assert_eq!(get(&server, "/rl/by-client", &client("dave")).status(), 200);
+    assert_eq!(
+        get(&server, "/rl/by-client", &client("erin")).status(),
+        429,
+        "carol, dave and erin share one cell of two requests"
+    );
+    assert_eq!(
+        get(&server, "/rl/by-client", &client("alice")).status(),
+        200,
+        "known clients keep their own cell"
+    );
+}
+
+#[test]
+fn preflights_are_not_counted() {
+    let server = start("    {}\n");
+    for _ in 0..3 {
+        let preflight = client()
+            .request(reqwest::Method::OPTIONS, server.url("/rl/one"))
+            .send()
+            .unwrap();
+        assert!(preflight.status().is_success());
+    }
+    assert_eq!(get(&server, "/rl/one", &[]).status(), 200);
+}
+
+#[test]
+fn bad_settings_are_configuration_errors() {
+    let cases = [
+        ("{rate_limit: true}", "needs a `default`"),
+        ("{rate_limit: {requests: 5, key: cookie}}", "is not a key"),
+        ("{rate_limit: 0}", "requests: must be at least 1"),
+        (
+            "{rate_limit: {requests: 5, per: 60}}",
+            "unknown field `per`",
+        ),
+    ];
+    for (setting, expected) in cases {
+        let yaml = format!(
+            "routes:\n  exact:\n    \"/rl/a\": {setting}\nextensions:\n  \"rate_limit:RateLimitExtension\": {{}}\n"
+        );
+        let (app, _dir) = app_from_yaml(&yaml);
+        let router = Router::new("/rl").get("/a", |_request: Request| async { "ok" });
+        let error = app
+            .mount(router)
+            .build()
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            error.contains("rate_limit") && error.contains(expected),
+            "{setting}: {error}"
+        );
+    }
+    let yaml =
+        "extensions:\n  \"rate_limit:RateLimitExtension\": {trusted_proxies: [\"not-an-ip\"]}\n";
+    let (app, _dir) = app_from_yaml(yaml);
+    let error = app.build().err().expect("refused").to_string();
+    assert!(error.contains("trusted_proxies"), "{error}");
+}
