@@ -1,5 +1,10 @@
 //! The host's metric registry: counters and histograms that extensions register at start-up
 //! and update by id (no lookup by name per update).
+//!
+//! Names are free strings; a name may carry Prometheus-style labels after its base name
+//! (`ext_monitor_http_requests_total{method="GET",route="/users/{id}",status="200"}`),
+//! each labelled name being its own series. [`parse_series`] splits such a name; the
+//! `/metrics` renderers group series by base name.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -27,6 +32,14 @@ pub struct Histogram {
     pub help: String,
     values: Mutex<Hdr<u64>>,
 }
+
+/// Base name (before labels) suffix of the request-latency histograms, in microseconds,
+/// labelled `method` and `route` (the performance monitor registers them).
+pub const REQUEST_DURATION_US: &str = "http_request_duration_us";
+/// Base name suffix of the request counters, labelled `method`, `route` and `status`.
+pub const REQUESTS_TOTAL: &str = "http_requests_total";
+/// The gauge of open connections, when the server keeps one.
+pub const OPEN_CONNECTIONS: &str = "http_open_connections";
 
 /// A point-in-time copy of one histogram.
 #[derive(Debug, Clone)]
@@ -156,19 +169,163 @@ impl Registry {
         self.histograms
             .read()
             .iter()
+            .map(|h| snapshot(&h.name, &h.values.lock()))
+            .collect()
+    }
+}
+
+impl Registry {
+    /// Like [`Registry::histograms`], with the cumulative count of values at or below each
+    /// of `bounds` (ascending), taken under the same lock as the snapshot so the counts
+    /// never exceed `count`.
+    pub fn histograms_bucketed(&self, bounds: &[u64]) -> Vec<(HistogramSnapshot, Vec<u64>)> {
+        self.histograms
+            .read()
+            .iter()
             .map(|h| {
                 let values = h.values.lock();
-                HistogramSnapshot {
-                    name: h.name.clone(),
-                    count: values.len(),
-                    min: values.min(),
-                    max: values.max(),
-                    mean: values.mean(),
-                    p50: values.value_at_quantile(0.50),
-                    p95: values.value_at_quantile(0.95),
-                    p99: values.value_at_quantile(0.99),
+                let mut buckets = vec![0u64; bounds.len()];
+                // One pass over the recorded values: each lands in the first bucket whose
+                // bound holds it, then the counts are summed up.
+                for step in values.iter_recorded() {
+                    let value = step.value_iterated_to();
+                    if let Some(slot) = bounds.iter().position(|bound| value <= *bound) {
+                        buckets[slot] += step.count_since_last_iteration();
+                    }
                 }
+                let mut running = 0;
+                for bucket in &mut buckets {
+                    running += *bucket;
+                    *bucket = running;
+                }
+                (snapshot(&h.name, &values), buckets)
             })
             .collect()
+    }
+
+    /// The help text of a counter, gauge or histogram by name.
+    pub fn help(&self, name: &str) -> Option<String> {
+        let counters = self.counters.read();
+        if let Some(c) = counters.iter().find(|c| c.name == name) {
+            return Some(c.help.clone());
+        }
+        drop(counters);
+        let gauges = self.gauges.read();
+        if let Some(g) = gauges.iter().find(|g| g.name == name) {
+            return Some(g.help.clone());
+        }
+        drop(gauges);
+        self.histograms
+            .read()
+            .iter()
+            .find(|h| h.name == name)
+            .map(|h| h.help.clone())
+    }
+}
+
+fn snapshot(name: &str, values: &Hdr<u64>) -> HistogramSnapshot {
+    HistogramSnapshot {
+        name: name.to_string(),
+        count: values.len(),
+        min: values.min(),
+        max: values.max(),
+        mean: values.mean(),
+        p50: values.value_at_quantile(0.50),
+        p95: values.value_at_quantile(0.95),
+        p99: values.value_at_quantile(0.99),
+    }
+}
+
+/// Splits a series name into its base name and labels: `name{a="x",b="y"}` gives
+/// `("name", [("a", "x"), ("b", "y")])`; a name without `{` has no labels. `None` when the
+/// label part is malformed. Values may hold `{`, `}` and `,` (route templates do) and the
+/// escapes `\\`, `\"` and `\n`.
+pub fn parse_series(name: &str) -> Option<(&str, Vec<(String, String)>)> {
+    let Some(open) = name.find('{') else {
+        return Some((name, Vec::new()));
+    };
+    let (base, mut rest) = (&name[..open], &name[open + 1..]);
+    let mut labels = Vec::new();
+    loop {
+        rest = rest.trim_start_matches(',');
+        if rest == "}" {
+            return Some((base, labels));
+        }
+        let (key, after) = rest.split_once("=\"")?;
+        let mut value = String::new();
+        let mut chars = after.char_indices();
+        let end = loop {
+            match chars.next()? {
+                (i, '"') => break i,
+                (_, '\\') => match chars.next()?.1 {
+                    'n' => value.push('\n'),
+                    other => value.push(other),
+                },
+                (_, c) => value.push(c),
+            }
+        };
+        labels.push((key.trim().to_string(), value));
+        rest = &after[end + 1..];
+        if !(rest.starts_with(',') || rest.starts_with('}')) {
+            return None;
+        }
+    }
+}
+
+/// Builds a series name from a base name and labels, escaping the values.
+pub fn series_name(base: &str, labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return base.to_string();
+    }
+    let mut name = format!("{base}{{");
+    for (index, (key, value)) in labels.iter().enumerate() {
+        if index > 0 {
+            name.push(',');
+        }
+        name.push_str(key);
+        name.push_str("=\"");
+        name.push_str(&escape_label(value));
+        name.push('"');
+    }
+    name.push('}');
+    name
+}
+
+/// Escapes a label value for a series name or the Prometheus text format.
+pub fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_names_round_trip() {
+        let name = series_name(
+            "ext_monitor_http_requests_total",
+            &[("route", "/users/{id}"), ("odd", "a\"b\\c,d}")],
+        );
+        let (base, labels) = parse_series(&name).unwrap();
+        assert_eq!(base, "ext_monitor_http_requests_total");
+        assert_eq!(labels[0], ("route".into(), "/users/{id}".into()));
+        assert_eq!(labels[1], ("odd".into(), "a\"b\\c,d}".into()));
+        assert_eq!(parse_series("plain").unwrap(), ("plain", Vec::new()));
+        assert!(parse_series("bad{a=1}").is_none());
+    }
+
+    #[test]
+    fn buckets_are_cumulative() {
+        let registry = Registry::default();
+        let id = registry.define_histogram("h", "help");
+        for value in [5, 50, 500, 5000] {
+            registry.histogram_record(id, value);
+        }
+        let (snapshot, buckets) = registry.histograms_bucketed(&[10, 100, 1000]).remove(0);
+        assert_eq!(snapshot.count, 4);
+        assert_eq!(buckets, [1, 2, 3]);
     }
 }

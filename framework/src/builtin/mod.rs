@@ -2,5 +2,11 @@
 
 mod health;
 pub mod metrics;
+mod metrics_route;
+mod prometheus;
 
 pub use health::{health_response, health_router, ready_response};
+pub use metrics_route::{
+    MetricsOptions, ProcessMemory, metrics_response, metrics_router, process_memory, render_json,
+};
+pub use prometheus::{PROMETHEUS_CONTENT_TYPE, render_prometheus};
