@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::options::{BuildOptions, ServeOptions, ShowOptions};
 use crate::serve::{init_logging, serve};
-use crate::{check, inspect, routes, show};
+use crate::{check, inspect, new, routes, show};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -27,6 +27,25 @@ pub enum Command {
     /// Inspect extension libraries.
     #[command(subcommand)]
     Ext(ExtCommand),
+    /// Start something new.
+    #[command(subcommand)]
+    New(NewCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NewCommand {
+    /// Write an extension crate (Cargo.toml, src/lib.rs with a documented filter, config and
+    /// tests on the SDK's test host, README) that builds and loads without edits.
+    Extension {
+        /// The module name: lowercase letters, digits and `_` (it becomes lib<NAME>.so).
+        name: String,
+        /// The directory to write the crate into (as <DIR>/<NAME>).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The Beginnings SDK crate (`abi/` of this source tree by default).
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -74,6 +93,16 @@ pub fn run(command: &Command, routers: impl FnOnce() -> Vec<Router>) -> ExitCode
         Command::Routes(options) => routes::routes(options, routers()),
         Command::Config(ConfigCommand::Show(options)) => show::show(options),
         Command::Ext(ExtCommand::Inspect { file }) => Ok(inspect::inspect(file)),
+        Command::New(NewCommand::Extension { name, dir, sdk }) => {
+            new::new_extension(name, dir, sdk.as_deref()).map(|root| {
+                println!("wrote {}", root.display());
+                println!(
+                    "next: cd {} && cargo test && cargo build --release",
+                    root.display()
+                );
+                ExitCode::SUCCESS
+            })
+        }
     };
     match outcome {
         Ok(code) => code,

@@ -5,6 +5,7 @@
 mod check;
 mod cli;
 mod inspect;
+mod new;
 mod options;
 mod routes;
 mod serve;
