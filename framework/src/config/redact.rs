@@ -6,7 +6,7 @@ const MASK: &str = "***";
 
 /// A copy of `value` with every secret-looking setting replaced by `"***"`: keys containing
 /// `secret`, `password` or `token`, or ending in `key`/`keys` (`api_key`, `apikey`,
-/// `signing_key`, `api_keys`). Booleans and nulls are kept, because `cache_tokens: true` is
+/// `signing_key`, `api_keys`; a bare `key` is a selector such as `rate_limit.key: ip`). Booleans and nulls are kept, because `cache_tokens: true` is
 /// useful to see and reveals nothing.
 pub fn redacted(value: &Value) -> Value {
     match value {
@@ -32,10 +32,11 @@ pub fn redacted(value: &Value) -> Value {
 
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
+    // A bare `key` names what something is keyed by (`rate_limit: {key: ip}`), not a secret.
     ["secret", "password", "token"]
         .iter()
         .any(|s| key.contains(s))
-        || key.ends_with("key")
+        || (key.ends_with("key") && key != "key")
         || key.ends_with("keys")
 }
 
