@@ -11,13 +11,21 @@ pub fn check(options: &BuildOptions, routers: Vec<Router>) -> ExitCode {
     match options.build(routers) {
         Ok(runtime) => {
             let config = runtime.config();
+            if let Err(problem) = store_reachable(&config.app.shared_store) {
+                eprintln!("{problem}");
+                eprintln!(
+                    "check failed: 1 problem in {}",
+                    options.file.config.display()
+                );
+                return ExitCode::FAILURE;
+            }
             let files: Vec<String> = config
                 .files
                 .iter()
                 .map(|file| file.display().to_string())
                 .collect();
             println!(
-                "ok: {} ({} form, profile {}), {}, {}",
+                "ok: {} (form: {}; profile: {}), {}, {}",
                 files.join(", "),
                 config.form,
                 config.profile.as_deref().unwrap_or("none"),
@@ -37,6 +45,34 @@ pub fn check(options: &BuildOptions, routers: Vec<Router>) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// A configured Redis store must answer now; the in-process store always does.
+fn store_reachable(store: &beginnings::store::StoreConfig) -> Result<(), String> {
+    let beginnings::store::StoreConfig::Redis(url) = store else {
+        return Ok(());
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start a runtime to reach the store: {e}"))?;
+    // A first connection may take longer than one operation's budget.
+    runtime.block_on(async {
+        for _ in 0..20 {
+            if beginnings::store::ping().await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        // Only the host part: the URL may carry a password.
+        let host = url.rsplit('@').next().unwrap_or(url);
+        let host = host
+            .trim_start_matches("redis://")
+            .trim_start_matches("rediss://");
+        Err(format!(
+            "app.shared_store: the Redis server at {host} does not answer; start it or use `memory`"
+        ))
+    })
 }
 
 fn problem_count(error: &beginnings::Error) -> usize {

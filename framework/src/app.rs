@@ -114,6 +114,9 @@ pub(crate) fn build_routes(
     routes: &[RouteDef],
     directory: &Path,
 ) -> Result<(RouteTable, Vec<LoadedExtension>), Error> {
+    // Before the extensions: their start-up may already use the store.
+    crate::store::configure(&config.app.shared_store, config.app.store_timeout)
+        .map_err(Error::Store)?;
     let extensions = loader::load_all(&config.extensions, directory)?;
     for extension in &extensions {
         tracing::info!(
@@ -125,7 +128,17 @@ pub(crate) fn build_routes(
     let resolver = RouteConfigResolver::new(&config.routes)?;
     let mut builder = ChainBuilder::new(&extensions);
     let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
-    for route in routes.iter().cloned() {
+    let metrics = &config.app.metrics;
+    // The built-in metrics route, unless switched off or the application serves that path.
+    let builtin_metrics = (metrics.enabled && !routes.iter().any(|r| r.path == metrics.path))
+        .then(|| {
+            crate::builtin::metrics_router(crate::builtin::MetricsOptions {
+                path: metrics.path.clone(),
+            })
+            .into_routes()
+        })
+        .unwrap_or_default();
+    for route in routes.iter().cloned().chain(builtin_metrics) {
         match grouped.iter_mut().find(|(path, _)| *path == route.path) {
             Some((_, defs)) => {
                 if defs.iter().any(|d| d.method == route.method) {

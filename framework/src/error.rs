@@ -24,6 +24,8 @@ pub enum Error {
     },
     #[error("extension `{extension}` failed to start: {message}")]
     Startup { extension: String, message: String },
+    #[error("shared store: {0}")]
+    Store(String),
     #[error("invalid listen address `{0}`: expected HOST:PORT")]
     Address(String),
     #[error("cannot reload: {0}")]

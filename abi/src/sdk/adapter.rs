@@ -102,14 +102,18 @@ fn with_state<F: Filter, T>(state: StatePtr, hook: impl FnOnce(&mut F::State) ->
 impl<F: Filter> FfiFilter for FilterAdapter<F> {
     fn caps(&self) -> u32 {
         // A panic in these answers falls back to the declared constants.
-        let (request, response) = catch_unwind(AssertUnwindSafe(|| {
-            (self.0.has_request_hook(), self.0.has_response_hook())
+        let (request, asynchronous, response) = catch_unwind(AssertUnwindSafe(|| {
+            (
+                self.0.has_request_hook(),
+                self.0.async_request(),
+                self.0.has_response_hook(),
+            )
         }))
-        .unwrap_or((F::ON_REQUEST, F::ON_RESPONSE));
+        .unwrap_or((F::ON_REQUEST, F::ASYNC_REQUEST, F::ON_RESPONSE));
         let mut bits = 0;
         if request {
             bits |= caps::ON_REQUEST;
-            if F::ASYNC_REQUEST {
+            if asynchronous {
                 bits |= caps::ON_REQUEST_ASYNC;
             }
         }

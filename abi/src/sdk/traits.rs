@@ -83,6 +83,13 @@ pub trait Filter: Send + Sync + 'static {
         Self::ON_REQUEST
     }
 
+    /// Whether the request hook is the asynchronous one; by default
+    /// [`Filter::ASYNC_REQUEST`]. A filter that waits only in some configurations (a shared
+    /// store) returns false otherwise, and its synchronous `on_request` runs instead.
+    fn async_request(&self) -> bool {
+        Self::ASYNC_REQUEST
+    }
+
     /// Whether this filter's response hook runs; by default [`Filter::ON_RESPONSE`].
     fn has_response_hook(&self) -> bool {
         Self::ON_RESPONSE

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::error::{push_key, unknown_key_message};
-use super::model::{APP_KEYS, AppConfig, LogFormat, MIN_HEADER_BYTES};
+use super::model::{APP_KEYS, AppConfig, LogFormat, MIN_HEADER_BYTES, MetricsConfig};
 use super::node::{Entry, Kind};
 use super::validate::{Ctx, set_bool, set_string};
 
@@ -96,10 +96,57 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                     }
                 }
             },
+            "shared_store" => match field.value.as_str() {
+                Some(value) => match crate::store::StoreConfig::parse(value) {
+                    Ok(store) => app.shared_store = store,
+                    Err(message) => ctx.report(field.value.span, &path, message),
+                },
+                None => ctx.wrong_type(field, &path, "`memory` or a redis:// URL"),
+            },
+            "store_timeout_ms" => {
+                if let Some(ms) = integer(field, &path, 1, 60_000, ctx) {
+                    app.store_timeout = Duration::from_millis(ms);
+                }
+            }
+            "metrics" => metrics(field, &path, &mut app.metrics, ctx),
             other => ctx.report(field.key_span, &path, unknown_key_message(other, APP_KEYS)),
         }
     }
     app
+}
+
+/// `app.metrics: {enabled, path}`.
+fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx<'_>) {
+    let Some(fields) = ctx.map_entries(entry, path, "a mapping") else {
+        return;
+    };
+    for field in fields {
+        let key_path = push_key(path, &field.key);
+        if field.value.is_invalid() {
+            continue;
+        }
+        match field.key.as_str() {
+            "enabled" => set_bool(&mut metrics.enabled, field, &key_path, ctx),
+            "path" => {
+                set_string(&mut metrics.path, field, &key_path, ctx);
+                if !metrics.path.starts_with('/') {
+                    ctx.report(
+                        field.value.span,
+                        &key_path,
+                        format!(
+                            "expected a path starting with `/`, found `{}`",
+                            metrics.path
+                        ),
+                    );
+                }
+            }
+            other => ctx.report(
+                field.key_span,
+                &key_path,
+                unknown_key_message(other, &["enabled", "path"]),
+            ),
+        }
+    }
 }
 
 /// An integer within `min..=max`, or a reported problem.

@@ -33,8 +33,8 @@ pub use interpolate::EnvLookup;
 pub use load::canonical_profile;
 pub use merge::deep_merge;
 pub use model::{
-    AppConfig, Config, ConfigForm, ExtensionEntry, LogFormat, MIN_HEADER_BYTES, RouteSettings,
-    RoutesConfig,
+    AppConfig, Config, ConfigForm, ExtensionEntry, LogFormat, MIN_HEADER_BYTES, MetricsConfig,
+    RouteSettings, RoutesConfig,
 };
 pub use redact::redacted;
 

@@ -63,6 +63,29 @@ pub struct AppConfig {
     /// The server answers `GET /health` and `GET /ready` itself, without extensions or
     /// access log, where the application mounted no route of its own.
     pub probes: bool,
+    /// Where extensions' shared state lives: in this process, or in Redis when several
+    /// instances must share limits and revocations.
+    pub shared_store: crate::store::StoreConfig,
+    /// How long one shared-store operation may take before it counts as failed.
+    pub store_timeout: Duration,
+    /// The built-in `/metrics` endpoint.
+    pub metrics: MetricsConfig,
+}
+
+/// `app.metrics`: the built-in metrics endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    pub enabled: bool,
+    pub path: String,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            path: "/metrics".to_owned(),
+        }
+    }
 }
 
 /// The smallest head limit the HTTP/1 parser accepts.
@@ -90,6 +113,9 @@ impl Default for AppConfig {
             shutdown_grace: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             probes: true,
+            shared_store: crate::store::StoreConfig::Memory,
+            store_timeout: crate::store::DEFAULT_TIMEOUT,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -123,6 +149,9 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "shutdown_grace_seconds",
     "shutdown_delay_seconds",
     "probes",
+    "shared_store",
+    "store_timeout_ms",
+    "metrics",
 ];
 
 #[derive(Debug, Clone, Default)]
