@@ -87,7 +87,7 @@ fn check_passes_on_every_example_configuration() {
     let output = run_in(&root, "beginnings-demo", &["check", "--profile", "prod"]);
     let (stdout, _) = expect(&output, 0);
     assert!(stdout.contains("app.production.yaml"), "{stdout}");
-    assert!(stdout.contains("profile production"), "{stdout}");
+    assert!(stdout.contains("profile: production"), "{stdout}");
 
     // The include pair names both files it was read from.
     let args = ["check", "--config", "config/includes/app.yaml"];
