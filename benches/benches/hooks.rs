@@ -38,7 +38,7 @@ static GLOBAL: CountingAllocator = CountingAllocator;
 
 const ROUTE: &str = "/bench";
 
-/// A request head like a browser's: 12 headers.
+/// A request head like a browser's: 13 headers (one an API key for the auth benchmark).
 fn request_head() -> Parts {
     let mut builder = http::Request::builder().method("GET").uri("/bench?q=1");
     for (name, value) in [
@@ -52,6 +52,7 @@ fn request_head() -> Parts {
         ("origin", "https://app.example.com"),
         ("referer", "https://app.example.com/page"),
         ("x-request-id", "3f2a9c"),
+        ("x-api-key", "bench-key"),
         ("cookie", "session=abc; theme=dark"),
         ("authorization", "Bearer abc.def.ghi"),
     ] {
@@ -93,10 +94,11 @@ impl NativeFilter for NativeRead {
 }
 
 impl NativeFilter for NativeWrite {
+    /// Like the extension, the name and value arrive as text and are checked.
     fn on_request(&self, parts: &mut Parts) {
-        parts
-            .headers
-            .insert("x-bench", HeaderValue::from_static("1"));
+        let name = http::HeaderName::from_bytes(black_box(b"x-bench")).unwrap();
+        let value = HeaderValue::from_str(black_box("1")).unwrap();
+        parts.headers.insert(name, value);
     }
 }
 
@@ -112,7 +114,14 @@ fn allocations_per_call(mut call: impl FnMut()) -> f64 {
 
 fn hooks(c: &mut Criterion) {
     // Extensions built as users ship them: the release profile.
-    let libraries = build_release(&["fixture_pipeline", "security"]);
+    let libraries = build_release(&[
+        "fixture_pipeline",
+        "security",
+        "cors",
+        "auth",
+        "rate_limit",
+        "monitor",
+    ]);
     let mut group = c.benchmark_group("request_hook");
     let natives: [(&str, Box<dyn NativeFilter>); 3] = [
         ("noop", Box::new(NativeNoop)),
@@ -143,18 +152,64 @@ fn hooks(c: &mut Criterion) {
     }
     group.finish();
 
-    // A shipped extension's whole response side: four security headers.
-    let security = probe(&libraries, "  \"security:SecurityHeadersExtension\": {}\n");
-    let parts = request_head();
-    let mut group = c.benchmark_group("response_hook");
-    group.bench_function("abi/security_headers", |b| {
-        b.iter_batched_ref(
-            || http::Response::new(beginnings::routing::Body::default()),
-            |response| security.response_hooks(ROUTE, &parts, response),
-            criterion::BatchSize::SmallInput,
-        )
-    });
+    // Each shipped extension on one request: its request and response hooks, as configured
+    // for a typical route. `none` is the same loop with an empty chain.
+    let mut group = c.benchmark_group("extension_per_request");
+    for (name, yaml) in SHIPPED {
+        let probe = probe_any(&libraries, yaml);
+        let mut parts = request_head();
+        group.bench_function(name, |b| {
+            b.iter_batched_ref(
+                || http::Response::new(beginnings::routing::Body::default()),
+                |response| {
+                    probe.request_hooks(ROUTE, &mut parts);
+                    probe.response_hooks(ROUTE, &parts, response)
+                },
+                criterion::BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
+}
+
+/// Extensions as a benchmark configures them: (name, configuration). The auth entry stores
+/// the SHA-256 of the API key `bench-key` that the request carries.
+const SHIPPED: [(&str, &str); 6] = [
+    ("none", "extensions: {}\n"),
+    (
+        "security_headers",
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+    ),
+    (
+        "cors_actual_request",
+        "extensions:\n  \"cors:CorsExtension\": {allow_origins: [\"https://app.example.com\"]}\n",
+    ),
+    (
+        "auth_api_key",
+        concat!(
+            "routes:\n  patterns:\n    \"/bench\": {auth_required: true}\n",
+            "extensions:\n  \"auth:AuthExtension\":\n    api_keys:\n      keys:\n",
+            "        - {name: bench, roles: [user], sha256: ",
+            "b0962662e937d44c699c8305d90cbf190b3150c59b13863d1380b5cc3c711bb7}\n"
+        ),
+    ),
+    (
+        "rate_limit_local",
+        concat!(
+            "routes:\n  patterns:\n    \"/bench\": {rate_limit: 1000000000}\n",
+            "extensions:\n  \"rate_limit:RateLimitExtension\": {}\n"
+        ),
+    ),
+    (
+        "monitor_sampling_1_percent",
+        "extensions:\n  \"monitor:PerformanceMonitorExtension\": {sample_rate: 0.01}\n",
+    ),
+];
+
+/// A probe from a whole configuration text (extensions and routes); an empty chain is fine.
+fn probe_any(libraries: &Path, yaml: &str) -> ChainProbe {
+    let config = load_str(yaml, Path::new("bench.yaml")).expect("benchmark config loads");
+    ChainProbe::new(&config, libraries, ROUTE, "GET").expect("chain builds")
 }
 
 criterion_group!(benches, hooks);

@@ -14,6 +14,12 @@ use crate::error::Error;
 use crate::loader::{self, LoadedExtension};
 use crate::routing::{Response, RouteConfigResolver};
 
+/// The client address the probe's requests come from.
+const PROBE_PEER: std::net::SocketAddr = std::net::SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)),
+    40000,
+);
+
 /// The chain one route gets, ready to run on request heads.
 pub struct ChainProbe {
     // Dropped before the extensions that made its filters.
@@ -53,7 +59,7 @@ impl ChainProbe {
             started_ns: 0,
             timings: None,
             parts,
-            peer: None,
+            peer: Some(PROBE_PEER),
             body: &[],
         };
         for (index, link) in self.chain.links.iter().enumerate() {
@@ -88,7 +94,7 @@ impl ChainProbe {
                 method: &parts.method,
                 uri: &parts.uri,
                 response,
-                peer: None,
+                peer: Some(PROBE_PEER),
                 values: None,
             };
             if let RErr(_) = link.filter.on_response(states.get(index), view(&mut side)) {
