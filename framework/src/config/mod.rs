@@ -24,6 +24,8 @@ mod tests_errors;
 mod tests_files;
 #[cfg(test)]
 mod tests_includes;
+#[cfg(test)]
+mod tests_support;
 
 use std::io;
 use std::path::{Path, PathBuf};

@@ -1,50 +1,12 @@
 //! Loading from disk: profile overlays, interpolation across files and the typed model.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 use tempfile::TempDir;
 
-use super::{Config, ConfigError, LoadOptions, load, load_with_env};
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, text).unwrap();
-    path
-}
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
-
-fn load_at(path: &Path, profile: Option<&str>) -> Result<Config, ConfigError> {
-    load_with_env(
-        &LoadOptions {
-            path: path.to_path_buf(),
-            profile: profile.map(str::to_owned),
-        },
-        &no_env,
-    )
-}
-
-fn problems(result: Result<Config, ConfigError>) -> Vec<String> {
-    result
-        .unwrap_err()
-        .problems
-        .iter()
-        .map(ToString::to_string)
-        .collect()
-}
-
-fn names(config: &Config, dir: &Path) -> Vec<String> {
-    config
-        .files
-        .iter()
-        .map(|f| f.strip_prefix(dir).unwrap().display().to_string())
-        .collect()
-}
+use super::tests_support::{load_at, names, no_env, problems, write};
+use super::{LoadOptions, load, load_with_env};
 
 const BASE: &str = "app:\n  name: demo\n  port: 8000\nroutes:\n  global_defaults: {timeout: 30, cors: {origins: [a]}}\n";
 

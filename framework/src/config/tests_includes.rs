@@ -1,50 +1,11 @@
 //! Includes: nesting, diamonds, cycles, missing files and files outside the config directory.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 use tempfile::TempDir;
 
-use super::{Config, ConfigError, LoadOptions, load_with_env};
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(&path, text).unwrap();
-    path
-}
-
-fn no_env(_: &str) -> Option<String> {
-    None
-}
-
-fn load_at(path: &Path, profile: Option<&str>) -> Result<Config, ConfigError> {
-    load_with_env(
-        &LoadOptions {
-            path: path.to_path_buf(),
-            profile: profile.map(str::to_owned),
-        },
-        &no_env,
-    )
-}
-
-fn problems(result: Result<Config, ConfigError>) -> Vec<String> {
-    result
-        .unwrap_err()
-        .problems
-        .iter()
-        .map(ToString::to_string)
-        .collect()
-}
-
-fn names(config: &Config, dir: &Path) -> Vec<String> {
-    config
-        .files
-        .iter()
-        .map(|f| f.strip_prefix(dir).unwrap().display().to_string())
-        .collect()
-}
+use super::tests_support::{load_at, names, problems, write};
 
 #[test]
 fn nested_includes_merge_in_order_with_the_including_file_winning() {
