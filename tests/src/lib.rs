@@ -119,13 +119,19 @@ pub struct TestServer {
     child: Child,
     pub base: String,
     log: Arc<Mutex<String>>,
-    _config: ConfigDir,
+    /// The directory holding the server's `app.yaml` (rewritable, e.g. before a SIGHUP).
+    pub config: ConfigDir,
 }
 
 impl TestServer {
     /// Starts `beginnings-demo` with `app_yaml`, extensions from the build directory.
     pub fn start(app_yaml: &str) -> TestServer {
         Self::start_binary("beginnings-demo", app_yaml, &[])
+    }
+
+    /// Starts `beginnings-demo` with `app_yaml` and more command-line arguments.
+    pub fn start_with(app_yaml: &str, extra_args: &[&str]) -> TestServer {
+        Self::start_binary("beginnings-demo", app_yaml, extra_args)
     }
 
     pub fn start_binary(binary: &str, app_yaml: &str, extra_args: &[&str]) -> TestServer {
@@ -164,7 +170,7 @@ impl TestServer {
                 child,
                 base,
                 log,
-                _config: config,
+                config,
             },
             Err(_) => {
                 let _ = child.kill();
@@ -177,6 +183,69 @@ impl TestServer {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `HOST:PORT`, for raw sockets.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (`TERM`, `HUP`, ...) with the `kill` command.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Replaces the configuration file (the server reads it again on SIGHUP).
+    pub fn write_config(&self, app_yaml: &str) {
+        std::fs::write(self.config.app_yaml(), app_yaml).expect("write app.yaml");
+    }
+
+    /// Waits (at most `within`) until `needle` appears `count` times in the log.
+    pub fn wait_for_log_count(&self, needle: &str, count: usize, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if self.log().matches(needle).count() >= count {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits (at most `within`) for the process to exit.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The resident set size in kB, from /proc.
+    pub fn rss_kb(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
+            .expect("/proc/PID/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS line")
     }
 
     /// What the server wrote to its log so far.

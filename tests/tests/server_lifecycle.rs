@@ -1,15 +1,13 @@
 //! Signals, black-box: SIGTERM drains, SIGHUP reloads (and keeps the old configuration when
 //! the new one is broken), memory stays bounded over many reloads.
 
-mod server_common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use beginnings_tests::TestServer as Proc;
 use beginnings_tests::client;
-use server_common::Proc;
 
 fn config(security_headers: bool) -> String {
     format!(

@@ -1,15 +1,13 @@
 //! The server's answers and limits, black-box: a real `beginnings-demo` on 127.0.0.1.
 
-mod server_common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use beginnings_tests::TestServer as Proc;
 use beginnings_tests::client;
-use server_common::Proc;
 
 const LIMITS: &str = r#"
 app:
