@@ -70,8 +70,14 @@ pub struct MessageVTable {
     /// On a route with `profile_enabled: true`, the time the host measured in each
     /// extension's hooks and in the handler so far, as `Server-Timing` entries
     /// (`ext-cors;dur=0.012, handler;dur=1.250`); empty elsewhere.
-    #[sabi(last_prefix_field)]
     pub timings: unsafe extern "C" fn(this: *const c_void) -> RString,
+    /// The `index`th value of a header sent on several lines (`X-Forwarded-For`), in order.
+    #[sabi(last_prefix_field)]
+    pub header_nth: unsafe extern "C" fn(
+        this: *const c_void,
+        name: RStr<'_>,
+        index: usize,
+    ) -> ROption<RSlice<'static, u8>>,
 }
 
 /// A borrowed request or response, valid for one hook call.

@@ -111,6 +111,26 @@ macro_rules! header_methods {
                 found.into_option().map(|slice| slice.as_slice())
             }
 
+            /// Every value of a header, in the order the lines came (a header may be sent on
+            /// several lines, such as `X-Forwarded-For`); values that are not UTF-8 are skipped.
+            pub fn header_values(&self, name: &str) -> Vec<&str> {
+                let nth_fn = self.view.vtable.header_nth();
+                let mut values = Vec::new();
+                for index in 0.. {
+                    // SAFETY: as in `header_bytes`.
+                    let found = unsafe { nth_fn(self.view.this, RStr::from_str(name), index) };
+                    match found.into_option() {
+                        Some(bytes) => {
+                            if let Ok(text) = std::str::from_utf8(bytes.as_slice()) {
+                                values.push(text);
+                            }
+                        }
+                        None => break,
+                    }
+                }
+                values
+            }
+
             /// Replaces every value of a header with `value`.
             pub fn set_header(&mut self, name: &str, value: &str) -> Result<(), Error> {
                 let set_fn = self.view.vtable.set_header();

@@ -166,6 +166,7 @@ const VTABLE: &WithMetadata<MessageVTable> = &WithMetadata::new(MessageVTable {
     request_id,
     started_ns,
     timings,
+    header_nth,
 });
 
 /// # Safety
@@ -233,6 +234,23 @@ unsafe extern "C" fn header(this: *const c_void, name: RStr<'_>) -> ROption<RSli
     // SAFETY: as in `method`.
     match find(headers(unsafe { exchange(this) }), name.as_str()) {
         Some(value) => RSome(RSlice::from_slice(erase(value).as_str().as_bytes())),
+        None => RNone,
+    }
+}
+
+unsafe extern "C" fn header_nth(
+    this: *const c_void,
+    name: RStr<'_>,
+    index: usize,
+) -> ROption<RSlice<'static, u8>> {
+    let name = name.as_str().to_ascii_lowercase();
+    // SAFETY: as in `method`.
+    let found = headers(unsafe { exchange(this) })
+        .iter()
+        .filter(|(key, _)| *key == name)
+        .nth(index);
+    match found {
+        Some((_, value)) => RSome(RSlice::from_slice(erase(value).as_str().as_bytes())),
         None => RNone,
     }
 }

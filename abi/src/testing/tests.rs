@@ -166,3 +166,50 @@ fn applicability_logs_and_metrics_are_visible() {
     );
     assert!(extension.command("nope", json!(null)).is_err());
 }
+
+struct Forwarded;
+
+struct ForwardedFilter;
+
+impl Extension for Forwarded {
+    const NAME: &'static str = "Forwarded";
+    type Config = serde_json::Value;
+    type Filter = ForwardedFilter;
+
+    fn new(_config: serde_json::Value, _host: Host) -> Result<Self, Error> {
+        Ok(Forwarded)
+    }
+
+    fn filter(&self, _route: &Route<'_>) -> Result<ForwardedFilter, Error> {
+        Ok(ForwardedFilter)
+    }
+}
+
+impl Filter for ForwardedFilter {
+    type State = ();
+    const ON_RESPONSE: bool = false;
+
+    fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
+        let hops = request.header_values("x-forwarded-for").join(" | ");
+        request.set_value("hops", &hops)?;
+        Ok(Action::Continue)
+    }
+}
+
+#[test]
+fn every_line_of_a_repeated_header_is_seen_in_order() {
+    let filter = TestExtension::new::<Forwarded>(json!({}))
+        .unwrap()
+        .filter("/", json!({}))
+        .unwrap();
+    let request = TestRequest::get("/")
+        .header("X-Forwarded-For", "1.1.1.1, 2.2.2.2")
+        .header("x-forwarded-for", "3.3.3.3");
+    let outcome = filter
+        .exchange(request, |_| TestResponse::new(200))
+        .unwrap();
+    assert_eq!(
+        outcome.request.value("hops"),
+        Some("1.1.1.1, 2.2.2.2 | 3.3.3.3")
+    );
+}

@@ -226,6 +226,7 @@ impl<S: Side> VTables<S> {
         request_id: request_id::<S>,
         started_ns: started_ns::<S>,
         timings: timings::<S>,
+        header_nth: header_nth::<S>,
     });
     const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
 }
@@ -301,6 +302,22 @@ unsafe extern "C" fn header<S: Side>(
     // SAFETY: as in `method`.
     let side = unsafe { side::<S>(this) };
     match side.headers().get(name.as_str()) {
+        // SAFETY: the value lives in the message; see `erase`.
+        Some(value) => RSome(RSlice::from_slice(unsafe {
+            &*(value.as_bytes() as *const [u8])
+        })),
+        None => RNone,
+    }
+}
+
+unsafe extern "C" fn header_nth<S: Side>(
+    this: *const c_void,
+    name: RStr<'_>,
+    index: usize,
+) -> ROption<RSlice<'static, u8>> {
+    // SAFETY: as in `method`.
+    let side = unsafe { side::<S>(this) };
+    match side.headers().get_all(name.as_str()).iter().nth(index) {
         // SAFETY: the value lives in the message; see `erase`.
         Some(value) => RSome(RSlice::from_slice(unsafe {
             &*(value.as_bytes() as *const [u8])
