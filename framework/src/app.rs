@@ -8,6 +8,7 @@ use abi_stable::std_types::{RErr, ROk, RStr};
 use http::Method;
 use serde_json::Value;
 
+use crate::builtin::Templates;
 use crate::config::{self, Config, LoadOptions};
 use crate::error::{Error, RouteError};
 use crate::loader::{self, LoadedExtension};
@@ -26,13 +27,19 @@ pub struct App {
     /// Where the configuration came from, so a running server can load it again.
     source: Option<LoadOptions>,
     access_log: Option<bool>,
+    templates: Arc<Templates>,
+    /// A template directory that failed to load; [`App::build`] reports it.
+    templates_error: Option<config::ConfigError>,
 }
 
 impl App {
     /// An application from a configuration already loaded; a server made from it cannot
     /// reload (use [`App::from_file`] for that).
     pub fn new(config: Config) -> Self {
+        let (templates, templates_error) = load_templates(&config);
         App {
+            templates,
+            templates_error,
             config,
             routes: Vec::new(),
             extensions_dir: None,
@@ -76,6 +83,12 @@ impl App {
         &self.config
     }
 
+    /// The templates of `templates:`, for handlers to capture (see
+    /// [`Templates`](crate::builtin::Templates)); without that section every render fails.
+    pub fn templates(&self) -> Arc<Templates> {
+        self.templates.clone()
+    }
+
     /// The directory extension libraries are loaded from.
     pub fn resolved_extensions_dir(&self) -> PathBuf {
         extensions_dir_for(self.extensions_dir.as_deref(), &self.config)
@@ -83,6 +96,9 @@ impl App {
 
     /// Loads every extension and builds every route's chain. Nothing is served yet.
     pub fn build(self) -> Result<Runtime, Error> {
+        if let Some(error) = &self.templates_error {
+            return Err(error.clone().into());
+        }
         let directory = self.resolved_extensions_dir();
         let (table, extensions) = build_routes(&self.config, &self.routes, &directory)?;
         Ok(Runtime {
@@ -94,6 +110,7 @@ impl App {
                 routes: self.routes,
                 extensions_dir: self.extensions_dir,
                 access_log: self.access_log,
+                templates: self.templates,
             },
         })
     }
@@ -105,6 +122,28 @@ pub(crate) fn extensions_dir_for(overridden: Option<&Path>, config: &Config) -> 
         .map(Path::to_path_buf)
         .or_else(|| config.app.extensions_dir.clone())
         .unwrap_or_else(|| PathBuf::from("extensions"))
+}
+
+/// The templates of `templates:`; a directory whose templates do not load is reported as a
+/// configuration problem at the section.
+fn load_templates(config: &Config) -> (Arc<Templates>, Option<config::ConfigError>) {
+    let Some(section) = &config.templates else {
+        return (Arc::new(Templates::unconfigured()), None);
+    };
+    match Templates::load(section) {
+        Ok(templates) => (Arc::new(templates), None),
+        Err(error) => {
+            let problem = config::Problem::new(
+                Some(section.location.clone()),
+                "templates",
+                error.to_string(),
+            );
+            (
+                Arc::new(Templates::unconfigured()),
+                Some(config::ConfigError::single(problem)),
+            )
+        }
+    }
 }
 
 /// Loads the configured extensions and builds the route table of `routes` with every
@@ -130,15 +169,21 @@ pub(crate) fn build_routes(
     let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
     let metrics = &config.app.metrics;
     // The built-in metrics route, unless switched off or the application serves that path.
-    let builtin_metrics = (metrics.enabled && !routes.iter().any(|r| r.path == metrics.path))
-        .then(|| {
-            crate::builtin::metrics_router(crate::builtin::MetricsOptions {
-                path: metrics.path.clone(),
-            })
-            .into_routes()
+    let builtin_metrics = if metrics.enabled && !routes.iter().any(|r| r.path == metrics.path) {
+        crate::builtin::metrics_router(crate::builtin::MetricsOptions {
+            path: metrics.path.clone(),
         })
+        .into_routes()
+    } else {
+        Vec::new()
+    };
+    let builtin_static = (config.static_files.as_ref())
+        .map(crate::builtin::static_routes)
         .unwrap_or_default();
-    for route in routes.iter().cloned().chain(builtin_metrics) {
+    for route in (routes.iter().cloned())
+        .chain(builtin_metrics)
+        .chain(builtin_static)
+    {
         match grouped.iter_mut().find(|(path, _)| *path == route.path) {
             Some((_, defs)) => {
                 if defs.iter().any(|d| d.method == route.method) {

@@ -4,9 +4,13 @@ mod health;
 pub mod metrics;
 mod metrics_route;
 mod prometheus;
+mod static_files;
+pub mod templates;
 
 pub use health::{health_response, health_router, ready_response};
 pub use metrics_route::{
     MetricsOptions, ProcessMemory, metrics_response, metrics_router, process_memory, render_json,
 };
 pub use prometheus::{PROMETHEUS_CONTENT_TYPE, render_prometheus};
+pub(crate) use static_files::static_routes;
+pub use templates::{TemplateError, Templates};

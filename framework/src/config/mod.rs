@@ -16,6 +16,8 @@ mod node;
 mod parse;
 mod redact;
 mod routes;
+mod static_section;
+mod templates_section;
 mod validate;
 
 #[cfg(test)]
@@ -39,6 +41,8 @@ pub use model::{
     RouteSettings, RoutesConfig,
 };
 pub use redact::redacted;
+pub use static_section::{DEFAULT_CACHE_CONTROL, StaticConfig, StaticDirectory};
+pub use templates_section::TemplatesConfig;
 
 use load::{Loader, overlay_path, take_key};
 use node::{Files, Kind, Node};
@@ -195,6 +199,8 @@ fn finish(
     let form = routes::detect_form(find("routes"), find("global"));
     let routes = routes::routes(find("routes"), find("global"), form, &mut ctx);
     let extensions = validate::extensions(find("extensions"), &mut ctx);
+    let static_files = static_section::static_section(find("static"), base_dir, &mut ctx);
+    let templates = templates_section::templates_section(find("templates"), base_dir, &mut ctx);
 
     if !ctx.problems.is_empty() {
         return Err(ConfigError {
@@ -205,6 +211,8 @@ fn finish(
         app,
         routes,
         extensions,
+        static_files,
+        templates,
         files: contributed,
         form,
         profile,

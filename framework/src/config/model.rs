@@ -15,6 +15,10 @@ pub struct Config {
     pub routes: RoutesConfig,
     /// In the order written in the file(s).
     pub extensions: Vec<ExtensionEntry>,
+    /// `static:`: directories served under URL prefixes.
+    pub static_files: Option<super::StaticConfig>,
+    /// `templates:`: the template directory.
+    pub templates: Option<super::TemplatesConfig>,
     /// Every file that contributed, in load order.
     pub files: Vec<PathBuf>,
     pub form: ConfigForm,

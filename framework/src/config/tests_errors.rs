@@ -70,11 +70,15 @@ fn each_mistake_is_reported_with_file_line_column_and_key_path() {
         // top level
         (
             "templates:\n  directory: t\n",
-            "config/app.yaml:1:1: templates: section `templates` is not supported by this version of Beginnings; remove it",
+            "config/app.yaml:2:14: templates.directory: template directory config/t does not exist",
         ),
         (
-            "static: {}\n",
-            "config/app.yaml:1:1: static: section `static` is not supported by this version of Beginnings; remove it",
+            "static:\n  directories:\n    - {url_path: /s, directory: /, gzipp: true}\n",
+            "config/app.yaml:3:36: static.directories[0].gzipp: unknown key `gzipp` (did you mean `gzip`?)",
+        ),
+        (
+            "static:\n  directories:\n    - {url_path: s, directory: /}\n",
+            "config/app.yaml:3:18: static.directories[0].url_path: expected a path starting with `/`, found `s`",
         ),
         (
             "database: {url: x}\n",
@@ -269,7 +273,7 @@ fn a_failed_interpolation_is_not_reported_twice() {
 #[test]
 fn display_has_one_line_per_problem() {
     let err = load_str_with_env(
-        "app: {prot: 1, hots: x}\nstatic: {}\n",
+        "app: {prot: 1, hots: x}\nstatic: {nope: 1}\n",
         Path::new("a.yaml"),
         &env,
     )

@@ -10,8 +10,16 @@ use super::node::{Entry, Files, Kind, Node, Span};
 
 /// Sections the configuration design names but this version does not implement. They are
 /// refused rather than ignored, so nobody believes a setting took effect when it did not.
-pub(crate) const UNSUPPORTED_SECTIONS: &[&str] = &["templates", "static", "database"];
-pub(crate) const TOP_KEYS: &[&str] = &["app", "include", "routes", "extensions", "global"];
+pub(crate) const UNSUPPORTED_SECTIONS: &[&str] = &["database"];
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "app",
+    "include",
+    "routes",
+    "extensions",
+    "global",
+    "static",
+    "templates",
+];
 
 pub(crate) struct Ctx<'a> {
     pub files: &'a Files,

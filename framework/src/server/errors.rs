@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::{HeaderValue, header};
 use http_body_util::BodyExt;
 
+use crate::builtin::Templates;
 use crate::routing::{Body, Response};
 
 /// Whether the `Accept` header ranks `text/html` above `application/json` (a browser's
@@ -31,8 +32,9 @@ pub(crate) fn prefers_html(accept: Option<&HeaderValue>) -> bool {
 }
 
 /// Turns an answer in the JSON error shape (`{"error": {"status", "message"}}`) into an HTML
-/// page; any other answer is left as it is.
-pub(crate) async fn into_html(response: &mut Response) {
+/// page — the application's `errors/<status>.html` template where there is one — and leaves
+/// any other answer as it is.
+pub(crate) async fn into_html(response: &mut Response, templates: &Templates) {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -59,11 +61,9 @@ pub(crate) async fn into_html(response: &mut Response) {
         return;
     };
     let reason = response.status().canonical_reason().unwrap_or("Error");
-    let page = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{status} {reason}</title></head>\n\
-         <body><h1>{status} {reason}</h1>\n<p>{}</p></body></html>\n",
-        escape(&message)
-    );
+    let page = templates
+        .error_page(response.status(), &message)
+        .unwrap_or_else(|| builtin_page(status, reason, &message));
     *response.body_mut() = Body::new(Bytes::from(page));
     let headers = response.headers_mut();
     headers.remove(header::CONTENT_LENGTH);
@@ -71,6 +71,14 @@ pub(crate) async fn into_html(response: &mut Response) {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+}
+
+fn builtin_page(status: u64, reason: &str, message: &str) -> String {
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{status} {reason}</title></head>\n\
+         <body><h1>{status} {reason}</h1>\n<p>{}</p></body></html>\n",
+        escape(message)
+    )
 }
 
 /// Escapes text for HTML element content and attribute values.
@@ -114,7 +122,7 @@ mod tests {
     #[tokio::test]
     async fn the_html_page_escapes_the_message() {
         let mut response = error_response(StatusCode::NOT_FOUND, "<script>alert('x')</script>");
-        into_html(&mut response).await;
+        into_html(&mut response, &Templates::unconfigured()).await;
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let page = String::from_utf8(body.to_vec()).unwrap();
         assert!(page.contains("404 Not Found"), "{page}");

@@ -39,6 +39,8 @@ pub(crate) struct ReloadSource {
     pub routes: Vec<RouteDef>,
     pub extensions_dir: Option<PathBuf>,
     pub access_log: Option<bool>,
+    /// The application's templates, for error pages (made once with the application).
+    pub templates: std::sync::Arc<crate::builtin::Templates>,
 }
 
 impl Generation {

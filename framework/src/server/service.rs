@@ -70,7 +70,7 @@ impl ServerState {
         let method = request.method().clone();
         let (mut response, route) = route(&generation, request, peer).await;
         if html && response.status().as_u16() >= 400 {
-            errors::into_html(&mut response).await;
+            errors::into_html(&mut response, &self.source.templates).await;
         }
         if generation.access_log {
             AccessRecord {
