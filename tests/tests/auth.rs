@@ -661,6 +661,18 @@ fn misconfigurations_stop_start_up_with_the_key_path() {
         ),
         (config("").replace("[HS256]", "[RS256]"), "jwt.secret"),
         (config("    cache_ttl: 5\n"), "cache_ttl"),
+        (
+            config("    revocation: true\n    revoke_path: /auth/revoke\n"),
+            "revoke_role: required",
+        ),
+        (
+            config("    revoke_path: /auth/revoke\n    revoke_role: admin\n"),
+            "revoke_path: needs revocation: true",
+        ),
+        (
+            config("    revocation: true\n    on_store_error: maybe\n"),
+            "on_store_error",
+        ),
     ];
     for (yaml, key) in cases {
         let (app, _dir) = app_from_yaml(&yaml);

@@ -276,4 +276,16 @@ fn bad_settings_are_configuration_errors() {
     let (app, _dir) = app_from_yaml(yaml);
     let error = app.build().err().expect("refused").to_string();
     assert!(error.contains("trusted_proxies"), "{error}");
+    for (entry, key) in [
+        ("{store: redis}", "store"),
+        ("{store: shared, on_store_error: maybe}", "on_store_error"),
+    ] {
+        let yaml = format!("extensions:\n  \"rate_limit:RateLimitExtension\": {entry}\n");
+        let (app, _dir) = app_from_yaml(&yaml);
+        let error = app.build().err().expect("refused").to_string();
+        assert!(
+            error.contains(key) && error.contains("unknown variant"),
+            "{error}"
+        );
+    }
 }

@@ -12,6 +12,7 @@ use crate::cache::TokenCache;
 use crate::config::AuthConfig;
 use crate::identity::Identity;
 use crate::jwt::JwtVerifier;
+use crate::revocation::Revocation;
 
 /// Why a request is not authenticated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +28,7 @@ pub struct Authenticator {
     jwt: Option<JwtVerifier>,
     api_keys: Option<ApiKeyStore>,
     cache: Option<TokenCache>,
+    pub revocation: Option<Arc<Revocation>>,
     pub answers: Answers,
     pub stats: Stats,
 }
@@ -42,6 +44,7 @@ impl Authenticator {
             return Err(Error::new("cache_max_entries: must be at least 1"));
         }
         let answers = Answers::new(&config)?;
+        let revocation = Revocation::new(&config, host)?.map(Arc::new);
         let jwt = config.jwt.map(JwtVerifier::new).transpose()?;
         let api_keys = config.api_keys.map(ApiKeyStore::new).transpose()?;
         let cache = (config.cache_tokens && jwt.is_some())
@@ -51,12 +54,17 @@ impl Authenticator {
             jwt,
             api_keys,
             cache,
+            revocation,
             answers,
             stats: Stats::new(host),
         })
     }
 
     /// The identity behind the request's credentials. A bearer token wins over an API key.
+    pub fn verifier(&self) -> Option<&JwtVerifier> {
+        self.jwt.as_ref()
+    }
+
     pub fn authenticate(&self, request: &Request<'_>) -> Result<Arc<Identity>, Failure> {
         if let Some(token) = request.header("authorization").and_then(bearer_token) {
             return self.verify_token(token);
@@ -92,8 +100,14 @@ impl Authenticator {
         Ok(identity)
     }
 
-    pub fn command(&self, name: &str) -> Result<Value, Error> {
+    pub fn command(&self, name: &str, argument: &Value) -> Result<Value, Error> {
         match name {
+            "revoke" => match (&self.revocation, &self.jwt) {
+                (Some(revocation), Some(verifier)) => revocation.command(argument, verifier),
+                _ => Err(Error::new(
+                    "revoke: the revocation list is off (set revocation: true)",
+                )),
+            },
             "stats" => Ok(json!({
                 "verifications": self.stats.verifications.get(),
                 "cache_hits": self.stats.cache_hits.get(),
@@ -101,6 +115,7 @@ impl Authenticator {
                 "accepted": self.stats.accepted.get(),
                 "rejected": self.stats.rejected.get(),
                 "forbidden": self.stats.forbidden.get(),
+                "revoked": self.stats.revoked.get(),
             })),
             "clear_cache" => {
                 if let Some(cache) = &self.cache {
@@ -109,14 +124,14 @@ impl Authenticator {
                 Ok(json!({"cleared": true}))
             }
             other => Err(Error::new(format!(
-                "unknown command `{other}` (expected stats or clear_cache)"
+                "unknown command `{other}` (expected stats, clear_cache or revoke)"
             ))),
         }
     }
 }
 
 /// The token of `Authorization: Bearer <token>` (the scheme is case-insensitive).
-fn bearer_token(header: &str) -> Option<&str> {
+pub fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -151,6 +166,7 @@ pub struct Stats {
     pub accepted: Count,
     pub rejected: Count,
     pub forbidden: Count,
+    pub revoked: Count,
 }
 
 impl Stats {
@@ -173,6 +189,7 @@ impl Stats {
                 "forbidden",
                 "requests answered 403 for a role or scope",
             ),
+            revoked: Count::new(host, "revoked", "requests refused for a revoked token"),
         }
     }
 }

@@ -30,6 +30,32 @@ pub struct AuthConfig {
     /// The query parameter of `login_url` that carries the path to return to.
     #[serde(default = "defaults::login_return_param")]
     pub login_return_param: String,
+    /// Check every bearer token against the revocation list in the host's shared store.
+    #[serde(default)]
+    pub revocation: bool,
+    /// How long a revocation by `jti` (or of a token without `exp`) is kept.
+    #[serde(default = "defaults::revocation_ttl_seconds")]
+    pub revocation_ttl_seconds: u64,
+    /// What a request gets when the revocation list cannot be read.
+    #[serde(default)]
+    pub on_store_error: StorePolicy,
+    /// A path the extension answers itself: `POST` revokes a token (needs `revoke_role`).
+    #[serde(default)]
+    pub revoke_path: Option<String>,
+    /// The role a caller of `revoke_path` needs.
+    #[serde(default)]
+    pub revoke_role: Option<String>,
+}
+
+/// `on_store_error: open | closed`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorePolicy {
+    /// Accept the token unchecked: a revoked token may pass while the store is down.
+    Open,
+    /// Answer 503: a revoked token never passes silently.
+    #[default]
+    Closed,
 }
 
 #[derive(Debug, Deserialize)]
@@ -129,6 +155,9 @@ mod defaults {
     }
     pub fn scopes_claims() -> Vec<String> {
         vec!["scope".into(), "scp".into(), "permissions".into()]
+    }
+    pub fn revocation_ttl_seconds() -> u64 {
+        86_400
     }
     pub fn api_key_header() -> String {
         "x-api-key".into()

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use beginnings_abi::{Action, Error, Filter, Request, Route};
+use beginnings_abi::{Action, Error, Filter, Reply, Request, Route};
 
-use crate::authenticator::Authenticator;
-use crate::config::OneOrMany;
+use crate::authenticator::{Authenticator, Failure, bearer_token};
+use crate::config::{OneOrMany, StorePolicy};
 use crate::identity::Identity;
+use crate::revocation::Revocation;
 
 /// The route settings the extension reads.
 pub mod settings {
@@ -22,8 +23,11 @@ pub mod settings {
 }
 
 pub struct AuthFilter {
-    shared: Arc<Authenticator>,
+    pub(crate) shared: Arc<Authenticator>,
     rule: Rule,
+    /// False only on the revoke endpoint's route when it does not say `auth_required`:
+    /// there only the endpoint itself is guarded.
+    required: bool,
 }
 
 /// What a route asks of an authenticated identity.
@@ -36,6 +40,7 @@ struct Rule {
 
 impl AuthFilter {
     pub fn new(shared: Arc<Authenticator>, route: &Route<'_>) -> Result<Self, Error> {
+        let required = route.flag(settings::AUTH_REQUIRED, false)?;
         let list = |key: &str| -> Result<Vec<String>, Error> {
             Ok(route
                 .setting::<OneOrMany>(key)?
@@ -52,6 +57,7 @@ impl AuthFilter {
         let scope_text = all_scopes.join(" ");
         Ok(AuthFilter {
             shared,
+            required,
             rule: Rule {
                 any_role,
                 all_scopes,
@@ -80,29 +86,19 @@ impl Rule {
     }
 }
 
-impl Filter for AuthFilter {
-    type State = ();
-    const ON_RESPONSE: bool = false;
+impl AuthFilter {
+    /// The identity behind the request's credentials, or the 401 answer.
+    fn identify(&self, request: &Request<'_>) -> Result<Arc<Identity>, Action> {
+        self.shared.authenticate(request).map_err(|failure| {
+            self.shared.stats.rejected.add();
+            Action::Respond(self.shared.answers.unauthorized(request, failure))
+        })
+    }
 
-    fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
-        // A CORS preflight never carries credentials (Fetch standard); refusing it would
-        // keep browsers from ever sending the real, authenticated request.
-        if request.method() == "OPTIONS"
-            && request.header("access-control-request-method").is_some()
-        {
-            return Ok(Action::Continue);
-        }
+    /// Checks the route's roles and scopes, then hands the identity on.
+    fn admit(&self, identity: &Identity, request: &mut Request<'_>) -> Result<Action, Error> {
         let shared = &self.shared;
-        let identity = match shared.authenticate(request) {
-            Ok(identity) => identity,
-            Err(failure) => {
-                shared.stats.rejected.add();
-                return Ok(Action::Respond(
-                    shared.answers.unauthorized(request, failure),
-                ));
-            }
-        };
-        if let Some(message) = self.rule.refusal(&identity) {
+        if let Some(message) = self.rule.refusal(identity) {
             shared.stats.forbidden.add();
             return Ok(Action::Respond(shared.answers.forbidden(
                 identity.method,
@@ -113,5 +109,86 @@ impl Filter for AuthFilter {
         shared.stats.accepted.add();
         identity.attach(request)?;
         Ok(Action::Continue)
+    }
+
+    /// `None` when the token is not on the revocation list, else the answer.
+    async fn revoked(
+        &self,
+        revocation: &Revocation,
+        identity: &Identity,
+        request: &mut Request<'_>,
+    ) -> Option<Action> {
+        let token = request.header("authorization").and_then(bearer_token)?;
+        let key = Revocation::key_of(identity, token)?;
+        match revocation.is_revoked(&key).await {
+            Ok(false) => None,
+            Ok(true) => {
+                self.shared.stats.revoked.add();
+                self.shared.stats.rejected.add();
+                let failure = Failure::Invalid("the token has been revoked");
+                Some(Action::Respond(
+                    self.shared.answers.unauthorized(request, failure),
+                ))
+            }
+            // The host logs the outage once and counts every failed operation.
+            Err(_) => match revocation.on_error {
+                StorePolicy::Open => None,
+                StorePolicy::Closed => Some(Action::Respond(
+                    Reply::error(503, "token revocation cannot be checked")
+                        .header("retry-after", "1"),
+                )),
+            },
+        }
+    }
+}
+
+/// A CORS preflight never carries credentials (Fetch standard); refusing it would keep
+/// browsers from ever sending the real, authenticated request.
+fn is_preflight(request: &Request<'_>) -> bool {
+    request.method() == "OPTIONS" && request.header("access-control-request-method").is_some()
+}
+
+impl Filter for AuthFilter {
+    type State = ();
+    const ON_RESPONSE: bool = false;
+
+    /// With a revocation list every request waits for the shared store.
+    fn async_request(&self) -> bool {
+        self.shared.revocation.is_some()
+    }
+
+    fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
+        if is_preflight(request) || !self.required {
+            return Ok(Action::Continue);
+        }
+        match self.identify(request) {
+            Ok(identity) => self.admit(&identity, request),
+            Err(answer) => Ok(answer),
+        }
+    }
+
+    async fn on_request_async(
+        &self,
+        state: &mut (),
+        request: &mut Request<'_>,
+    ) -> Result<Action, Error> {
+        let Some(revocation) = &self.shared.revocation else {
+            return self.on_request(state, request);
+        };
+        let revoke_call = crate::revoke::is_call(revocation, request);
+        if !revoke_call && (is_preflight(request) || !self.required) {
+            return Ok(Action::Continue);
+        }
+        let identity = match self.identify(request) {
+            Ok(identity) => identity,
+            Err(answer) => return Ok(answer),
+        };
+        if let Some(answer) = self.revoked(revocation, &identity, request).await {
+            return Ok(answer);
+        }
+        if revoke_call {
+            return Ok(crate::revoke::answer(&self.shared, revocation, &identity, request).await);
+        }
+        self.admit(&identity, request)
     }
 }

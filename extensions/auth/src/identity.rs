@@ -40,6 +40,8 @@ pub struct Identity {
     pub subject: Option<String>,
     pub roles: Vec<String>,
     pub scopes: Vec<String>,
+    /// The JWT `jti` claim: what a revocation by token id names.
+    pub jti: Option<String>,
     roles_text: String,
     scopes_text: String,
     claims_text: String,
@@ -62,6 +64,10 @@ impl Identity {
             scopes_text: scopes.join(","),
             roles,
             scopes,
+            jti: claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             claims_text: claims.to_string(),
         }
     }

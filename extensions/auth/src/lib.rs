@@ -16,6 +16,9 @@
 //!         - {name: ci, sha256: "<64 hex digits>", roles: [deployer], scopes: [orders:read]}
 //!     cache_tokens: true
 //!     login_url: /login
+//!     revocation: true                       # check bearer tokens against the shared store
+//!     revoke_path: /auth/revoke              # POST here revokes a token (mount a route there)
+//!     revoke_role: admin
 //! routes:
 //!   patterns:
 //!     "/api/*":   {auth_required: true, scopes: [orders:read]}
@@ -25,6 +28,11 @@
 //! An authenticated request carries the request values `auth.method` (`jwt` or `api_key`),
 //! `auth.subject`, `auth.roles` and `auth.scopes` (comma-separated) and `auth.claims`
 //! (JSON text). A token whose `token_type` or `typ` claim is `refresh` is refused.
+//!
+//! With `revocation: true` every bearer token is looked up in the revocation list in the
+//! host's shared store (`app.shared_store`), so a token revoked through one instance is
+//! refused by all; the request hook is then asynchronous. A store failure answers 503
+//! (`on_store_error: closed`, the default) rather than letting a revoked token pass.
 
 mod answer;
 mod api_key;
@@ -34,6 +42,8 @@ mod config;
 mod filter;
 mod identity;
 mod jwt;
+mod revocation;
+mod revoke;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -61,7 +71,9 @@ impl Extension for AuthExtension {
         public_key_file, issuer, audience, leeway_seconds = 60, require_exp = true, \
         roles_claims = [roles], scopes_claims = [scope, scp, permissions]}; api_keys: {header = \
         x-api-key, keys: [{name, sha256, roles, scopes}]}; realm = api; cache_tokens = false; \
-        cache_max_entries = 10000; cache_ttl_seconds = 300; login_url; login_return_param = next";
+        cache_max_entries = 10000; cache_ttl_seconds = 300; login_url; login_return_param = next; \
+        revocation = false; revocation_ttl_seconds = 86400; on_store_error = closed|open; \
+        revoke_path; revoke_role";
     const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&settings::ALL);
 
     type Config = AuthConfig;
@@ -78,6 +90,10 @@ impl Extension for AuthExtension {
         // A malformed flag is reported when the filter is built; until then it counts as
         // "required", so a typo never opens a route.
         let required = route.flag(settings::AUTH_REQUIRED, false).unwrap_or(true);
+        // The revoke endpoint is answered here whatever the route's own settings say.
+        if self.is_revoke_route(route.path) {
+            return true;
+        }
         if !required
             && [settings::ROLES, settings::SCOPES, settings::PERMISSIONS]
                 .iter()
@@ -94,12 +110,21 @@ impl Extension for AuthExtension {
     }
 
     fn filter(&self, route: &Route<'_>) -> Result<AuthFilter, Error> {
-        route.flag(settings::AUTH_REQUIRED, false)?;
         AuthFilter::new(self.shared.clone(), route)
     }
 
-    fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {
-        self.shared.command(name)
+    fn command(&self, name: &str, argument: Value) -> Result<Value, Error> {
+        self.shared.command(name, &argument)
+    }
+}
+
+impl AuthExtension {
+    fn is_revoke_route(&self, path: &str) -> bool {
+        self.shared
+            .revocation
+            .as_ref()
+            .and_then(|r| r.endpoint.as_ref())
+            .is_some_and(|(revoke_path, _)| revoke_path == path)
     }
 }
 

@@ -28,6 +28,32 @@ pub struct RateLimitConfig {
     /// `window_seconds` and `key` for routes that give only some fields.
     #[serde(default)]
     pub default: Option<LimitSpec>,
+    /// Where the buckets live: in this process, or in the host's shared store so that
+    /// every instance counts against one limit.
+    #[serde(default)]
+    pub store: StoreKind,
+    /// What a request gets when the shared store cannot answer.
+    #[serde(default)]
+    pub on_store_error: StorePolicy,
+}
+
+/// `store: local | shared`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    #[default]
+    Local,
+    Shared,
+}
+
+/// `on_store_error: open | closed`: let the request through uncounted, or answer 503.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorePolicy {
+    /// A store outage must not take the API down with it.
+    #[default]
+    Open,
+    Closed,
 }
 
 mod defaults {

@@ -11,6 +11,8 @@
 //!     sweep_interval_seconds: 10          # how often refilled (idle) keys are forgotten
 //!     ipv6_prefix: 64                     # IPv6 clients are keyed by this prefix
 //!     default: {requests: 60, window_seconds: 60, key: ip}   # for `rate_limit: true`
+//!     store: local                        # or `shared`: one limit across instances
+//!     on_store_error: open                # shared store down: let through (or `closed`: 503)
 //! routes:
 //!   exact:
 //!     "/api/login": {rate_limit: 5}                      # 5 per minute per client IP
@@ -24,10 +26,15 @@
 //! `max_keys` clients are remembered, a new client is counted against one cell per route
 //! shared by every such newcomer until a sweep frees room: memory stays bounded and
 //! newcomers stay limited, together.
+//!
+//! With `store: shared` the buckets live in the host's shared store (`app.shared_store`:
+//! in memory, or Redis for several instances) and the check runs in the asynchronous hook;
+//! keys are SHA-256 digests so every instance derives the same one.
 
 mod client;
 mod config;
 mod filter;
+mod shared;
 mod store;
 
 use std::hash::RandomState;
@@ -42,7 +49,10 @@ use beginnings_abi::{Counter, Error, Extension, Host, Route, export_extension};
 use crate::client::ClientIp;
 pub use crate::config::RateLimitConfig;
 use crate::config::{LimitSpec, route_limit};
+pub use crate::config::{StoreKind, StorePolicy};
+use crate::filter::Backend;
 pub use crate::filter::RateLimitFilter;
+use crate::shared::SharedLimit;
 use crate::store::{Bucket, Limiters};
 
 /// The route setting that turns limiting on and says how much.
@@ -61,8 +71,11 @@ pub struct RateLimitExtension {
     sweep_interval: Duration,
     host: Host,
     stop: Arc<AtomicBool>,
+    store: StoreKind,
+    on_store_error: StorePolicy,
     rejected: Counter,
     overflowed: Counter,
+    store_errors: Counter,
 }
 
 impl Extension for RateLimitExtension {
@@ -71,6 +84,7 @@ impl Extension for RateLimitExtension {
     const CONFIG_SUMMARY: &'static str = "trusted_proxies: [cidr] = []; max_keys: int = 100000; \
         sweep_interval_seconds: int = 10; ipv6_prefix: int = 64; default: {requests, \
         window_seconds = 60, burst = requests, key = ip|user|api_key|header:NAME} = none; \
+        store: local|shared = local; on_store_error: open|closed = open; \
         route: rate_limit: N | true | false | {requests, window_seconds, burst, key}";
     const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SETTING]);
 
@@ -87,6 +101,8 @@ impl Extension for RateLimitExtension {
                 limiters: Limiters::new(config.max_keys, sweep_interval),
             }),
             default: config.default,
+            store: config.store,
+            on_store_error: config.on_store_error,
             sweep_interval,
             host,
             stop: Arc::new(AtomicBool::new(false)),
@@ -94,6 +110,10 @@ impl Extension for RateLimitExtension {
             overflowed: host.counter(
                 "overflowed",
                 "requests of new clients counted in the shared cell because max_keys was reached",
+            ),
+            store_errors: host.counter(
+                "store_errors",
+                "requests whose limit could not be checked because the shared store failed",
             ),
         })
     }
@@ -112,8 +132,25 @@ impl Extension for RateLimitExtension {
         let limit = route_limit(value, self.default.as_ref())
             .map_err(problem)?
             .ok_or_else(|| problem("the route is not limited".into()))?;
-        let bucket = Arc::new(Bucket::new(&limit).map_err(problem)?);
-        self.shared.limiters.register(&bucket);
+        let backend = match self.store {
+            StoreKind::Local => {
+                let bucket = Arc::new(Bucket::new(&limit).map_err(problem)?);
+                self.shared.limiters.register(&bucket);
+                Backend::Local(bucket)
+            }
+            StoreKind::Shared => {
+                // The same bound as governor's: a period of zero cannot be a rate.
+                if limit.window / limit.requests == Duration::ZERO {
+                    return Err(problem("requests: too many for the window".into()));
+                }
+                Backend::Shared(SharedLimit::new(
+                    self.host.store(),
+                    &limit,
+                    self.on_store_error,
+                    self.store_errors,
+                ))
+            }
+        };
         let mut policy_header = format!("{};w={}", limit.requests, limit.window.as_secs());
         if limit.burst != limit.requests {
             policy_header.push_str(&format!(";burst={}", limit.burst));
@@ -122,7 +159,7 @@ impl Extension for RateLimitExtension {
             limit_header: limit.burst.to_string(),
             policy_header,
             limit,
-            bucket,
+            backend,
             shared: self.shared.clone(),
             rejected: self.rejected,
             overflowed: self.overflowed,
