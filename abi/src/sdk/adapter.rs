@@ -102,14 +102,20 @@ fn with_state<F: Filter, T>(state: StatePtr, hook: impl FnOnce(&mut F::State) ->
 impl<F: Filter> FfiFilter for FilterAdapter<F> {
     fn caps(&self) -> u32 {
         // A panic in these answers falls back to the declared constants.
-        let (request, asynchronous, response) = catch_unwind(AssertUnwindSafe(|| {
+        let (request, asynchronous, response, body) = catch_unwind(AssertUnwindSafe(|| {
             (
                 self.0.has_request_hook(),
                 self.0.async_request(),
                 self.0.has_response_hook(),
+                self.0.needs_body(),
             )
         }))
-        .unwrap_or((F::ON_REQUEST, F::ASYNC_REQUEST, F::ON_RESPONSE));
+        .unwrap_or((
+            F::ON_REQUEST,
+            F::ASYNC_REQUEST,
+            F::ON_RESPONSE,
+            F::NEEDS_BODY,
+        ));
         let mut bits = 0;
         if request {
             bits |= caps::ON_REQUEST;
@@ -120,7 +126,7 @@ impl<F: Filter> FfiFilter for FilterAdapter<F> {
         if response {
             bits |= caps::ON_RESPONSE;
         }
-        if F::NEEDS_BODY {
+        if body {
             bits |= caps::NEEDS_BODY;
         }
         if is_stateful::<F>() {

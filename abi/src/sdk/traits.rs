@@ -90,6 +90,13 @@ pub trait Filter: Send + Sync + 'static {
         Self::ASYNC_REQUEST
     }
 
+    /// Whether the request hooks read the body; by default [`Filter::NEEDS_BODY`]. A filter
+    /// that reads it only on some routes (one endpoint it answers itself) says so here, so
+    /// its other routes never buffer bodies.
+    fn needs_body(&self) -> bool {
+        Self::NEEDS_BODY
+    }
+
     /// Whether this filter's response hook runs; by default [`Filter::ON_RESPONSE`].
     fn has_response_hook(&self) -> bool {
         Self::ON_RESPONSE

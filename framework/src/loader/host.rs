@@ -48,18 +48,20 @@ const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServic
     store_take: host_store_take,
 });
 
-/// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread.
-static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+/// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread: the
+/// one of the server that bound last (an earlier server's runtime may be gone).
+static RUNTIME: parking_lot::RwLock<Option<tokio::runtime::Handle>> =
+    parking_lot::RwLock::new(None);
 
-/// Records the runtime the server runs on (called when the server binds).
+/// Records the runtime the server runs on (called whenever a server binds).
 pub(crate) fn set_runtime(handle: tokio::runtime::Handle) {
-    let _ = RUNTIME.set(handle);
+    *RUNTIME.write() = Some(handle);
 }
 
 fn runtime() -> Option<tokio::runtime::Handle> {
     tokio::runtime::Handle::try_current()
         .ok()
-        .or_else(|| RUNTIME.get().cloned())
+        .or_else(|| RUNTIME.read().clone())
 }
 
 /// A host handle for one library. The context is leaked on purpose: libraries are never

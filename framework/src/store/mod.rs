@@ -47,6 +47,7 @@ pub trait Store: Send + Sync {
 
 /// Which store serves, and how long operations may take.
 struct Active {
+    config: StoreConfig,
     store: Arc<dyn Store>,
     timeout: Duration,
 }
@@ -55,6 +56,7 @@ fn active() -> &'static ArcSwap<Active> {
     static ACTIVE: std::sync::OnceLock<ArcSwap<Active>> = std::sync::OnceLock::new();
     ACTIVE.get_or_init(|| {
         ArcSwap::from_pointee(Active {
+            config: StoreConfig::Memory,
             store: Arc::new(MemoryStore::default()),
             timeout: DEFAULT_TIMEOUT,
         })
@@ -82,15 +84,26 @@ impl StoreConfig {
     }
 }
 
-/// Makes `config` the process's shared store. A Redis store connects lazily and
-/// reconnects by itself; `check` asks [`ping`] whether it is reachable.
+/// Makes `config` the process's shared store. The same configuration keeps the store it
+/// has (a reload must not forget limits and revocations held in memory); a Redis store
+/// connects lazily and reconnects by itself; `check` asks [`ping`] whether it is reachable.
 pub fn configure(config: &StoreConfig, timeout: Duration) -> Result<(), String> {
-    let store: Arc<dyn Store> = match config {
-        StoreConfig::Memory => Arc::new(MemoryStore::default()),
-        StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
+    let current = active().load_full();
+    let store: Arc<dyn Store> = if current.config == *config {
+        current.store.clone()
+    } else {
+        let store: Arc<dyn Store> = match config {
+            StoreConfig::Memory => Arc::new(MemoryStore::default()),
+            StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
+        };
+        tracing::info!(store = %store.describe(), "shared store configured");
+        store
     };
-    tracing::info!(store = %store.describe(), "shared store configured");
-    active().store(Arc::new(Active { store, timeout }));
+    active().store(Arc::new(Active {
+        config: config.clone(),
+        store,
+        timeout,
+    }));
     Ok(())
 }
 
