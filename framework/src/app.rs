@@ -8,6 +8,7 @@ use abi_stable::std_types::{RErr, ROk, RStr};
 use http::Method;
 use serde_json::Value;
 
+use crate::builtin::Database;
 use crate::builtin::Templates;
 use crate::config::{self, Config, LoadOptions};
 use crate::error::{Error, RouteError};
@@ -30,6 +31,7 @@ pub struct App {
     templates: Arc<Templates>,
     /// A template directory that failed to load; [`App::build`] reports it.
     templates_error: Option<config::ConfigError>,
+    database: Option<Database>,
 }
 
 impl App {
@@ -40,6 +42,7 @@ impl App {
         App {
             templates,
             templates_error,
+            database: config.database.clone().map(Database::new),
             config,
             routes: Vec::new(),
             extensions_dir: None,
@@ -89,6 +92,12 @@ impl App {
         self.templates.clone()
     }
 
+    /// The pool `database:` configures, for handlers to capture; it opens when the server
+    /// binds. Handlers also find it on every request ([`Database::of`]).
+    pub fn database(&self) -> Option<Database> {
+        self.database.clone()
+    }
+
     /// The directory extension libraries are loaded from.
     pub fn resolved_extensions_dir(&self) -> PathBuf {
         extensions_dir_for(self.extensions_dir.as_deref(), &self.config)
@@ -100,14 +109,21 @@ impl App {
             return Err(error.clone().into());
         }
         let directory = self.resolved_extensions_dir();
-        let (table, extensions) = build_routes(&self.config, &self.routes, &directory)?;
+        let routes = match &self.database {
+            Some(database) => (self.routes.into_iter())
+                .map(|route| crate::builtin::database::attach(route, database))
+                .collect(),
+            None => self.routes,
+        };
+        let (table, extensions) = build_routes(&self.config, &routes, &directory)?;
         Ok(Runtime {
             config: self.config,
             extensions,
             table,
+            database: self.database,
             source: ReloadSource {
                 load: self.source,
-                routes: self.routes,
+                routes,
                 extensions_dir: self.extensions_dir,
                 access_log: self.access_log,
                 templates: self.templates,
@@ -235,6 +251,7 @@ pub struct Runtime {
     config: Config,
     extensions: Vec<LoadedExtension>,
     table: RouteTable,
+    database: Option<Database>,
     source: ReloadSource,
 }
 
@@ -257,6 +274,10 @@ impl Runtime {
 
     pub fn extensions(&self) -> &[LoadedExtension] {
         &self.extensions
+    }
+
+    pub fn database(&self) -> Option<Database> {
+        self.database.clone()
     }
 
     /// Every route with the extensions of its chain.
@@ -288,6 +309,11 @@ impl Runtime {
         };
         if !addr.contains(':') {
             return Err(Error::Address(addr));
+        }
+        // On the server's runtime, before the address is announced: a database that cannot
+        // be reached or migrated stops the start-up instead of failing every request.
+        if let Some(database) = &self.database {
+            database.connect().await?;
         }
         let generation = Generation::new(
             self.table,

@@ -26,6 +26,8 @@ pub enum Error {
     Startup { extension: String, message: String },
     #[error("shared store: {0}")]
     Store(String),
+    #[error("database: {0}")]
+    Database(#[from] crate::builtin::DatabaseError),
     #[error("invalid listen address `{0}`: expected HOST:PORT")]
     Address(String),
     #[error("cannot reload: {0}")]

@@ -1,5 +1,6 @@
 //! Built-in routes applications can mount, and the host's metric registry.
 
+pub mod database;
 mod health;
 pub mod metrics;
 mod metrics_route;
@@ -7,6 +8,7 @@ mod prometheus;
 mod static_files;
 pub mod templates;
 
+pub use database::{Database, DatabaseError, sqlx};
 pub use health::{health_response, health_router, ready_response};
 pub use metrics_route::{
     MetricsOptions, ProcessMemory, metrics_response, metrics_router, process_memory, render_json,

@@ -7,6 +7,7 @@
 //! the load fails, so a user fixes a configuration in one pass instead of one error at a time.
 
 mod app_section;
+mod database_section;
 mod error;
 mod interpolate;
 mod load;
@@ -32,6 +33,7 @@ mod tests_support;
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use database_section::{DEFAULT_DATABASE_URL, DatabaseConfig, DatabaseUrl};
 pub use error::{ConfigError, Location, Problem, push_key};
 pub use interpolate::EnvLookup;
 pub use load::canonical_profile;
@@ -201,6 +203,7 @@ fn finish(
     let extensions = validate::extensions(find("extensions"), &mut ctx);
     let static_files = static_section::static_section(find("static"), base_dir, &mut ctx);
     let templates = templates_section::templates_section(find("templates"), base_dir, &mut ctx);
+    let database = database_section::database(find("database"), base_dir, &mut ctx);
 
     if !ctx.problems.is_empty() {
         return Err(ConfigError {
@@ -213,6 +216,7 @@ fn finish(
         extensions,
         static_files,
         templates,
+        database,
         files: contributed,
         form,
         profile,

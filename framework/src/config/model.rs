@@ -19,6 +19,8 @@ pub struct Config {
     pub static_files: Option<super::StaticConfig>,
     /// `templates:`: the template directory.
     pub templates: Option<super::TemplatesConfig>,
+    /// `database:`: the pooled connection handlers query.
+    pub database: Option<super::DatabaseConfig>,
     /// Every file that contributed, in load order.
     pub files: Vec<PathBuf>,
     pub form: ConfigForm,

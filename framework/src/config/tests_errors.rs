@@ -82,7 +82,7 @@ fn each_mistake_is_reported_with_file_line_column_and_key_path() {
         ),
         (
             "database: {url: x}\n",
-            "config/app.yaml:1:1: database: section `database` is not supported by this version of Beginnings; remove it",
+            "config/app.yaml:1:17: database.url: unsupported database URL `x`: expected sqlite://PATH, sqlite::memory: or postgres://...",
         ),
         (
             "rotues: {}\n",

@@ -10,7 +10,7 @@ use super::node::{Entry, Files, Kind, Node, Span};
 
 /// Sections the configuration design names but this version does not implement. They are
 /// refused rather than ignored, so nobody believes a setting took effect when it did not.
-pub(crate) const UNSUPPORTED_SECTIONS: &[&str] = &["database"];
+pub(crate) const UNSUPPORTED_SECTIONS: &[&str] = &[];
 pub(crate) const TOP_KEYS: &[&str] = &[
     "app",
     "include",
@@ -19,6 +19,7 @@ pub(crate) const TOP_KEYS: &[&str] = &[
     "global",
     "static",
     "templates",
+    "database",
 ];
 
 pub(crate) struct Ctx<'a> {
