@@ -211,7 +211,12 @@ fn prometheus_text_is_valid_and_chosen_by_accept_or_query() {
     let options = MetricsOptions {
         path: "/internal/metrics".to_string(),
     };
-    let server = start(&monitor_yaml(1.0), "/obs_prom", options);
+    // The configured path: the runtime's built-in route is not added beside the mounted one.
+    let yaml = format!(
+        "app:\n  metrics: {{path: /internal/metrics}}\n{}",
+        monitor_yaml(1.0)
+    );
+    let server = start(&yaml, "/obs_prom", options);
     for id in 0..5 {
         get_ok(&server.url(&format!("/obs_prom/users/{id}")));
     }

@@ -10,6 +10,8 @@ use beginnings_tests::{InProcessServer, app_from_yaml, client};
 use serde_json::{Value, json};
 
 const TAGGING: &str = r#"
+app:
+  metrics: {enabled: false}
 routes:
   patterns:
     "/a/*": {tier: 1}

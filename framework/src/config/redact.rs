@@ -26,7 +26,24 @@ pub fn redacted(value: &Value) -> Value {
                 .collect(),
         ),
         Value::Array(items) => Value::Array(items.iter().map(redacted).collect()),
+        Value::String(text) => Value::String(without_url_password(text)),
         other => other.clone(),
+    }
+}
+
+/// `postgres://app:hunter2@db/app` -> `postgres://app:***@db/app`: a password inside a URL is
+/// a secret whatever the key is called.
+fn without_url_password(text: &str) -> String {
+    let Some((scheme, rest)) = text.split_once("://") else {
+        return text.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return text.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:{MASK}{}", &rest[at..]),
+        None => text.to_owned(),
     }
 }
 
@@ -44,6 +61,18 @@ fn is_secret_key(key: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn passwords_inside_urls_are_masked() {
+        let input = json!({"database": {"url": "postgres://app:hunter2@db:5432/app?x=1"},
+            "app": {"shared_store": "redis://:s3cret@cache:6379/0"},
+            "docs": "https://example.com/a@b", "plain": "sqlite://data/app.db"});
+        let out = redacted(&input);
+        assert_eq!(out["database"]["url"], "postgres://app:***@db:5432/app?x=1");
+        assert_eq!(out["app"]["shared_store"], "redis://:***@cache:6379/0");
+        assert_eq!(out["docs"], "https://example.com/a@b");
+        assert_eq!(out["plain"], "sqlite://data/app.db");
+    }
 
     #[test]
     fn secrets_are_masked_at_any_depth() {

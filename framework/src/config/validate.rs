@@ -8,9 +8,6 @@ use super::error::{Location, Problem, push_key, unknown_key_message};
 use super::model::{ExtensionEntry, RouteSettings};
 use super::node::{Entry, Files, Kind, Node, Span};
 
-/// Sections the configuration design names but this version does not implement. They are
-/// refused rather than ignored, so nobody believes a setting took effect when it did not.
-pub(crate) const UNSUPPORTED_SECTIONS: &[&str] = &[];
 pub(crate) const TOP_KEYS: &[&str] = &[
     "app",
     "include",
@@ -83,12 +80,7 @@ pub(crate) fn top_level<'n>(
     let mut known = Vec::new();
     for entry in root.as_map().unwrap_or_default() {
         let key = entry.key.as_str();
-        if UNSUPPORTED_SECTIONS.contains(&key) {
-            let message = format!(
-                "section `{key}` is not supported by this version of Beginnings; remove it"
-            );
-            ctx.report(entry.key_span, key, message);
-        } else if key == "include" && string_source {
+        if key == "include" && string_source {
             ctx.report(
                 entry.key_span,
                 key,
@@ -97,11 +89,7 @@ pub(crate) fn top_level<'n>(
         } else if TOP_KEYS.contains(&key) {
             known.push(entry);
         } else {
-            ctx.report(
-                entry.key_span,
-                key,
-                unknown_key_message(key, &TOP_KEYS[..4]),
-            );
+            ctx.report(entry.key_span, key, unknown_key_message(key, TOP_KEYS));
         }
     }
     known
