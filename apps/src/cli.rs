@@ -7,6 +7,7 @@ use beginnings::Router;
 use beginnings::config::LogFormat;
 use clap::{Parser, Subcommand};
 
+use crate::bench::{self, BenchOptions};
 use crate::options::{BuildOptions, ServeOptions, ShowOptions};
 use crate::serve::{init_logging, serve};
 use crate::{check, inspect, new, routes, show};
@@ -30,6 +31,9 @@ pub enum Command {
     /// Start something new.
     #[command(subcommand)]
     New(NewCommand),
+    /// Load-test a running server: concurrency, success and failure counts, latency
+    /// percentiles and requests/s over wall time.
+    Bench(BenchOptions),
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +97,7 @@ pub fn run(command: &Command, routers: impl FnOnce() -> Vec<Router>) -> ExitCode
         Command::Routes(options) => routes::routes(options, routers()),
         Command::Config(ConfigCommand::Show(options)) => show::show(options),
         Command::Ext(ExtCommand::Inspect { file }) => Ok(inspect::inspect(file)),
+        Command::Bench(options) => bench::bench(options),
         Command::New(NewCommand::Extension { name, dir, sdk }) => {
             new::new_extension(name, dir, sdk.as_deref()).map(|root| {
                 println!("wrote {}", root.display());

@@ -2,6 +2,7 @@
 //! (`serve`, `check`, `routes`, `config show`, `ext inspect`) that runs against whatever
 //! routes the binary mounts, so `beginnings-demo routes` shows the demo's own routes.
 
+mod bench;
 mod check;
 mod cli;
 mod inspect;
@@ -12,6 +13,7 @@ mod serve;
 mod show;
 mod table;
 
+pub use bench::BenchOptions;
 pub use cli::{Command, ConfigCommand, ExtCommand, parse, run};
 pub use options::{BuildOptions, ConfigFile, ServeOptions, ShowFormat, ShowOptions};
 pub use serve::{init_logging, serve};

@@ -1,0 +1,139 @@
+//! A server under test: started pinned to one core, timed from spawn to its first 200 on
+//! `/health`, read from `/proc` for CPU time and peak memory, killed when dropped.
+
+use std::fs::File;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use crate::http;
+
+/// How long a server may take to answer its first `/health`.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Server {
+    pub name: String,
+    pub addr: SocketAddr,
+    /// From spawning the process to its first 200 on `/health`.
+    pub startup: Duration,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Server {
+    /// Starts `program args --bind 127.0.0.1:PORT` on `core` (through `taskset`), with its
+    /// output in `log_dir/<name>.log`, and waits for its first 200 on `/health`.
+    pub fn start(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        core: &str,
+        log_dir: &Path,
+    ) -> anyhow::Result<Server> {
+        // A port chosen here rather than `:0`, so `/health` can be polled from the moment
+        // the process exists instead of from when it prints its address.
+        let addr = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+        let log = log_dir.join(format!("{name}.log"));
+        let out = File::create(&log)?;
+        let started = Instant::now();
+        let child = Command::new("taskset")
+            .args(["-c", core])
+            .arg(program)
+            .args(args)
+            .args(["--bind", &addr.to_string()])
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("cannot start {}", program.display()))?;
+        let mut server = Server {
+            name: name.to_string(),
+            addr,
+            startup: Duration::ZERO,
+            child,
+            log,
+        };
+        loop {
+            if let Some(status) = server.child.try_wait()? {
+                bail!(
+                    "{name} exited ({status}) before answering:\n{}",
+                    server.log()
+                );
+            }
+            if let Ok(answer) = http::exchange(addr, "GET", "/health", &[], &[])
+                && answer.status == 200
+            {
+                server.startup = started.elapsed();
+                return Ok(server);
+            }
+            if started.elapsed() > START_TIMEOUT {
+                bail!(
+                    "{name} did not answer /health within {START_TIMEOUT:?}:\n{}",
+                    server.log()
+                );
+            }
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// User plus system CPU time of every thread so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
+        // The command name may hold spaces and parentheses: fields are counted after its
+        // closing parenthesis, where field 3 (state) is index 0, so utime (14) is index 11.
+        let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let field = |index: usize| -> anyhow::Result<u64> {
+            fields
+                .get(index)
+                .and_then(|value| value.parse().ok())
+                .with_context(|| format!("unreadable /proc/{}/stat", self.pid()))
+        };
+        Ok(field(11)? + field(12)?)
+    }
+
+    /// Peak resident memory so far (`VmHWM`), in kibibytes.
+    pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
+        self.status_kib("VmHWM")
+    }
+
+    /// A memory figure of `/proc/<pid>/status` (`VmHWM`, `RssAnon`, `RssFile`), in kibibytes.
+    pub fn status_kib(&self, key: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {key} in /proc/{}/status", self.pid()))
+    }
+
+    /// What the server printed so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Clock ticks per second, as `/proc/<pid>/stat` counts CPU time.
+pub fn clock_ticks_per_second() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100)
+}
