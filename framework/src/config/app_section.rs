@@ -115,6 +115,9 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
     app
 }
 
+/// The keys `app.metrics` accepts.
+pub(crate) const METRICS_KEYS: &[&str] = &["enabled", "path"];
+
 /// `app.metrics: {enabled, path}`.
 fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx<'_>) {
     let Some(fields) = ctx.map_entries(entry, path, "a mapping") else {
@@ -143,7 +146,7 @@ fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx
             other => ctx.report(
                 field.key_span,
                 &key_path,
-                unknown_key_message(other, &["enabled", "path"]),
+                unknown_key_message(other, METRICS_KEYS),
             ),
         }
     }

@@ -10,6 +10,7 @@ mod app_section;
 mod database_section;
 mod error;
 mod interpolate;
+mod keys;
 mod load;
 mod merge;
 mod model;
@@ -36,6 +37,7 @@ use std::path::{Path, PathBuf};
 pub use database_section::{DEFAULT_DATABASE_URL, DatabaseConfig, DatabaseUrl};
 pub use error::{ConfigError, Location, Problem, push_key};
 pub use interpolate::EnvLookup;
+pub use keys::known_keys;
 pub use load::canonical_profile;
 pub use merge::deep_merge;
 pub use model::{

@@ -8,7 +8,7 @@ use super::node::Entry;
 use super::validate::{Ctx, route_settings};
 use crate::routing::pattern::{Pattern, normalize_path, parse_exact, parse_method_key};
 
-const SECTIONS: &[&str] = &["global_defaults", "patterns", "exact", "methods"];
+pub(crate) const SECTIONS: &[&str] = &["global_defaults", "patterns", "exact", "methods"];
 
 /// Decides the form from the keys present: section names mean nested, keys starting with `/`
 /// under `routes` (or a top-level `global`) mean flat.

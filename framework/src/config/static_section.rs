@@ -43,8 +43,8 @@ pub struct StaticDirectory {
 /// `Cache-Control` of static files unless `cache_control` says otherwise.
 pub const DEFAULT_CACHE_CONTROL: &str = "public, max-age=3600";
 
-const STATIC_KEYS: &[&str] = &["directories"];
-const DIRECTORY_KEYS: &[&str] = &[
+pub(crate) const STATIC_KEYS: &[&str] = &["directories"];
+pub(crate) const DIRECTORY_KEYS: &[&str] = &[
     "url_path",
     "directory",
     "cache_control",

@@ -22,7 +22,7 @@ pub struct TemplatesConfig {
     pub location: Location,
 }
 
-const TEMPLATES_KEYS: &[&str] = &["directory", "auto_reload"];
+pub(crate) const TEMPLATES_KEYS: &[&str] = &["directory", "auto_reload"];
 
 pub(crate) fn templates_section(
     entry: Option<&Entry>,

@@ -56,6 +56,7 @@ impl ChainProbe {
         let states = States::new(&self.chain);
         let mut side = RequestSide {
             route,
+            request_id: "",
             started_ns: 0,
             timings: None,
             parts,

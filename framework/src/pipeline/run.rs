@@ -84,7 +84,9 @@ pub(crate) async fn run(
     params: Vec<(String, String)>,
     peer: Option<SocketAddr>,
     max_body_bytes: usize,
+    request_id: Option<RequestId>,
 ) -> Response {
+    let id_text = request_id.as_ref().map_or("", RequestId::as_str);
     let chain = &entry.chain;
     let links = &chain.links;
     let started_ns = crate::loader::monotonic_ns();
@@ -112,6 +114,7 @@ pub(crate) async fn run(
     {
         let mut side = RequestSide {
             route: template,
+            request_id: id_text,
             started_ns,
             timings: timings.as_ref(),
             parts: &mut parts,
@@ -151,7 +154,6 @@ pub(crate) async fn run(
     let method = parts.method.clone();
     let uri = parts.uri.clone();
     let values = parts.extensions.get::<RequestValues>().cloned();
-    let request_id = parts.extensions.get::<RequestId>().cloned();
     let mut response = match early {
         Some(response) => response,
         None => {
@@ -166,6 +168,7 @@ pub(crate) async fn run(
                 parts,
                 body,
                 params,
+                request_id: request_id.clone(),
             };
             let handler_started = clock();
             let answered = AssertUnwindSafe((entry.handler)(request))
@@ -192,7 +195,7 @@ pub(crate) async fn run(
             route: template,
             started_ns,
             timings: timings.as_ref(),
-            request_id: request_id.as_ref().map_or("", |id| id.0.as_str()),
+            request_id: id_text,
             method: &method,
             uri: &uri,
             response: &mut response,

@@ -12,7 +12,7 @@ use abi_stable::{
 use beginnings_abi::ffi::{MessageVTable, MessageVTable_Ref, MessageView};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
-use crate::routing::{RequestId, Response};
+use crate::routing::Response;
 
 /// Values extensions attach to a request for later extensions and the handler.
 #[derive(Debug, Clone, Default)]
@@ -59,6 +59,7 @@ impl Timings {
 /// What a request hook sees.
 pub(crate) struct RequestSide<'a> {
     pub route: &'a str,
+    pub request_id: &'a str,
     /// When the pipeline started on the request (host monotonic nanoseconds).
     pub started_ns: u64,
     pub timings: Option<&'a parking_lot::Mutex<Timings>>,
@@ -109,10 +110,7 @@ impl Side for RequestSide<'_> {
         self.route
     }
     fn request_id(&self) -> &str {
-        self.parts
-            .extensions
-            .get::<RequestId>()
-            .map_or("", |id| id.0.as_str())
+        self.request_id
     }
     fn method(&self) -> &str {
         self.parts.method.as_str()

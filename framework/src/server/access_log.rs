@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
+use crate::routing::RequestId;
+
 /// The header a request id is read from and echoed in.
 pub(crate) const REQUEST_ID: &str = "x-request-id";
 
@@ -13,16 +15,23 @@ const MAX_ID_LEN: usize = 128;
 
 /// The client's `X-Request-Id` when it is sane (1 to 128 of `[A-Za-z0-9._-]`, so it can
 /// go into logs and headers as it is), a new random id otherwise.
-pub(crate) fn request_id(headers: &HeaderMap) -> (String, HeaderValue) {
+pub(crate) fn request_id(headers: &HeaderMap) -> RequestId {
     if let Some(value) = headers.get(REQUEST_ID)
         && is_sane(value.as_bytes())
-        && let Ok(text) = value.to_str()
     {
-        return (text.to_owned(), value.clone());
+        // Sane ids are visible ASCII; the clone shares the client's bytes.
+        return RequestId::from_header(value.clone());
     }
-    let id = format!("{:032x}", fastrand::u128(..));
-    let value = HeaderValue::from_str(&id).expect("hex digits are a valid header value");
-    (id, value)
+    // 32 hex digits written in place: one allocation, for the header value itself.
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut random = fastrand::u128(..);
+    let mut digits = [0u8; 32];
+    for digit in digits.iter_mut().rev() {
+        *digit = HEX[(random & 0xf) as usize];
+        random >>= 4;
+    }
+    let value = HeaderValue::from_bytes(&digits).expect("hex digits are a valid header value");
+    RequestId::from_header(value)
 }
 
 fn is_sane(id: &[u8]) -> bool {

@@ -57,18 +57,17 @@ impl ServerState {
         }
     }
 
-    pub async fn handle(&self, mut request: http::Request<Incoming>, peer: SocketAddr) -> Response {
+    pub async fn handle(&self, request: http::Request<Incoming>, peer: SocketAddr) -> Response {
         // Requests in flight keep the generation they started on across a reload.
         let generation = self.current.load_full();
         if let Some(response) = self.probe(&generation, &request) {
             return response;
         }
         let started = Instant::now();
-        let (id, id_header) = request_id(request.headers());
-        request.extensions_mut().insert(RequestId(id));
+        let id = request_id(request.headers());
         let html = errors::prefers_html(request.headers().get(header::ACCEPT));
         let method = request.method().clone();
-        let (mut response, route) = route(&generation, request, peer).await;
+        let (mut response, route) = route(&generation, request, peer, id.clone()).await;
         if html && response.status().as_u16() >= 400 {
             errors::into_html(&mut response, &self.source.templates).await;
         }
@@ -79,12 +78,14 @@ impl ServerState {
                 status: response.status(),
                 duration: started.elapsed(),
                 bytes: response.body().size_hint().exact(),
-                request_id: id_header.to_str().unwrap_or("-"),
+                request_id: id.as_str(),
                 peer,
             }
             .log();
         }
-        response.headers_mut().insert(REQUEST_ID, id_header);
+        response
+            .headers_mut()
+            .insert(REQUEST_ID, id.header_value().clone());
         response
     }
 
@@ -117,6 +118,7 @@ async fn route(
     generation: &Generation,
     request: http::Request<Incoming>,
     peer: SocketAddr,
+    id: RequestId,
 ) -> (Response, &str) {
     let (entry, template, params) = match generation
         .table
@@ -157,6 +159,7 @@ async fn route(
         params,
         Some(peer),
         limits.max_body_bytes,
+        Some(id),
     );
     let response = match limits.timeout {
         // Past the timeout the request's future (hooks, handler) is dropped.
