@@ -10,5 +10,5 @@ pub use breaker::BreakerPolicy;
 pub use chain::Chain;
 pub(crate) use chain::ChainBuilder;
 pub use probe::ChainProbe;
-pub(crate) use run::run;
+pub(crate) use run::{Incoming, run};
 pub(crate) use views::RequestValues;

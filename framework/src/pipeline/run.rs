@@ -14,7 +14,6 @@ use beginnings_abi::ffi::{HookError, HookResult, Reply, StatePtr, caps};
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::{HeaderName, HeaderValue, StatusCode};
-use hyper::body::Incoming;
 
 use super::chain::{Chain, ChainLink};
 use super::views::{RequestSide, RequestValues, ResponseSide, Timings, view};
@@ -76,16 +75,29 @@ enum Outcome {
     Failed(Response),
 }
 
+/// A request as the server hands it to its route's chain.
+pub(crate) struct Incoming {
+    pub parts: http::request::Parts,
+    pub body: hyper::body::Incoming,
+    /// The route template's parameters (`{id}`), in order.
+    pub params: Vec<(String, String)>,
+    pub peer: Option<SocketAddr>,
+    pub request_id: Option<RequestId>,
+}
+
 pub(crate) async fn run(
     entry: &MethodEntry,
     template: &str,
-    mut parts: http::request::Parts,
-    body: Incoming,
-    params: Vec<(String, String)>,
-    peer: Option<SocketAddr>,
+    request: Incoming,
     max_body_bytes: usize,
-    request_id: Option<RequestId>,
 ) -> Response {
+    let Incoming {
+        mut parts,
+        body,
+        params,
+        peer,
+        request_id,
+    } = request;
     let id_text = request_id.as_ref().map_or("", RequestId::as_str);
     let chain = &entry.chain;
     let links = &chain.links;

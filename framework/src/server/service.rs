@@ -151,16 +151,14 @@ async fn route(
         );
     }
     let (parts, body) = request.into_parts();
-    let run = pipeline::run(
-        entry,
-        template,
+    let incoming = pipeline::Incoming {
         parts,
         body,
         params,
-        Some(peer),
-        limits.max_body_bytes,
-        Some(id),
-    );
+        peer: Some(peer),
+        request_id: Some(id),
+    };
+    let run = pipeline::run(entry, template, incoming, limits.max_body_bytes);
     let response = match limits.timeout {
         // Past the timeout the request's future (hooks, handler) is dropped.
         Some(timeout) => match tokio::time::timeout(timeout, run).await {
