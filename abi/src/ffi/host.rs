@@ -83,7 +83,6 @@ pub struct HostServices {
     /// Shared store: one GCRA step on `key` — take `tokens` from a bucket that refills one
     /// token per `emission_interval_ns` and holds at most `burst` — atomically, across every
     /// instance sharing the store.
-    #[sabi(last_prefix_field)]
     pub store_take: unsafe extern "C" fn(
         ctx: *const c_void,
         key: RStr<'_>,
@@ -91,6 +90,14 @@ pub struct HostServices {
         burst: u64,
         tokens: u64,
     ) -> StoreFuture<TakeOutcome>,
+    /// Checks and keeps a header (name and value) for the rest of the process; hooks then
+    /// set it by id, so a fixed header costs no parsing or copying per request.
+    #[sabi(last_prefix_field)]
+    pub prepare_header: unsafe extern "C" fn(
+        ctx: *const c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<u32, RString>,
 }
 
 /// What a shared-store operation gives back: the value, or why the store could not answer

@@ -72,12 +72,15 @@ pub struct MessageVTable {
     /// (`ext-cors;dur=0.012, handler;dur=1.250`); empty elsewhere.
     pub timings: unsafe extern "C" fn(this: *const c_void) -> RString,
     /// The `index`th value of a header sent on several lines (`X-Forwarded-For`), in order.
-    #[sabi(last_prefix_field)]
     pub header_nth: unsafe extern "C" fn(
         this: *const c_void,
         name: RStr<'_>,
         index: usize,
     ) -> ROption<RSlice<'static, u8>>,
+    /// Sets (`append` false: replacing every value) or appends a header prepared with
+    /// `HostServices::prepare_header`; false for an unknown id.
+    #[sabi(last_prefix_field)]
+    pub put_prepared: unsafe extern "C" fn(this: *mut c_void, id: u32, append: bool) -> bool,
 }
 
 /// A borrowed request or response, valid for one hook call.

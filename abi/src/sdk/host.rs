@@ -97,6 +97,25 @@ impl Host {
     }
 }
 
+impl Host {
+    /// Checks a fixed header once, at start-up, for [`Response::set_prepared`]
+    /// (crate::Response::set_prepared): setting it per request then copies nothing.
+    pub fn prepare_header(&self, name: &str, value: &str) -> Result<PreparedHeader, crate::Error> {
+        let prepare = self.handle.vtable.prepare_header();
+        // SAFETY: as in `log`.
+        let id = unsafe { prepare(self.handle.ctx, RStr::from_str(name), RStr::from_str(value)) };
+        id.into_result()
+            .map(|id| PreparedHeader { id })
+            .map_err(|e| crate::Error::new(e.into_string()))
+    }
+}
+
+/// A header checked and kept by the host (see [`Host::prepare_header`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PreparedHeader {
+    pub(crate) id: u32,
+}
+
 /// A host gauge (a value that goes up and down), set by id.
 #[derive(Debug, Clone, Copy)]
 pub struct Gauge {

@@ -178,6 +178,33 @@ macro_rules! header_methods {
                 found.into_option().map(|text| text.as_str())
             }
 
+            /// Sets a prepared header, replacing every value of that name: no parsing and
+            /// no copy per request.
+            pub fn set_prepared(&mut self, header: &crate::PreparedHeader) -> Result<(), Error> {
+                self.put_prepared(header, false)
+            }
+
+            /// Adds a prepared header, keeping the values already there.
+            pub fn append_prepared(&mut self, header: &crate::PreparedHeader) -> Result<(), Error> {
+                self.put_prepared(header, true)
+            }
+
+            fn put_prepared(
+                &mut self,
+                header: &crate::PreparedHeader,
+                append: bool,
+            ) -> Result<(), Error> {
+                let put_fn = self.view.vtable.put_prepared();
+                // SAFETY: the view is valid for this hook and `&mut self` is the only borrow.
+                if unsafe { put_fn(self.view.this, header.id, append) } {
+                    Ok(())
+                } else {
+                    Err(Error::new(
+                        "unknown prepared header (prepare it with this host)",
+                    ))
+                }
+            }
+
             /// Removes a header; true when it was there.
             pub fn remove_header(&mut self, name: &str) -> bool {
                 let remove_fn = self.view.vtable.remove_header();

@@ -55,6 +55,7 @@ const SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
     store_set,
     store_delete,
     store_take,
+    prepare_header,
 });
 
 impl TestHost {
@@ -322,4 +323,23 @@ unsafe extern "C" fn store_take(
         .unwrap()
         .insert(key, (new_tat.to_string(), expiry(ttl)));
     std::future::ready(ROk(outcome)).into_ffi()
+}
+
+/// Headers prepared through the test host, by id.
+pub(crate) static PREPARED: Mutex<Vec<(String, String)>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn prepare_header(
+    _ctx: *const c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+) -> abi_stable::std_types::RResult<u32, RString> {
+    if let Err(message) = super::message::check(name.as_str(), value.as_str()) {
+        return abi_stable::std_types::RErr(message);
+    }
+    let mut prepared = PREPARED.lock().unwrap();
+    prepared.push((
+        name.as_str().to_ascii_lowercase(),
+        value.as_str().to_string(),
+    ));
+    ROk((prepared.len() - 1) as u32)
 }

@@ -167,6 +167,7 @@ const VTABLE: &WithMetadata<MessageVTable> = &WithMetadata::new(MessageVTable {
     started_ns,
     timings,
     header_nth,
+    put_prepared,
 });
 
 /// # Safety
@@ -255,7 +256,7 @@ unsafe extern "C" fn header_nth(
     }
 }
 
-fn check(name: &str, value: &str) -> Result<(), RString> {
+pub(crate) fn check(name: &str, value: &str) -> Result<(), RString> {
     let name_ok = !name.is_empty()
         && name
             .bytes()
@@ -302,6 +303,24 @@ unsafe extern "C" fn append_header(
         value.as_str().to_string(),
     ));
     ROk(())
+}
+
+unsafe extern "C" fn put_prepared(this: *mut c_void, id: u32, append: bool) -> bool {
+    let Some((name, value)) = super::host::PREPARED
+        .lock()
+        .unwrap()
+        .get(id as usize)
+        .cloned()
+    else {
+        return false;
+    };
+    // SAFETY: as in `method`.
+    let headers = headers(unsafe { exchange(this) });
+    if !append {
+        headers.retain(|(key, _)| *key != name);
+    }
+    headers.push((name, value));
+    true
 }
 
 unsafe extern "C" fn remove_header(this: *mut c_void, name: RStr<'_>) -> bool {

@@ -213,3 +213,52 @@ fn every_line_of_a_repeated_header_is_seen_in_order() {
         Some("1.1.1.1, 2.2.2.2 | 3.3.3.3")
     );
 }
+
+struct Stamp {
+    header: crate::PreparedHeader,
+}
+
+struct StampFilter {
+    header: crate::PreparedHeader,
+}
+
+impl Extension for Stamp {
+    const NAME: &'static str = "Stamp";
+    type Config = serde_json::Value;
+    type Filter = StampFilter;
+
+    fn new(_config: serde_json::Value, host: Host) -> Result<Self, Error> {
+        Ok(Stamp {
+            header: host.prepare_header("x-stamp", "prepared")?,
+        })
+    }
+
+    fn filter(&self, _route: &Route<'_>) -> Result<StampFilter, Error> {
+        Ok(StampFilter {
+            header: self.header,
+        })
+    }
+}
+
+impl Filter for StampFilter {
+    type State = ();
+    const ON_REQUEST: bool = false;
+
+    fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
+        response.set_prepared(&self.header)
+    }
+}
+
+#[test]
+fn prepared_headers_are_set_by_id() {
+    let filter = TestExtension::new::<Stamp>(json!({}))
+        .unwrap()
+        .filter("/", json!({}))
+        .unwrap();
+    let outcome = filter
+        .exchange(TestRequest::get("/"), |_| {
+            TestResponse::new(200).header("x-stamp", "old")
+        })
+        .unwrap();
+    assert_eq!(outcome.response.header_values("x-stamp"), ["prepared"]);
+}

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use beginnings_abi::{Action, Error, Filter, Request, Response};
+use beginnings_abi::{Action, Error, Filter, Host, PreparedHeader, Request, Response};
 
 use crate::config::{NONCE_SLOT, Rendered};
 
@@ -8,14 +8,48 @@ use crate::config::{NONCE_SLOT, Rendered};
 /// and templates.
 pub const NONCE_VALUE: &str = "csp.nonce";
 
+/// The fixed headers, prepared with the host once: setting one per request then parses and
+/// copies nothing.
+pub struct Prepared {
+    rendered: Rendered,
+    always: Vec<(&'static str, PreparedHeader)>,
+    hsts: Option<PreparedHeader>,
+    /// The policy when it carries no per-request nonce.
+    csp: Option<PreparedHeader>,
+}
+
+impl Prepared {
+    pub fn new(rendered: Rendered, host: &Host) -> Result<Self, Error> {
+        let always = rendered
+            .always
+            .iter()
+            .map(|(name, value)| Ok((*name, host.prepare_header(name, value)?)))
+            .collect::<Result<_, Error>>()?;
+        let hsts = match (&rendered.hsts, rendered.hsts_always) {
+            (Some(hsts), true) => Some(host.prepare_header("strict-transport-security", hsts)?),
+            _ => None,
+        };
+        let csp = match &rendered.csp {
+            Some((name, policy)) if !rendered.nonce => Some(host.prepare_header(name, policy)?),
+            _ => None,
+        };
+        Ok(Prepared {
+            rendered,
+            always,
+            hsts,
+            csp,
+        })
+    }
+}
+
 /// Adds the configured headers to every answer; a header the handler already set is kept,
 /// so an application can loosen one policy on one route without switching all off.
 pub struct SecurityHeadersFilter {
-    headers: Arc<Rendered>,
+    headers: Arc<Prepared>,
 }
 
 impl SecurityHeadersFilter {
-    pub fn new(headers: Arc<Rendered>) -> Self {
+    pub fn new(headers: Arc<Prepared>) -> Self {
         SecurityHeadersFilter { headers }
     }
 }
@@ -33,7 +67,7 @@ impl Filter for SecurityHeadersFilter {
     type State = ();
 
     fn has_request_hook(&self) -> bool {
-        self.headers.nonce
+        self.headers.rendered.nonce
     }
 
     fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
@@ -43,27 +77,27 @@ impl Filter for SecurityHeadersFilter {
 
     fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
         let headers = &*self.headers;
-        for (name, value) in &headers.always {
+        for (name, prepared) in &headers.always {
             if response.header_bytes(name).is_none() {
-                response.set_header(name, value)?;
+                response.set_prepared(prepared)?;
             }
         }
         if let Some(hsts) = &headers.hsts
-            && headers.hsts_always
             && response.header_bytes("strict-transport-security").is_none()
         {
-            response.set_header("strict-transport-security", hsts)?;
+            response.set_prepared(hsts)?;
         }
-        if let Some((name, policy)) = &headers.csp
+        if let Some((name, policy)) = &headers.rendered.csp
             && response.header_bytes(name).is_none()
         {
-            if headers.nonce {
-                // An early answer from an earlier extension has no nonce; its policy then
-                // allows no inline code at all, which is the safe side.
-                let nonce = response.value(NONCE_VALUE).unwrap_or("none").to_string();
-                response.set_header(name, &policy.replace(NONCE_SLOT, &nonce))?;
-            } else {
-                response.set_header(name, policy)?;
+            match &headers.csp {
+                Some(prepared) => response.set_prepared(prepared)?,
+                None => {
+                    // An early answer from an earlier extension has no nonce; its policy
+                    // then allows no inline code at all, which is the safe side.
+                    let nonce = response.value(NONCE_VALUE).unwrap_or("none").to_string();
+                    response.set_header(name, &policy.replace(NONCE_SLOT, &nonce))?;
+                }
             }
         }
         Ok(())

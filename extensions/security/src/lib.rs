@@ -30,7 +30,7 @@ pub use filter::{NONCE_VALUE, SecurityHeadersFilter};
 pub const ROUTE_SWITCH: &str = "security_headers";
 
 pub struct SecurityHeadersExtension {
-    headers: std::sync::Arc<config::Rendered>,
+    headers: std::sync::Arc<filter::Prepared>,
 }
 
 impl Extension for SecurityHeadersExtension {
@@ -48,9 +48,9 @@ impl Extension for SecurityHeadersExtension {
     type Config = SecurityHeadersConfig;
     type Filter = SecurityHeadersFilter;
 
-    fn new(config: SecurityHeadersConfig, _host: Host) -> Result<Self, Error> {
+    fn new(config: SecurityHeadersConfig, host: Host) -> Result<Self, Error> {
         Ok(SecurityHeadersExtension {
-            headers: std::sync::Arc::new(config.render()?),
+            headers: std::sync::Arc::new(filter::Prepared::new(config.render()?, &host)?),
         })
     }
 

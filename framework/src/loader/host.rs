@@ -46,6 +46,7 @@ const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServic
     store_set: host_store_set,
     store_delete: host_store_delete,
     store_take: host_store_take,
+    prepare_header: host_prepare_header,
 });
 
 /// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread: the
@@ -301,4 +302,14 @@ unsafe extern "C" fn host_store_take(
     into_ffi(crate::store::run(move |store| {
         store.take(key, interval_ns, burst, tokens)
     }))
+}
+
+unsafe extern "C" fn host_prepare_header(
+    _ctx: *const c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+) -> abi_stable::std_types::RResult<u32, RString> {
+    crate::pipeline::prepare_header(name.as_str(), value.as_str())
+        .map_err(RString::from)
+        .into()
 }

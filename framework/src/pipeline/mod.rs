@@ -2,6 +2,7 @@
 
 mod breaker;
 mod chain;
+mod prepared;
 mod probe;
 mod run;
 mod views;
@@ -9,6 +10,7 @@ mod views;
 pub use breaker::BreakerPolicy;
 pub use chain::Chain;
 pub(crate) use chain::ChainBuilder;
+pub(crate) use prepared::prepare as prepare_header;
 pub use probe::ChainProbe;
 pub(crate) use run::{Incoming, run};
 pub(crate) use views::RequestValues;

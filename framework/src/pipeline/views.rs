@@ -225,6 +225,7 @@ impl<S: Side> VTables<S> {
         started_ns: started_ns::<S>,
         timings: timings::<S>,
         header_nth: header_nth::<S>,
+        put_prepared: put_prepared::<S>,
     });
     const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
 }
@@ -322,6 +323,20 @@ unsafe extern "C" fn header_nth<S: Side>(
         })),
         None => RNone,
     }
+}
+
+unsafe extern "C" fn put_prepared<S: Side>(this: *mut c_void, id: u32, append: bool) -> bool {
+    let Some((name, value)) = super::prepared::get(id) else {
+        return false;
+    };
+    // SAFETY: as in `set_header`.
+    let headers = unsafe { side_mut::<S>(this) }.headers_mut();
+    if append {
+        headers.append(name, value);
+    } else {
+        headers.insert(name, value);
+    }
+    true
 }
 
 fn parse_header(name: RStr<'_>, value: RStr<'_>) -> Result<(HeaderName, HeaderValue), RString> {
