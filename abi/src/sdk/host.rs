@@ -98,8 +98,9 @@ impl Host {
 }
 
 impl Host {
-    /// Checks a fixed header once, at start-up, for [`Response::set_prepared`]
-    /// (crate::Response::set_prepared): setting it per request then copies nothing.
+    /// Checks a fixed header once, at start-up, for
+    /// [`Response::set_prepared`](crate::Response::set_prepared): setting it per request
+    /// then copies nothing.
     pub fn prepare_header(&self, name: &str, value: &str) -> Result<PreparedHeader, crate::Error> {
         let prepare = self.handle.vtable.prepare_header();
         // SAFETY: as in `log`.

@@ -34,7 +34,7 @@ pub(crate) fn merge_node(base: &mut Node, overlay: Node) {
     }
 }
 
-/// JSON form of [`merge_node`], used when resolving route settings.
+/// The JSON form of the configuration's deep merge, used when resolving route settings.
 pub fn deep_merge(base: &mut Map<String, Value>, overlay: &Map<String, Value>) {
     for (key, value) in overlay {
         match (base.get_mut(key), value) {
