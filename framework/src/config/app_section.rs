@@ -153,7 +153,7 @@ fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx
 }
 
 /// An integer within `min..=max`, or a reported problem.
-fn integer(field: &Entry, path: &str, min: u64, max: u64, ctx: &mut Ctx<'_>) -> Option<u64> {
+pub(super) fn integer(field: &Entry, path: &str, min: u64, max: u64, ctx: &mut Ctx<'_>) -> Option<u64> {
     let Some(n) = field.value.as_int() else {
         ctx.wrong_type(field, path, "integer");
         return None;
@@ -171,7 +171,7 @@ fn integer(field: &Entry, path: &str, min: u64, max: u64, ctx: &mut Ctx<'_>) -> 
 }
 
 /// Seconds (integer or fraction, not negative).
-fn seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Duration> {
+pub(super) fn seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Duration> {
     let value = match &field.value.kind {
         Kind::Float(f) => Some(*f),
         _ => field.value.as_int().map(|n| n as f64),

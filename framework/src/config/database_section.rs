@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::app_section::{integer, seconds};
 use super::error::{push_key, unknown_key_message};
 use super::node::{Entry, Kind};
 use super::validate::{Ctx, set_bool, set_string};
@@ -212,40 +213,7 @@ pub(crate) fn database(
 
 /// A connection count from `min` up to 10 000.
 fn count(field: &Entry, path: &str, min: u32, ctx: &mut Ctx<'_>) -> Option<u32> {
-    const MAX: u32 = 10_000;
-    let Some(n) = field.value.as_int() else {
-        ctx.wrong_type(field, path, "integer");
-        return None;
-    };
-    match u32::try_from(n) {
-        Ok(n) if (min..=MAX).contains(&n) => Some(n),
-        _ => {
-            let key = path.rsplit('.').next().unwrap_or(path);
-            let message = format!("{key} {n} is out of range ({min}-{MAX})");
-            ctx.report(field.value.span, path, message);
-            None
-        }
-    }
-}
-
-/// Seconds as an integer or a fraction, not negative.
-fn seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Duration> {
-    let value = match &field.value.kind {
-        Kind::Float(f) => Some(*f),
-        _ => field.value.as_int().map(|n| n as f64),
-    };
-    match value {
-        Some(s) if s.is_finite() && (0.0..=1e9).contains(&s) => Some(Duration::from_secs_f64(s)),
-        Some(s) => {
-            let message = format!("expected seconds (0 or more), found {s}");
-            ctx.report(field.value.span, path, message);
-            None
-        }
-        None => {
-            ctx.wrong_type(field, path, "seconds (a number)");
-            None
-        }
-    }
+    integer(field, path, min.into(), 10_000, ctx).map(|n| n as u32)
 }
 
 #[cfg(test)]
