@@ -8,34 +8,16 @@
 #[path = "../load/token.rs"]
 mod token;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use beginnings::bench::ChainProbe;
 use beginnings::config::{Config, LoadOptions};
 use beginnings::routing::Body;
+use beginnings_benches::{CountingAllocator, allocations};
 use beginnings_tests::{build_release, workspace_root};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::request::Parts;
-
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -73,11 +55,11 @@ fn only(config: &Config, keep: impl Fn(&str) -> bool) -> Config {
 fn allocations_per_request(mut request: impl FnMut()) -> f64 {
     const REQUESTS: u64 = 10_000;
     request();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for _ in 0..REQUESTS {
         request();
     }
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / REQUESTS as f64
+    (allocations() - before) as f64 / REQUESTS as f64
 }
 
 /// The host's allocations of one request through `probe`, less those of the copies of the

@@ -2,36 +2,16 @@
 //! through the real loader, called through the borrowed-view vtable) next to the same
 //! filter written natively against the request head.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use beginnings::bench::ChainProbe;
 use beginnings::config::load_str;
+use beginnings_benches::{CountingAllocator, allocations};
 use beginnings_tests::build_release;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use http::request::Parts;
-
-/// Counts the host's allocations, to show a stateless hook allocates nothing on the host
-/// side (an extension allocates through its own copy of the allocator, which this does not see).
-struct CountingAllocator;
-
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -105,11 +85,11 @@ impl NativeFilter for NativeWrite {
 fn allocations_per_call(mut call: impl FnMut()) -> f64 {
     const CALLS: u64 = 10_000;
     call();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for _ in 0..CALLS {
         call();
     }
-    (ALLOCATIONS.load(Ordering::Relaxed) - before) as f64 / CALLS as f64
+    (allocations() - before) as f64 / CALLS as f64
 }
 
 fn hooks(c: &mut Criterion) {
