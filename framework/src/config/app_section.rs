@@ -153,7 +153,13 @@ fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx
 }
 
 /// An integer within `min..=max`, or a reported problem.
-pub(super) fn integer(field: &Entry, path: &str, min: u64, max: u64, ctx: &mut Ctx<'_>) -> Option<u64> {
+pub(super) fn integer(
+    field: &Entry,
+    path: &str,
+    min: u64,
+    max: u64,
+    ctx: &mut Ctx<'_>,
+) -> Option<u64> {
     let Some(n) = field.value.as_int() else {
         ctx.wrong_type(field, path, "integer");
         return None;
