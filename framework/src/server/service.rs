@@ -175,6 +175,10 @@ async fn route(
 
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413.
 pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
+    // Most requests (GET, HEAD) have no body: nothing to poll or collect.
+    if body.is_end_stream() {
+        return Ok(Bytes::new());
+    }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(error_response(
