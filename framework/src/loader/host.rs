@@ -186,14 +186,23 @@ extern "C" fn host_spawn(task: FfiFuture<()>) -> bool {
     true
 }
 
+/// A metric's full name: the library's prefix (`ext_<module>_`) and the name it gave.
+///
+/// # Safety
+/// As for [`context`].
+unsafe fn metric_name(ctx: *const c_void, name: RStr<'_>) -> String {
+    // SAFETY: guaranteed by the caller.
+    let context = unsafe { context(ctx) };
+    format!("{}{}", context.metric_prefix, name.as_str())
+}
+
 unsafe extern "C" fn host_define_counter(
     ctx: *const c_void,
     name: RStr<'_>,
     help: RStr<'_>,
 ) -> u32 {
     // SAFETY: as in `host_log`.
-    let context = unsafe { context(ctx) };
-    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    let name = unsafe { metric_name(ctx, name) };
     registry().define_counter(&name, help.as_str())
 }
 
@@ -207,8 +216,7 @@ unsafe extern "C" fn host_define_histogram(
     help: RStr<'_>,
 ) -> u32 {
     // SAFETY: as in `host_log`.
-    let context = unsafe { context(ctx) };
-    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    let name = unsafe { metric_name(ctx, name) };
     registry().define_histogram(&name, help.as_str())
 }
 
@@ -218,8 +226,7 @@ extern "C" fn host_histogram_record(id: u32, value: u64) {
 
 unsafe extern "C" fn host_define_gauge(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32 {
     // SAFETY: as in `host_log`.
-    let context = unsafe { context(ctx) };
-    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    let name = unsafe { metric_name(ctx, name) };
     registry().define_gauge(&name, help.as_str())
 }
 
