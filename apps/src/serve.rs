@@ -45,6 +45,9 @@ pub fn serve(options: &ServeOptions, routers: Vec<Router>) -> anyhow::Result<()>
             .await?
             .watch_config(options.watch)
             .catch_signals();
+        if let Some(metrics) = server.metrics_addr() {
+            println!("metrics on http://{metrics}");
+        }
         println!("listening on http://{}", server.local_addr());
         tracing::info!(addr = %server.local_addr(), "listening");
         server.run().await?;

@@ -185,7 +185,10 @@ pub(crate) fn build_routes(
     let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
     let metrics = &config.app.metrics;
     // The built-in metrics route, unless switched off or the application serves that path.
-    let builtin_metrics = if metrics.enabled && !routes.iter().any(|r| r.path == metrics.path) {
+    let builtin_metrics = if metrics.enabled
+        && metrics.bind.is_none()
+        && !routes.iter().any(|r| r.path == metrics.path)
+    {
         crate::builtin::metrics_router(crate::builtin::MetricsOptions {
             path: metrics.path.clone(),
         })

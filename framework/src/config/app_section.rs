@@ -116,9 +116,9 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
 }
 
 /// The keys `app.metrics` accepts.
-pub(crate) const METRICS_KEYS: &[&str] = &["enabled", "path"];
+pub(crate) const METRICS_KEYS: &[&str] = &["enabled", "path", "bind"];
 
-/// `app.metrics: {enabled, path}`.
+/// `app.metrics: {enabled, path, bind}`.
 fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx<'_>) {
     let Some(fields) = ctx.map_entries(entry, path, "a mapping") else {
         return;
@@ -143,6 +143,16 @@ fn metrics(entry: &Entry, path: &str, metrics: &mut MetricsConfig, ctx: &mut Ctx
                     );
                 }
             }
+            "bind" => match (&field.value.kind, field.value.as_str()) {
+                (Kind::Null, _) => metrics.bind = None,
+                (_, Some(addr)) if addr.contains(':') => metrics.bind = Some(addr.to_owned()),
+                (_, Some(addr)) => ctx.report(
+                    field.value.span,
+                    &key_path,
+                    format!("expected HOST:PORT, found `{addr}`"),
+                ),
+                (_, None) => ctx.wrong_type(field, &key_path, "HOST:PORT"),
+            },
             other => ctx.report(
                 field.key_span,
                 &key_path,

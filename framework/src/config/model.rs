@@ -83,6 +83,8 @@ pub struct AppConfig {
 pub struct MetricsConfig {
     pub enabled: bool,
     pub path: String,
+    /// Serve the metrics on their own listener (`HOST:PORT`), not beside the routes.
+    pub bind: Option<String>,
 }
 
 impl Default for MetricsConfig {
@@ -90,6 +92,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             enabled: true,
             path: "/metrics".to_owned(),
+            bind: None,
         }
     }
 }

@@ -8,6 +8,7 @@ mod connection;
 mod errors;
 mod limits;
 mod listener;
+mod metrics_listener;
 mod reload;
 mod service;
 mod signals;
@@ -32,6 +33,8 @@ pub(crate) use service::{ServerState, read_body};
 pub struct Server {
     listener: TcpListener,
     local_addr: SocketAddr,
+    /// `app.metrics.bind`: the metrics' own listener.
+    metrics: Option<TcpListener>,
     state: Arc<ServerState>,
     watch: bool,
     signals: Option<signals::Signals>,
@@ -78,9 +81,16 @@ impl Server {
             addr: addr.to_string(),
             source,
         })?;
+        let metrics = match (&generation.app.metrics.bind, generation.app.metrics.enabled) {
+            (Some(metrics_addr), true) => {
+                Some(listener::bind(metrics_addr, generation.app.backlog).await?)
+            }
+            _ => None,
+        };
         Ok(Server {
             listener,
             local_addr,
+            metrics,
             state: Arc::new(ServerState::new(generation, source)),
             watch: false,
             signals: None,
@@ -95,6 +105,11 @@ impl Server {
     /// The address the socket is bound to (the real port when 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Where the metrics are served when `app.metrics.bind` gives them their own listener.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// A handle that reloads the configuration.
@@ -136,12 +151,16 @@ impl Server {
         let reloader = self.reloader();
         let Server {
             listener,
+            metrics,
             state,
             watch: watch_files,
             ..
         } = self;
         let app = state.current.load().app.clone();
         let (stop, stopping) = watch::channel(Stop::Serve);
+        if let Some(metrics) = metrics {
+            metrics_listener::spawn(metrics, &app, stopping.clone());
+        }
         if watch_files {
             signals::reload_on_change(reloader, stopping.clone());
         }

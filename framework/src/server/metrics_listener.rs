@@ -1,0 +1,56 @@
+//! The metrics on a listener of their own (`app.metrics.bind`): scrapers reach them on an
+//! internal address while the public port serves only the application.
+
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use http::StatusCode;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use super::connection::Stop;
+use crate::builtin::metrics_response;
+use crate::config::AppConfig;
+use crate::routing::{Request, error_response};
+
+/// Serves `GET <path>` on `listener` until the server stops; no extensions, no access log.
+pub(crate) fn spawn(listener: TcpListener, app: &AppConfig, mut stopping: watch::Receiver<Stop>) {
+    let path = app.metrics.path.clone();
+    let builder = super::limits::http_builder(app);
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stopping.wait_for(|stop| *stop != Stop::Serve) => break,
+            };
+            let Ok((stream, _peer)) = accepted else {
+                continue;
+            };
+            let path = path.clone();
+            let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                let path = path.clone();
+                async move {
+                    let (parts, _body) = request.into_parts();
+                    let answer = if parts.uri.path() == path {
+                        metrics_response(&Request {
+                            parts,
+                            body: Bytes::new(),
+                            params: Vec::new(),
+                            request_id: None,
+                        })
+                    } else {
+                        error_response(StatusCode::NOT_FOUND, "not found")
+                    };
+                    Ok::<_, Infallible>(answer)
+                }
+            });
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+        }
+    });
+}
