@@ -101,6 +101,7 @@ fn hooks(c: &mut Criterion) {
         "auth",
         "rate_limit",
         "monitor",
+        "csrf",
     ]);
     let mut group = c.benchmark_group("request_hook");
     let natives: [(&str, Box<dyn NativeFilter>); 3] = [
@@ -154,7 +155,7 @@ fn hooks(c: &mut Criterion) {
 
 /// Extensions as a benchmark configures them: (name, configuration). The auth entry stores
 /// the SHA-256 of the API key `bench-key` that the request carries.
-const SHIPPED: [(&str, &str); 6] = [
+const SHIPPED: [(&str, &str); 7] = [
     ("none", "extensions: {}\n"),
     (
         "security_headers",
@@ -179,6 +180,11 @@ const SHIPPED: [(&str, &str); 6] = [
             "routes:\n  patterns:\n    \"/bench\": {rate_limit: 1000000000}\n",
             "extensions:\n  \"rate_limit:RateLimitExtension\": {}\n"
         ),
+    ),
+    (
+        // A first visit: no cookie yet, so a token is made and its cookie issued.
+        "csrf_safe_request_issuing_a_token",
+        "extensions:\n  \"csrf:CsrfExtension\": {secret: \"bench-secret-bench-secret-bench-secret\"}\n",
     ),
     (
         "monitor_sampling_1_percent",

@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod in_process;
+pub mod prometheus_text;
 
 pub use in_process::{InProcessServer, app_from_yaml};
 
