@@ -3,7 +3,7 @@
 
 use std::thread;
 
-use beginnings::{App, Runtime};
+use beginnings::{App, ExtensionHandle, Runtime};
 use tokio::sync::oneshot;
 
 use crate::{ConfigDir, build_dir, ensure_built};
@@ -22,6 +22,8 @@ pub fn app_from_yaml(yaml: &str) -> (App, ConfigDir) {
 /// A server serving on its own runtime thread until dropped.
 pub struct InProcessServer {
     pub base: String,
+    /// The running extensions, by `module:Type`, for commands.
+    extensions: Vec<(String, ExtensionHandle<'static>)>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -30,12 +32,21 @@ impl InProcessServer {
     pub fn start(runtime: Runtime) -> InProcessServer {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let names: Vec<String> = runtime
+            .extensions()
+            .iter()
+            .map(|e| e.name.clone())
+            .collect();
         let thread = thread::spawn(move || {
             let tokio = beginnings::tokio_runtime(Some(2)).expect("runtime");
             tokio.block_on(async move {
                 let server = runtime.bind(Some("127.0.0.1:0")).await.expect("binds");
+                let extensions = names
+                    .into_iter()
+                    .filter_map(|name| Some((name.clone(), server.extension(&name)?)))
+                    .collect();
                 ready_tx
-                    .send(format!("http://{}", server.local_addr()))
+                    .send((format!("http://{}", server.local_addr()), extensions))
                     .unwrap();
                 server
                     .run_until(async {
@@ -45,12 +56,22 @@ impl InProcessServer {
                     .expect("serves");
             });
         });
-        let base = ready_rx.recv().expect("server started");
+        let (base, extensions) = ready_rx.recv().expect("server started");
         InProcessServer {
             base,
+            extensions,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
+    }
+
+    /// A running extension, by `module:Type` (to send it commands).
+    pub fn extension(&self, name: &str) -> &ExtensionHandle<'static> {
+        self.extensions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, handle)| handle)
+            .unwrap_or_else(|| panic!("{name} is not loaded"))
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -528,69 +528,34 @@ fn html_requests_without_credentials_are_sent_to_the_login_page() {
     assert_eq!(forbidden.status(), 403);
 }
 
-/// An in-process server that keeps a handle on the running auth extension, for commands.
+/// An in-process server with the auth extension, whose commands the test sends.
 struct CommandedServer {
-    base: String,
-    extension: beginnings::ExtensionHandle<'static>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    server: InProcessServer,
+    _dir: beginnings_tests::ConfigDir,
 }
 
 impl CommandedServer {
     fn start(yaml: &str) -> CommandedServer {
         let (app, dir) = app_from_yaml(yaml);
-        let runtime = app.mount(router()).build().unwrap();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            let _dir = dir;
-            let tokio = beginnings::tokio_runtime(Some(2)).unwrap();
-            tokio.block_on(async move {
-                let server = runtime.bind(Some("127.0.0.1:0")).await.unwrap();
-                let extension = server.extension("auth:AuthExtension").unwrap();
-                ready_tx
-                    .send((format!("http://{}", server.local_addr()), extension))
-                    .unwrap();
-                server
-                    .run_until(async {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-                    .unwrap();
-            });
-        });
-        let (base, extension) = ready_rx.recv().expect("server started");
-        CommandedServer {
-            base,
-            extension,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let server = InProcessServer::start(app.mount(router()).build().unwrap());
+        CommandedServer { server, _dir: dir }
     }
 
     fn stats(&self) -> Value {
-        self.extension.command("stats", &Value::Null).unwrap()
+        self.server
+            .extension("auth:AuthExtension")
+            .command("stats", &Value::Null)
+            .unwrap()
     }
 
     fn status(&self, token: &str) -> u16 {
         http()
-            .get(format!("{}/api/me", self.base))
+            .get(self.server.url("/api/me"))
             .bearer_auth(token)
             .send()
             .unwrap()
             .status()
             .as_u16()
-    }
-}
-
-impl Drop for CommandedServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -637,7 +602,8 @@ fn verified_tokens_are_cached_so_each_signature_is_checked_once() {
     assert_eq!(server.stats()["cache_entries"], 2);
 
     server
-        .extension
+        .server
+        .extension("auth:AuthExtension")
         .command("clear_cache", &Value::Null)
         .unwrap();
     assert_eq!(server.status(&first), 200);

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use beginnings::{Json, Request, Router};
-use beginnings_tests::{TestServer, app_from_yaml, client};
+use beginnings_tests::{InProcessServer, TestServer, app_from_yaml, client};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
@@ -432,27 +432,10 @@ extensions:
         .post("/auth/revoke", |_request: Request| async {
             Json(json!({"reached": "the handler"}))
         });
-    let runtime = app.mount(router).build().unwrap();
-    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let thread = thread::spawn(move || {
-        let _dir = dir;
-        let tokio = beginnings::tokio_runtime(Some(2)).unwrap();
-        tokio.block_on(async move {
-            let server = runtime.bind(Some("127.0.0.1:0")).await.unwrap();
-            let extension = server.extension("auth:AuthExtension").unwrap();
-            ready_tx
-                .send((format!("http://{}", server.local_addr()), extension))
-                .unwrap();
-            server
-                .run_until(async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .unwrap();
-        });
-    });
-    let (base, extension) = ready_rx.recv().unwrap();
+    let server = InProcessServer::start(app.mount(router).build().unwrap());
+    let _dir = dir;
+    let base = server.base.clone();
+    let extension = server.extension("auth:AuthExtension");
     let status = |token: &str| {
         client()
             .get(format!("{base}/api/me"))
@@ -522,7 +505,4 @@ extensions:
         "answered by the extension, not the handler"
     );
     assert_eq!(status(&other), 401);
-
-    let _ = stop_tx.send(());
-    thread.join().unwrap();
 }
