@@ -6,6 +6,7 @@ mod host;
 mod inspect;
 mod library;
 mod settings;
+pub(crate) mod views;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -5,12 +5,12 @@ mod chain;
 mod prepared;
 mod probe;
 mod run;
-mod views;
 
+pub(crate) use crate::loader::views::RequestValues;
 pub use breaker::BreakerPolicy;
 pub use chain::Chain;
 pub(crate) use chain::ChainBuilder;
+pub(crate) use prepared::get as prepared_header;
 pub(crate) use prepared::prepare as prepare_header;
 pub use probe::ChainProbe;
 pub(crate) use run::{Incoming, run};
-pub(crate) use views::RequestValues;

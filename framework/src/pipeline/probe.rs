@@ -8,9 +8,9 @@ use beginnings_abi::ffi::caps;
 
 use super::chain::{Chain, ChainBuilder};
 use super::run::States;
-use super::views::{RequestSide, ResponseSide, view};
 use crate::config::Config;
 use crate::error::Error;
+use crate::loader::views::{RequestSide, ResponseSide, view};
 use crate::loader::{self, LoadedExtension};
 use crate::routing::{Response, RouteConfigResolver};
 

@@ -16,7 +16,7 @@ use futures_util::FutureExt;
 use http::{HeaderName, HeaderValue, StatusCode};
 
 use super::chain::{Chain, ChainLink};
-use super::views::{RequestSide, RequestValues, ResponseSide, Timings, view};
+use crate::loader::views::{RequestSide, RequestValues, ResponseSide, Timings, view};
 
 thread_local! {
     /// The `Server-Timing` name of the handler, shared rather than allocated per request.

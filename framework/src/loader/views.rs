@@ -1,5 +1,6 @@
 //! The host side of the borrowed views: the vtables through which an extension reads and
-//! changes the request or response in place.
+//! changes the request or response in place. It lives in `loader/` with the rest of the
+//! host's side of the ABI, where the runtime keeps its unsafe code.
 
 use std::ffi::c_void;
 use std::marker::PhantomData;
@@ -326,7 +327,7 @@ unsafe extern "C" fn header_nth<S: Side>(
 }
 
 unsafe extern "C" fn put_prepared<S: Side>(this: *mut c_void, id: u32, append: bool) -> bool {
-    let Some((name, value)) = super::prepared::get(id) else {
+    let Some((name, value)) = crate::pipeline::prepared_header(id) else {
         return false;
     };
     // SAFETY: as in `set_header`.
