@@ -27,6 +27,10 @@ impl RequestValues {
             .map(|(_, value)| value.as_str())
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     fn set(&mut self, name: &str, value: &str) {
         match self.0.iter_mut().find(|(key, _)| key == name) {
             Some((_, old)) => *old = value.to_string(),
@@ -68,6 +72,8 @@ pub(crate) struct RequestSide<'a> {
     pub peer: Option<SocketAddr>,
     /// The buffered body, when a filter of the chain asked for it.
     pub body: &'a [u8],
+    /// Values extensions attach for later extensions and the handler.
+    pub values: &'a mut RequestValues,
 }
 
 /// What a response hook sees: the response and the request it answers.
@@ -135,18 +141,10 @@ impl Side for RequestSide<'_> {
         self.body
     }
     fn value(&self, name: &str) -> Option<&str> {
-        self.parts.extensions.get::<RequestValues>()?.get(name)
+        self.values.get(name)
     }
     fn set_value(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let values = &mut self.parts.extensions;
-        match values.get_mut::<RequestValues>() {
-            Some(existing) => existing.set(name, value),
-            None => {
-                let mut fresh = RequestValues::default();
-                fresh.set(name, value);
-                values.insert(fresh);
-            }
-        }
+        self.values.set(name, value);
         Ok(())
     }
 }

@@ -54,7 +54,9 @@ impl ChainProbe {
     /// Runs the synchronous request hooks in order; false when one answered or failed.
     pub fn request_hooks(&self, route: &str, parts: &mut http::request::Parts) -> bool {
         let states = States::new(&self.chain);
+        let mut values = crate::pipeline::RequestValues::default();
         let mut side = RequestSide {
+            values: &mut values,
             route,
             request_id: "",
             started_ns: 0,

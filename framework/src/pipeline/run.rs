@@ -111,6 +111,7 @@ pub(crate) async fn run(
         }
     };
     let states = States::new(chain);
+    let mut values = RequestValues::default();
     // The body is read before the hooks only when one of them reads it.
     let mut body = Some(body);
     let mut buffered = Bytes::new();
@@ -125,6 +126,7 @@ pub(crate) async fn run(
     let mut early = None;
     {
         let mut side = RequestSide {
+            values: &mut values,
             route: template,
             request_id: id_text,
             started_ns,
@@ -165,7 +167,8 @@ pub(crate) async fn run(
     }
     let method = parts.method.clone();
     let uri = parts.uri.clone();
-    let values = parts.extensions.get::<RequestValues>().cloned();
+    // Shared by the handler and the response hooks; most requests carry none.
+    let values = (!values.is_empty()).then(|| Arc::new(values));
     let mut response = match early {
         Some(response) => response,
         None => {
@@ -181,6 +184,7 @@ pub(crate) async fn run(
                 body,
                 params,
                 request_id: request_id.clone(),
+                values: values.clone(),
             };
             let handler_started = clock();
             let answered = AssertUnwindSafe((entry.handler)(request))
@@ -212,7 +216,7 @@ pub(crate) async fn run(
             uri: &uri,
             response: &mut response,
             peer,
-            values: values.as_ref(),
+            values: values.as_deref(),
         };
         let result = link.filter.on_response(states.get(index), view(&mut side));
         timed(&link.timing_name, hook_started);

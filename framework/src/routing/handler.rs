@@ -21,6 +21,8 @@ pub struct Request {
     pub(crate) body: Bytes,
     pub(crate) params: Vec<(String, String)>,
     pub(crate) request_id: Option<RequestId>,
+    /// Values the route's extensions attached (`auth.subject`, `csp.nonce`).
+    pub(crate) values: Option<std::sync::Arc<crate::pipeline::RequestValues>>,
 }
 
 impl Request {
@@ -51,10 +53,7 @@ impl Request {
 
     /// A value an extension attached to the request (the authenticated user, a nonce).
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.parts
-            .extensions
-            .get::<crate::pipeline::RequestValues>()?
-            .get(name)
+        self.values.as_deref()?.get(name)
     }
 
     pub fn body(&self) -> &Bytes {

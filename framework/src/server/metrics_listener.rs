@@ -38,6 +38,7 @@ pub(crate) fn spawn(listener: TcpListener, app: &AppConfig, mut stopping: watch:
                             body: Bytes::new(),
                             params: Vec::new(),
                             request_id: None,
+                            values: None,
                         })
                     } else {
                         error_response(StatusCode::NOT_FOUND, "not found")
