@@ -15,27 +15,40 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use crate::routing::Response;
 
-/// Values extensions attach to a request for later extensions and the handler.
+/// Values extensions attach to a request for later extensions and the handler. Names and
+/// values share one text buffer, so a request's values cost a couple of allocations, not
+/// two each; a value set again shadows the earlier one.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct RequestValues(pub Vec<(String, String)>);
+pub(crate) struct RequestValues {
+    text: String,
+    /// (name start, name end = value start, value end) in `text`, in the order set.
+    entries: Vec<(usize, usize, usize)>,
+}
 
 impl RequestValues {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.entries
             .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+            .rev()
+            .find(|(start, middle, _)| &self.text[*start..*middle] == name)
+            .map(|(_, middle, end)| &self.text[*middle..*end])
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries.is_empty()
     }
 
     fn set(&mut self, name: &str, value: &str) {
-        match self.0.iter_mut().find(|(key, _)| key == name) {
-            Some((_, old)) => *old = value.to_string(),
-            None => self.0.push((name.to_string(), value.to_string())),
+        if self.entries.is_empty() {
+            // Room for a typical request's values at once.
+            self.text.reserve(256);
+            self.entries.reserve(8);
         }
+        let start = self.text.len();
+        self.text.push_str(name);
+        let middle = self.text.len();
+        self.text.push_str(value);
+        self.entries.push((start, middle, self.text.len()));
     }
 }
 
@@ -422,5 +435,23 @@ unsafe extern "C" fn set_value<S: Side>(
     match side.set_value(name.as_str(), value.as_str()) {
         Ok(()) => ROk(()),
         Err(message) => RErr(RString::from(message)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestValues;
+
+    #[test]
+    fn a_value_set_again_replaces_the_earlier_one() {
+        let mut values = RequestValues::default();
+        assert!(values.is_empty());
+        values.set("auth.subject", "ada");
+        values.set("csp.nonce", "abc");
+        values.set("auth.subject", "grace");
+        assert_eq!(values.get("auth.subject"), Some("grace"));
+        assert_eq!(values.get("csp.nonce"), Some("abc"));
+        assert_eq!(values.get("auth"), None);
+        assert_eq!(values.get("auth.subjectgrace"), None);
     }
 }
