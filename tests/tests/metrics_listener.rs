@@ -59,3 +59,32 @@ fn a_bind_that_is_not_host_and_port_is_a_configuration_error() {
         .to_string();
     assert!(error.contains("app.metrics.bind"), "{error}");
 }
+
+#[test]
+fn open_connections_are_reported() {
+    let port = free_port();
+    let yaml = format!("app:\n  metrics: {{bind: \"127.0.0.1:{port}\"}}\n");
+    let (app, _dir) = app_from_yaml(&yaml);
+    let router = Router::new("/conn").get("/x", |_request| async { Json(json!({"ok": true})) });
+    let server = InProcessServer::start(app.mount(router).build().unwrap());
+    // A kept-alive connection to the application's port stays open while we scrape.
+    let http = client();
+    assert_eq!(
+        http.get(server.url("/conn/x")).send().unwrap().status(),
+        200
+    );
+    let text = http
+        .get(format!("http://127.0.0.1:{port}/metrics?format=prometheus"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let open: f64 = text
+        .lines()
+        .find_map(|line| line.strip_prefix("http_open_connections "))
+        .unwrap_or_else(|| panic!("no open-connections gauge in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(open >= 1.0, "{open}");
+}

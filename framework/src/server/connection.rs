@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
+use crate::builtin::metrics::{OPEN_CONNECTIONS, registry};
+
 /// What the server asks of its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Stop {
@@ -62,17 +64,29 @@ impl Drop for Busy {
 }
 
 /// Counts open connections so a drain can wait for them.
-#[derive(Default)]
 pub(crate) struct Tracker {
     open: AtomicUsize,
     closed: Notify,
+    /// The registry's `http_open_connections` gauge, which `/metrics` reports.
+    gauge: u32,
+}
+
+impl Default for Tracker {
+    fn default() -> Self {
+        Tracker {
+            open: AtomicUsize::new(0),
+            closed: Notify::new(),
+            gauge: registry().define_gauge(OPEN_CONNECTIONS, "connections open now"),
+        }
+    }
 }
 
 pub(crate) struct Tracked(Arc<Tracker>);
 
 impl Tracker {
     pub fn track(self: &Arc<Self>) -> Tracked {
-        self.open.fetch_add(1, Ordering::SeqCst);
+        let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
+        registry().gauge_set(self.gauge, open as i64);
         Tracked(self.clone())
     }
 
@@ -94,7 +108,8 @@ impl Tracker {
 
 impl Drop for Tracked {
     fn drop(&mut self) {
-        self.0.open.fetch_sub(1, Ordering::SeqCst);
+        let open = self.0.open.fetch_sub(1, Ordering::SeqCst) - 1;
+        registry().gauge_set(self.0.gauge, open as i64);
         self.0.closed.notify_waiters();
     }
 }
