@@ -14,7 +14,7 @@ use std::path::Path;
 use beginnings::bench::ChainProbe;
 use beginnings::config::{Config, LoadOptions};
 use beginnings::routing::Body;
-use beginnings_benches::{CountingAllocator, allocations};
+use beginnings_benches::{CountingAllocator, allocations_per_call};
 use beginnings_tests::{build_release, workspace_root};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::request::Parts;
@@ -52,26 +52,16 @@ fn only(config: &Config, keep: impl Fn(&str) -> bool) -> Config {
     config
 }
 
-fn allocations_per_request(mut request: impl FnMut()) -> f64 {
-    const REQUESTS: u64 = 10_000;
-    request();
-    let before = allocations();
-    for _ in 0..REQUESTS {
-        request();
-    }
-    (allocations() - before) as f64 / REQUESTS as f64
-}
-
 /// The host's allocations of one request through `probe`, less those of the copies of the
 /// request head and the empty response each request starts from.
 fn host_allocations(probe: &ChainProbe, parts: &Parts) -> f64 {
-    let with_chain = allocations_per_request(|| {
+    let with_chain = allocations_per_call(|| {
         let mut parts = parts.clone();
         let mut response = http::Response::new(Body::default());
         black_box(probe.request_hooks(ROUTE, &mut parts));
         black_box(probe.response_hooks(ROUTE, &parts, &mut response));
     });
-    let without = allocations_per_request(|| {
+    let without = allocations_per_call(|| {
         black_box((parts.clone(), http::Response::new(Body::default())));
     });
     with_chain - without

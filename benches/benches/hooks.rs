@@ -7,7 +7,7 @@ use std::path::Path;
 
 use beginnings::bench::ChainProbe;
 use beginnings::config::load_str;
-use beginnings_benches::{CountingAllocator, allocations};
+use beginnings_benches::{CountingAllocator, allocations_per_call};
 use beginnings_tests::build_release;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
@@ -80,16 +80,6 @@ impl NativeFilter for NativeWrite {
         let value = HeaderValue::from_str(black_box("1")).unwrap();
         parts.headers.insert(name, value);
     }
-}
-
-fn allocations_per_call(mut call: impl FnMut()) -> f64 {
-    const CALLS: u64 = 10_000;
-    call();
-    let before = allocations();
-    for _ in 0..CALLS {
-        call();
-    }
-    (allocations() - before) as f64 / CALLS as f64
 }
 
 fn hooks(c: &mut Criterion) {

@@ -31,3 +31,14 @@ unsafe impl GlobalAlloc for CountingAllocator {
 pub fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
+
+/// The host's allocations per call of `call`, over 10,000 calls after one to warm up.
+pub fn allocations_per_call(mut call: impl FnMut()) -> f64 {
+    const CALLS: u64 = 10_000;
+    call();
+    let before = allocations();
+    for _ in 0..CALLS {
+        call();
+    }
+    (allocations() - before) as f64 / CALLS as f64
+}

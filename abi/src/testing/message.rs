@@ -272,20 +272,39 @@ pub(crate) fn check(name: &str, value: &str) -> Result<(), RString> {
     Ok(())
 }
 
+/// Replaces every value of the header (`append` false) or adds one; names are kept lowercase.
+fn put(headers: &mut Vec<(String, String)>, name: &str, value: &str, append: bool) {
+    let name = name.to_ascii_lowercase();
+    if !append {
+        headers.retain(|(key, _)| *key != name);
+    }
+    headers.push((name, value.to_string()));
+}
+
+/// # Safety
+/// As for [`exchange`].
+unsafe fn put_checked(
+    this: *mut c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+    append: bool,
+) -> RResult<(), RString> {
+    if let Err(message) = check(name.as_str(), value.as_str()) {
+        return RErr(message);
+    }
+    // SAFETY: guaranteed by the caller.
+    let headers = headers(unsafe { exchange(this) });
+    put(headers, name.as_str(), value.as_str(), append);
+    ROk(())
+}
+
 unsafe extern "C" fn set_header(
     this: *mut c_void,
     name: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), RString> {
-    if let Err(message) = check(name.as_str(), value.as_str()) {
-        return RErr(message);
-    }
     // SAFETY: as in `method`.
-    let headers = headers(unsafe { exchange(this) });
-    let lower = name.as_str().to_ascii_lowercase();
-    headers.retain(|(key, _)| *key != lower);
-    headers.push((lower, value.as_str().to_string()));
-    ROk(())
+    unsafe { put_checked(this, name, value, false) }
 }
 
 unsafe extern "C" fn append_header(
@@ -293,16 +312,8 @@ unsafe extern "C" fn append_header(
     name: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), RString> {
-    if let Err(message) = check(name.as_str(), value.as_str()) {
-        return RErr(message);
-    }
     // SAFETY: as in `method`.
-    let headers = headers(unsafe { exchange(this) });
-    headers.push((
-        name.as_str().to_ascii_lowercase(),
-        value.as_str().to_string(),
-    ));
-    ROk(())
+    unsafe { put_checked(this, name, value, true) }
 }
 
 unsafe extern "C" fn put_prepared(this: *mut c_void, id: u32, append: bool) -> bool {
@@ -315,11 +326,7 @@ unsafe extern "C" fn put_prepared(this: *mut c_void, id: u32, append: bool) -> b
         return false;
     };
     // SAFETY: as in `method`.
-    let headers = headers(unsafe { exchange(this) });
-    if !append {
-        headers.retain(|(key, _)| *key != name);
-    }
-    headers.push((name, value));
+    put(headers(unsafe { exchange(this) }), &name, &value, append);
     true
 }
 

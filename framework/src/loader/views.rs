@@ -342,25 +342,54 @@ unsafe extern "C" fn put_prepared<S: Side>(this: *mut c_void, id: u32, append: b
         return false;
     };
     // SAFETY: as in `set_header`.
-    let headers = unsafe { side_mut::<S>(this) }.headers_mut();
+    put(
+        unsafe { side_mut::<S>(this) }.headers_mut(),
+        name,
+        value,
+        append,
+    );
+    true
+}
+
+/// A header name and value checked as `http` requires; the errors name what was wrong.
+pub(crate) fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid header name {name:?}"))?;
+    let value = HeaderValue::from_str(value)
+        .map_err(|_| format!("invalid value for header {name}: {value:?}"))?;
+    Ok((name, value))
+}
+
+/// Replaces every value of the header (`append` false) or adds one.
+fn put(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue, append: bool) {
     if append {
         headers.append(name, value);
     } else {
         headers.insert(name, value);
     }
-    true
 }
 
-fn parse_header(name: RStr<'_>, value: RStr<'_>) -> Result<(HeaderName, HeaderValue), RString> {
-    let name = HeaderName::from_bytes(name.as_str().as_bytes())
-        .map_err(|_| RString::from(format!("invalid header name {:?}", name.as_str())))?;
-    let value = HeaderValue::from_str(value.as_str()).map_err(|_| {
-        RString::from(format!(
-            "invalid value for header {name}: {:?}",
-            value.as_str()
-        ))
-    })?;
-    Ok((name, value))
+/// # Safety
+/// As for [`side_mut`].
+unsafe fn put_text<S: Side>(
+    this: *mut c_void,
+    name: RStr<'_>,
+    value: RStr<'_>,
+    append: bool,
+) -> RResult<(), RString> {
+    match parse_header(name.as_str(), value.as_str()) {
+        Ok((name, value)) => {
+            // SAFETY: guaranteed by the caller.
+            put(
+                unsafe { side_mut::<S>(this) }.headers_mut(),
+                name,
+                value,
+                append,
+            );
+            ROk(())
+        }
+        Err(message) => RErr(RString::from(message)),
+    }
 }
 
 unsafe extern "C" fn set_header<S: Side>(
@@ -369,14 +398,7 @@ unsafe extern "C" fn set_header<S: Side>(
     value: RStr<'_>,
 ) -> RResult<(), RString> {
     // SAFETY: as in `method`; hooks that change the message hold the view mutably.
-    let side = unsafe { side_mut::<S>(this) };
-    match parse_header(name, value) {
-        Ok((name, value)) => {
-            side.headers_mut().insert(name, value);
-            ROk(())
-        }
-        Err(message) => RErr(message),
-    }
+    unsafe { put_text::<S>(this, name, value, false) }
 }
 
 unsafe extern "C" fn append_header<S: Side>(
@@ -385,14 +407,7 @@ unsafe extern "C" fn append_header<S: Side>(
     value: RStr<'_>,
 ) -> RResult<(), RString> {
     // SAFETY: as in `set_header`.
-    let side = unsafe { side_mut::<S>(this) };
-    match parse_header(name, value) {
-        Ok((name, value)) => {
-            side.headers_mut().append(name, value);
-            ROk(())
-        }
-        Err(message) => RErr(message),
-    }
+    unsafe { put_text::<S>(this, name, value, true) }
 }
 
 unsafe extern "C" fn remove_header<S: Side>(this: *mut c_void, name: RStr<'_>) -> bool {

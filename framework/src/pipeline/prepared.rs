@@ -8,10 +8,7 @@ use parking_lot::RwLock;
 static PREPARED: RwLock<Vec<(HeaderName, HeaderValue)>> = RwLock::new(Vec::new());
 
 pub(crate) fn prepare(name: &str, value: &str) -> Result<u32, String> {
-    let name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("invalid header name {name:?}"))?;
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| format!("invalid value for header {name}: {value:?}"))?;
+    let (name, value) = crate::loader::views::parse_header(name, value)?;
     let mut table = PREPARED.write();
     if let Some(id) = table.iter().position(|(n, v)| *n == name && *v == value) {
         return Ok(id as u32);
