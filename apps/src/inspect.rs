@@ -24,11 +24,10 @@ fn report(info: &LibraryInfo) -> String {
     let mut line = |label: &str, value: String| out.push_str(&format!("{label:<16}{value}\n"));
     line("library", info.path.display().to_string());
     line(
-        "abi epoch",
-        format!("{} (host {})", info.abi_epoch, info.host_abi_epoch),
+        "abi",
+        format!("{} (this host: {})", info.abi, info.host_abi),
     );
-    line("interface", info.interface_version.clone());
-    line("sdk version", info.sdk_version.clone());
+    line("needs host", format!("{} or newer", info.min_host));
     line(
         "panic strategy",
         if info.panic_unwind { "unwind" } else { "abort" }.to_owned(),
@@ -43,8 +42,10 @@ fn report(info: &LibraryInfo) -> String {
             out.push_str(&format!("    config: {}\n", summary.config_summary));
         }
     }
-    // `inspect` only succeeds once every check the loader makes has passed.
-    out.push_str("verdict: loadable by this host\n");
+    // `inspect` succeeds once every check the loader makes before opening a library has
+    // passed; the layout check of the frozen core needs the library opened, which inspect
+    // never does.
+    out.push_str("verdict: loadable by this host (read from the file; nothing of it was run)\n");
     out
 }
 
@@ -54,6 +55,8 @@ fn verdict(kind: &LoadErrorKind) -> &'static str {
         LoadErrorKind::Open { .. } => "not a loadable shared library",
         LoadErrorKind::Unsafe { .. } => "refused: the file is not safe to load",
         LoadErrorKind::NotAnExtension => "not a Beginnings extension",
+        LoadErrorKind::AbiMajor { .. } => "incompatible: built for another major ABI version",
+        LoadErrorKind::HostTooOld { .. } => "refused: it needs a newer host",
         LoadErrorKind::Incompatible { .. } | LoadErrorKind::LayoutMismatch { .. } => {
             "incompatible with this host: rebuild it against this beginnings-abi"
         }

@@ -9,6 +9,8 @@ use abi_stable::{
 };
 use async_ffi::FfiFuture;
 
+use super::table::versioned_table;
+
 /// Log levels, most severe first; the numbers are part of the ABI.
 #[repr(u8)]
 #[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -20,12 +22,10 @@ pub enum LogLevel {
     Trace = 5,
 }
 
-/// The host-services vtable (a prefix type: append-only).
-#[repr(C)]
-#[derive(StableAbi)]
-#[sabi(kind(Prefix(prefix_ref = HostServices_Ref)))]
-#[sabi(missing_field(panic))]
-pub struct HostServices {
+versioned_table! {
+/// The host-services table, built by the host and handed to every extension instance
+/// (append-only; see [`super::table`]).
+pub struct HostServices, read through HostServicesRef {
     /// Emits one log line; `target` is the extension's own target, the host files it
     /// under `ext::<module>`.
     pub log: unsafe extern "C" fn(
@@ -92,12 +92,12 @@ pub struct HostServices {
     ) -> StoreFuture<TakeOutcome>,
     /// Checks and keeps a header (name and value) for the rest of the process; hooks then
     /// set it by id, so a fixed header costs no parsing or copying per request.
-    #[sabi(last_prefix_field)]
     pub prepare_header: unsafe extern "C" fn(
         ctx: *const c_void,
         name: RStr<'_>,
         value: RStr<'_>,
     ) -> RResult<u32, RString>,
+}
 }
 
 /// What a shared-store operation gives back: the value, or why the store could not answer
@@ -117,13 +117,24 @@ pub struct TakeOutcome {
     pub reset_after_ns: u64,
 }
 
-/// What an extension holds to reach the host: an opaque per-module context and the vtable.
+/// What an extension holds to reach the host: an opaque per-module context and the table of
+/// services. Part of the frozen core: two pointers, whatever the table grows to.
 #[repr(C)]
 #[derive(StableAbi, Clone, Copy)]
 pub struct HostHandle {
     /// Owned by the host and alive for the whole process (libraries are never unloaded).
     pub ctx: *const c_void,
-    pub vtable: HostServices_Ref,
+    /// The host's [`HostServices`], of the host's length (read it with [`HostServicesRef`]).
+    pub services: *const c_void,
+}
+
+impl HostHandle {
+    /// The services table behind the handle.
+    pub fn services(&self) -> HostServicesRef {
+        // SAFETY: the host hands over its static `HostServices` (the contract of `HostHandle`);
+        // a host of major 1 always fills in the 1.0 core.
+        unsafe { HostServicesRef::from_raw(self.services.cast()) }
+    }
 }
 
 // SAFETY: `ctx` points to host data that is immutable after creation and lives for the rest

@@ -1,23 +1,31 @@
 //! The `#[repr(C)]` types that cross the boundary between the host and an extension library.
 //!
-//! Everything here derives `StableAbi`, so `abi_stable` compares the layout the host was built
-//! with against the one the library was built with when the library is loaded. Modules and
-//! vtables are prefix types: fields may only be appended after the `last_prefix_field`.
+//! Two kinds of types live here (`docs/abi.md` says why):
+//! * the **frozen core**, checked by `abi_stable` when a library is opened: the root
+//!   module, the type list and the two-pointer handles;
+//! * **versioned tables** ([`table`]), which start with their own length and grow only by
+//!   appending: host services, message views, extension and filter functions.
+//!
 //! Extension authors never touch these types; the [`crate::sdk`] wraps them.
 
-// `abi_stable` names generated prefix references `Type_Ref`, and `#[sabi_trait]` emits impls
-// inside a generated module; both are its conventions, not ours to rename.
-#![allow(non_camel_case_types, non_local_definitions)]
+// `abi_stable` names generated prefix references `Type_Ref`; not ours to rename.
+#![allow(non_camel_case_types)]
 
 mod host;
+mod instances;
+pub mod layout;
 mod module;
+pub mod note;
 mod objects;
+pub(crate) mod table;
 mod view;
 
-pub use host::{HostHandle, HostServices, HostServices_Ref, LogLevel, StoreFuture, TakeOutcome};
-pub use module::{ABI_EPOCH, ExtensionModule, ExtensionModule_Ref, TypeInfo};
+pub use host::{HostHandle, HostServices, HostServicesRef, LogLevel, StoreFuture, TakeOutcome};
+pub use instances::{ExtensionInstance, FilterInstance};
+pub use module::{ABI_VERSION, ExtensionModule, ExtensionModule_Ref, TypeInfo};
 pub use objects::{
-    ExtensionBox, FfiExtension, FfiExtension_TO, FfiFilter, FfiFilter_TO, FilterBox, HookError,
-    HookResult, Reply, RequestFuture, StatePtr, caps,
+    ExtensionObject, ExtensionVTable, ExtensionVTableRef, FilterObject, FilterVTable,
+    FilterVTableRef, HookError, HookResult, Reply, RequestFuture, StatePtr, caps,
 };
-pub use view::{MessageVTable, MessageVTable_Ref, MessageView};
+pub use table::{AbiVersion, TableHeader};
+pub use view::{MessageVTable, MessageVTableRef, MessageView};

@@ -1,4 +1,9 @@
-//! The root module every extension library exports.
+//! The root module every extension library exports: the frozen core of the ABI.
+//!
+//! `abi_stable` checks the layout of this module (and of what it names: the type list, the
+//! constructor's signature, the two-pointer handles) when a library is opened. It never
+//! changes within a major version: whatever may grow lives behind the handles, in the
+//! versioned tables of [`super::table`].
 
 use abi_stable::{
     StableAbi, declare_root_module_statics,
@@ -7,11 +12,11 @@ use abi_stable::{
     std_types::{RResult, RSlice, RStr, RString},
 };
 
-use super::{ExtensionBox, HostHandle};
+use super::{AbiVersion, ExtensionObject, HostHandle};
 
-/// Bumped when the host and old libraries can no longer talk at all, even through prefix
-/// appends. A library whose epoch differs from the host's is refused before anything else.
-pub const ABI_EPOCH: u32 = 1;
+/// The ABI this crate defines. A host of `major.m` serves libraries built for `major.k`
+/// whose declared minimum host minor is at most `m`.
+pub const ABI_VERSION: AbiVersion = AbiVersion::new(1, 0);
 
 /// One `Type` a library exports, as named in configuration (`module:Type`).
 #[repr(C)]
@@ -23,15 +28,19 @@ pub struct TypeInfo {
     pub config_summary: RStr<'static>,
 }
 
-/// The root module of an extension library (a prefix type: append-only).
+/// The root module of an extension library. Frozen: no field is ever added, removed or
+/// changed within a major version (it is an `abi_stable` prefix type only because
+/// `abi_stable` loads root modules that way).
 #[repr(C)]
 #[derive(StableAbi)]
 #[sabi(kind(Prefix(prefix_ref = ExtensionModule_Ref)))]
 #[sabi(missing_field(panic))]
 pub struct ExtensionModule {
-    /// Must equal the host's [`ABI_EPOCH`].
-    pub abi_epoch: u32,
-    /// The version of `beginnings-abi` the library was built with.
+    /// The ABI the library was built for.
+    pub abi: AbiVersion,
+    /// The oldest host ABI the library accepts (same major, minor at most `abi.minor`).
+    pub min_host: AbiVersion,
+    /// The version of the SDK the library was built with (informative only).
     pub sdk_version: RStr<'static>,
     /// Whether the library was built with `panic = "unwind"`. Libraries built with
     /// `panic = "abort"` cannot turn a panic into an error and are refused.
@@ -45,7 +54,7 @@ pub struct ExtensionModule {
         type_name: RStr<'_>,
         config_json: RStr<'_>,
         host: HostHandle,
-    ) -> RResult<ExtensionBox, RString>,
+    ) -> RResult<ExtensionObject, RString>,
 }
 
 impl RootModule for ExtensionModule_Ref {
@@ -53,6 +62,6 @@ impl RootModule for ExtensionModule_Ref {
 
     const BASE_NAME: &'static str = "beginnings_extension";
     const NAME: &'static str = "beginnings extension";
-    /// The interface version; `abi_stable` refuses a library whose major differs.
+    /// `abi_stable`'s own version check compares majors only; it is the ABI major.
     const VERSION_STRINGS: VersionStrings = VersionStrings::new("1.0.0");
 }

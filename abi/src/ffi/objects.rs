@@ -1,15 +1,21 @@
 //! The objects an extension library hands to the host: an extension instance, and the
 //! filters it builds, one per distinct route configuration.
+//!
+//! Each object is a pointer to the library's own data plus a pointer to a versioned table of
+//! functions (see [`super::table`]), built by the library. The host reads the table's length
+//! before it calls a function appended after 1.0, so an older library's objects keep working
+//! on a newer host and simply lack the newer hooks.
 
 use std::ffi::c_void;
 
 use abi_stable::{
-    StableAbi, sabi_trait,
-    std_types::{RBox, ROption, RResult, RSlice, RStr, RString, RVec, Tuple2},
+    StableAbi,
+    std_types::{ROption, RResult, RSlice, RStr, RString, RVec, Tuple2},
 };
 use async_ffi::BorrowingFfiFuture;
 
 use super::MessageView;
+use super::table::versioned_table;
 
 /// Capability bits a filter reports once, so the host skips what a filter does not use.
 pub mod caps {
@@ -62,64 +68,91 @@ impl StatePtr {
 // together with that request, as it would a `Box`.
 unsafe impl Send for StatePtr {}
 
-/// An extension instance, created from its configuration.
-#[sabi_trait]
-pub trait FfiExtension: Send + Sync {
+/// An extension instance as it crosses the boundary: the library's data and its table.
+/// Part of the frozen core (two pointers); the table behind `vtable` is versioned.
+#[repr(C)]
+#[derive(StableAbi, Debug)]
+pub struct ExtensionObject {
+    pub this: *mut c_void,
+    /// An [`ExtensionVTable`] (read it with [`ExtensionVTableRef`]).
+    pub vtable: *const c_void,
+}
+
+/// A filter as it crosses the boundary: the library's data and its table.
+#[repr(C)]
+#[derive(StableAbi, Debug)]
+pub struct FilterObject {
+    pub this: *mut c_void,
+    /// A [`FilterVTable`] (read it with [`FilterVTableRef`]).
+    pub vtable: *const c_void,
+}
+
+versioned_table! {
+/// The functions of an extension instance, built by the library.
+///
+/// Every function runs inside the library's panic guard; `this` is the object's own pointer.
+pub struct ExtensionVTable, read through ExtensionVTableRef {
+    /// Frees the instance (once, after its last use).
+    pub drop: unsafe extern "C" fn(this: *mut c_void),
     /// Whether the extension takes part in a route (path template, methods, resolved route
     /// configuration as JSON). Asked once per route at startup, never per request.
-    fn applies(
-        &self,
+    pub applies: unsafe extern "C" fn(
+        this: *const c_void,
         path: RStr<'_>,
         methods: RSlice<'_, RStr<'_>>,
         route_config_json: RStr<'_>,
-    ) -> HookResult<bool>;
-
+    ) -> HookResult<bool>,
     /// Builds the filter for one distinct route configuration.
-    fn new_filter(&self, path: RStr<'_>, route_config_json: RStr<'_>) -> HookResult<FilterBox>;
-
+    pub new_filter: unsafe extern "C" fn(
+        this: *const c_void,
+        path: RStr<'_>,
+        route_config_json: RStr<'_>,
+    ) -> HookResult<FilterObject>,
     /// Answers a command from the application (`name`, JSON argument) with JSON.
-    fn command(&self, name: RStr<'_>, argument_json: RStr<'_>) -> HookResult<RString>;
-
+    pub command: unsafe extern "C" fn(
+        this: *const c_void,
+        name: RStr<'_>,
+        argument_json: RStr<'_>,
+    ) -> HookResult<RString>,
     /// The route settings the extension reads; `RNone` when it reads them all. Routes that
     /// differ only in other settings share one filter.
-    fn route_keys(&self) -> ROption<RVec<RString>>;
-
+    pub route_keys: unsafe extern "C" fn(this: *const c_void) -> ROption<RVec<RString>>,
     /// Runs before the listener opens, in load order.
-    fn on_startup(&self) -> HookResult<()>;
-
+    pub on_startup: unsafe extern "C" fn(this: *const c_void) -> HookResult<()>,
     /// Runs after the server drained, in reverse load order.
-    #[sabi(last_prefix_field)]
-    fn on_shutdown(&self) -> HookResult<()>;
+    pub on_shutdown: unsafe extern "C" fn(this: *const c_void) -> HookResult<()>,
+}
 }
 
-/// The per-route filter: phase hooks over borrowed views.
-#[sabi_trait]
-pub trait FfiFilter: Send + Sync {
+versioned_table! {
+/// The functions of a per-route filter: phase hooks over borrowed views, built by the library.
+pub struct FilterVTable, read through FilterVTableRef {
+    /// Frees the filter (once, after its last use).
+    pub drop: unsafe extern "C" fn(this: *mut c_void),
     /// Which hooks and needs this filter has (see [`caps`]); asked once.
-    fn caps(&self) -> u32;
-
+    pub caps: unsafe extern "C" fn(this: *const c_void) -> u32,
     /// A fresh per-request state (only called with [`caps::PER_REQUEST_STATE`]).
-    fn new_state(&self) -> StatePtr;
-
+    pub new_state: unsafe extern "C" fn(this: *const c_void) -> StatePtr,
     /// Frees a state made by `new_state`, in the library that allocated it.
-    fn drop_state(&self, state: StatePtr);
-
+    pub drop_state: unsafe extern "C" fn(this: *const c_void, state: StatePtr),
     /// Runs before the handler; `RSome` answers the request without calling the handler.
-    fn on_request(&self, state: StatePtr, request: MessageView<'_>) -> HookResult<ROption<Reply>>;
-
-    /// The asynchronous form of `on_request`, for filters that wait on I/O.
-    fn on_request_async<'a>(
-        &'a self,
+    pub on_request: unsafe extern "C" fn(
+        this: *const c_void,
+        state: StatePtr,
+        request: MessageView<'_>,
+    ) -> HookResult<ROption<Reply>>,
+    /// The asynchronous form of `on_request`, for filters that wait on I/O. The future
+    /// borrows the filter, the state and the request until it completes or is dropped.
+    pub on_request_async: for<'a> unsafe extern "C" fn(
+        this: *const c_void,
         state: StatePtr,
         request: MessageView<'a>,
-    ) -> RequestFuture<'a>;
-
+    ) -> RequestFuture<'a>,
     /// Runs after the handler (or an early answer), in reverse chain order.
-    #[sabi(last_prefix_field)]
-    fn on_response(&self, state: StatePtr, response: MessageView<'_>) -> HookResult<()>;
+    pub on_response: unsafe extern "C" fn(
+        this: *const c_void,
+        state: StatePtr,
+        response: MessageView<'_>,
+    ) -> HookResult<()>,
 }
-
-/// An owned extension instance as it crosses the boundary.
-pub type ExtensionBox = FfiExtension_TO<'static, RBox<()>>;
-/// An owned filter as it crosses the boundary.
-pub type FilterBox = FfiFilter_TO<'static, RBox<()>>;
+}

@@ -5,21 +5,18 @@
 
 use std::{ffi::c_void, marker::PhantomData};
 
-use abi_stable::{
-    StableAbi,
-    std_types::{ROption, RResult, RSlice, RStr, RString},
-};
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString};
 
-/// The accessor vtable of a [`MessageView`] (a prefix type: append-only).
+use super::table::versioned_table;
+
+versioned_table! {
+/// The accessor table of a [`MessageView`], built by the host (append-only; see
+/// [`super::table`]).
 ///
 /// Every returned `RStr`/`RSlice` borrows from the message behind `this` and is valid only
 /// until the next call that changes that message, and never past the hook that received the
 /// view; the SDK ties these borrows to the view's lifetime.
-#[repr(C)]
-#[derive(StableAbi)]
-#[sabi(kind(Prefix(prefix_ref = MessageVTable_Ref)))]
-#[sabi(missing_field(panic))]
-pub struct MessageVTable {
+pub struct MessageVTable, read through MessageVTableRef {
     /// The request method (`GET`), also on a response view.
     pub method: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
     /// The request path without the query, also on a response view.
@@ -79,17 +76,16 @@ pub struct MessageVTable {
     ) -> ROption<RSlice<'static, u8>>,
     /// Sets (`append` false: replacing every value) or appends a header prepared with
     /// `HostServices::prepare_header`; false for an unknown id.
-    #[sabi(last_prefix_field)]
     pub put_prepared: unsafe extern "C" fn(this: *mut c_void, id: u32, append: bool) -> bool,
+}
 }
 
 /// A borrowed request or response, valid for one hook call.
 #[repr(C)]
-#[derive(StableAbi)]
 pub struct MessageView<'a> {
     /// The host's message; only the vtable functions may use it.
     pub this: *mut c_void,
-    pub vtable: MessageVTable_Ref,
+    pub vtable: MessageVTableRef,
     pub borrow: PhantomData<&'a mut ()>,
 }
 

@@ -4,32 +4,62 @@
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use abi_stable::{
-    sabi_trait::TD_Opaque,
-    std_types::{RErr, RNone, ROk, ROption, RSlice, RSome, RStr, RString, RVec},
-};
+use std::ffi::c_void;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use abi_stable::std_types::{RErr, RNone, ROk, ROption, RSlice, RSome, RStr, RString, RVec};
 use async_ffi::BorrowingFfiFuture;
 use futures_util::FutureExt;
 use serde_json::{Map, Value};
 
 use super::{Action, Error, Extension, Filter, Request, Response, Route};
 use crate::ffi::{
-    FfiExtension, FfiFilter, FfiFilter_TO, FilterBox, HookError, HookResult, MessageView, Reply,
-    RequestFuture, StatePtr, caps,
+    ExtensionObject, ExtensionVTable, FilterObject, FilterVTable, HookError, HookResult,
+    MessageView, Reply, RequestFuture, StatePtr, TableHeader, caps,
 };
 
-pub(crate) struct ExtensionAdapter<E>(pub(crate) E);
+/// Builds the extension object the host receives for an instance of `E`.
+pub(crate) fn extension_object<E: Extension>(extension: E) -> ExtensionObject {
+    ExtensionObject {
+        this: Box::into_raw(Box::new(extension)).cast(),
+        vtable: (ExtensionFunctions::<E>::VTABLE as *const ExtensionVTable).cast(),
+    }
+}
 
-struct FilterAdapter<F>(F);
+/// The extension table of `E`, one per type, built at compile time.
+struct ExtensionFunctions<E>(PhantomData<E>);
 
-impl<E: Extension> FfiExtension for ExtensionAdapter<E> {
-    fn applies(
-        &self,
+impl<E: Extension> ExtensionFunctions<E> {
+    const VTABLE: &'static ExtensionVTable = &ExtensionVTable {
+        table_header: TableHeader::of::<ExtensionVTable>(),
+        drop: drop_boxed::<E>,
+        applies: Self::applies,
+        new_filter: Self::new_filter,
+        command: Self::command,
+        route_keys: Self::route_keys,
+        on_startup: Self::on_startup,
+        on_shutdown: Self::on_shutdown,
+    };
+
+    /// # Safety
+    /// `this` is an `E` made by [`extension_object`] and not yet dropped.
+    unsafe fn get<'a>(this: *const c_void) -> &'a E {
+        // SAFETY: the caller's contract.
+        unsafe { &*this.cast::<E>() }
+    }
+
+    unsafe extern "C" fn applies(
+        this: *const c_void,
         path: RStr<'_>,
         methods: RSlice<'_, RStr<'_>>,
         route_config_json: RStr<'_>,
     ) -> HookResult<bool> {
         guard(|| {
+            // SAFETY: the host passes back the object's own pointer.
+            let extension = unsafe { Self::get(this) };
             let config = parse_route_config(route_config_json)?;
             let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
             let route = Route {
@@ -37,48 +67,75 @@ impl<E: Extension> FfiExtension for ExtensionAdapter<E> {
                 methods: &methods,
                 config: &config,
             };
-            Ok(self.0.applies(&route))
+            Ok(extension.applies(&route))
         })
     }
 
-    fn new_filter(&self, path: RStr<'_>, route_config_json: RStr<'_>) -> HookResult<FilterBox> {
+    unsafe extern "C" fn new_filter(
+        this: *const c_void,
+        path: RStr<'_>,
+        route_config_json: RStr<'_>,
+    ) -> HookResult<FilterObject> {
         guard(|| {
+            // SAFETY: as in `applies`.
+            let extension = unsafe { Self::get(this) };
             let config = parse_route_config(route_config_json)?;
             let route = Route {
                 path: path.as_str(),
                 methods: &[],
                 config: &config,
             };
-            let filter = self.0.filter(&route)?;
-            Ok(FfiFilter_TO::from_value(FilterAdapter(filter), TD_Opaque))
+            let filter = extension.filter(&route)?;
+            Ok(FilterObject {
+                this: Box::into_raw(Box::new(filter)).cast(),
+                vtable: (FilterFunctions::<E::Filter>::VTABLE as *const FilterVTable).cast(),
+            })
         })
     }
 
-    fn command(&self, name: RStr<'_>, argument_json: RStr<'_>) -> HookResult<RString> {
+    unsafe extern "C" fn command(
+        this: *const c_void,
+        name: RStr<'_>,
+        argument_json: RStr<'_>,
+    ) -> HookResult<RString> {
         guard(|| {
+            // SAFETY: as in `applies`.
+            let extension = unsafe { Self::get(this) };
             let argument: Value = if argument_json.is_empty() {
                 Value::Null
             } else {
                 serde_json::from_str(argument_json.as_str())?
             };
-            let answer = self.0.command(name.as_str(), argument)?;
+            let answer = extension.command(name.as_str(), argument)?;
             Ok(RString::from(answer.to_string()))
         })
     }
 
-    fn route_keys(&self) -> ROption<RVec<RString>> {
-        match E::ROUTE_KEYS {
-            Some(keys) => RSome(keys.iter().map(|key| RString::from(*key)).collect()),
-            None => RNone,
-        }
+    unsafe extern "C" fn route_keys(_this: *const c_void) -> ROption<RVec<RString>> {
+        let keys = catch_unwind(|| {
+            E::ROUTE_KEYS.map(|keys| keys.iter().map(|key| RString::from(*key)).collect())
+        });
+        // A panic here cannot happen with a constant list; every key then matters.
+        keys.ok().flatten().map_or(RNone, RSome)
     }
 
-    fn on_startup(&self) -> HookResult<()> {
-        guard(|| self.0.on_startup())
+    unsafe extern "C" fn on_startup(this: *const c_void) -> HookResult<()> {
+        // SAFETY: as in `applies`.
+        guard(|| unsafe { Self::get(this) }.on_startup())
     }
 
-    fn on_shutdown(&self) -> HookResult<()> {
-        guard(|| self.0.on_shutdown())
+    unsafe extern "C" fn on_shutdown(this: *const c_void) -> HookResult<()> {
+        // SAFETY: as in `applies`.
+        guard(|| unsafe { Self::get(this) }.on_shutdown())
+    }
+}
+
+/// Frees a boxed object; a panicking destructor is contained here, inside the library.
+unsafe extern "C" fn drop_boxed<T>(this: *mut c_void) {
+    // SAFETY: `this` was made by `Box::into_raw` for a `T` and the host drops it once.
+    let boxed = unsafe { Box::from_raw(this.cast::<T>()) };
+    if catch_unwind(AssertUnwindSafe(move || drop(boxed))).is_err() {
+        log::error!("a destructor panicked; the panic was contained");
     }
 }
 
@@ -99,15 +156,38 @@ fn with_state<F: Filter, T>(state: StatePtr, hook: impl FnOnce(&mut F::State) ->
     }
 }
 
-impl<F: Filter> FfiFilter for FilterAdapter<F> {
-    fn caps(&self) -> u32 {
+/// The filter table of `F`, one per type, built at compile time.
+struct FilterFunctions<F>(PhantomData<F>);
+
+impl<F: Filter> FilterFunctions<F> {
+    const VTABLE: &'static FilterVTable = &FilterVTable {
+        table_header: TableHeader::of::<FilterVTable>(),
+        drop: drop_boxed::<F>,
+        caps: Self::caps,
+        new_state: Self::new_state,
+        drop_state: Self::drop_state,
+        on_request: Self::on_request,
+        on_request_async: Self::on_request_async,
+        on_response: Self::on_response,
+    };
+
+    /// # Safety
+    /// `this` is an `F` boxed by `new_filter` and not yet dropped.
+    unsafe fn get<'a>(this: *const c_void) -> &'a F {
+        // SAFETY: the caller's contract.
+        unsafe { &*this.cast::<F>() }
+    }
+
+    unsafe extern "C" fn caps(this: *const c_void) -> u32 {
+        // SAFETY: the host passes back the object's own pointer.
+        let filter = unsafe { Self::get(this) };
         // A panic in these answers falls back to the declared constants.
         let (request, asynchronous, response, body) = catch_unwind(AssertUnwindSafe(|| {
             (
-                self.0.has_request_hook(),
-                self.0.async_request(),
-                self.0.has_response_hook(),
-                self.0.needs_body(),
+                filter.has_request_hook(),
+                filter.async_request(),
+                filter.has_response_hook(),
+                filter.needs_body(),
             )
         }))
         .unwrap_or((
@@ -135,7 +215,7 @@ impl<F: Filter> FfiFilter for FilterAdapter<F> {
         bits
     }
 
-    fn new_state(&self) -> StatePtr {
+    unsafe extern "C" fn new_state(_this: *const c_void) -> StatePtr {
         if !is_stateful::<F>() {
             return StatePtr::NONE;
         }
@@ -146,28 +226,34 @@ impl<F: Filter> FfiFilter for FilterAdapter<F> {
         }
     }
 
-    fn drop_state(&self, state: StatePtr) {
+    unsafe extern "C" fn drop_state(_this: *const c_void, state: StatePtr) {
         if is_stateful::<F>() && !state.0.is_null() {
             // SAFETY: made by `new_state` above with `Box::into_raw`, dropped once by the host.
-            let state = unsafe { Box::from_raw(state.0.cast::<F::State>()) };
-            // A panicking destructor must not cross the boundary.
-            let _ = catch_unwind(AssertUnwindSafe(move || drop(state)));
+            unsafe { drop_boxed::<F::State>(state.0) }
         }
     }
 
-    fn on_request(&self, state: StatePtr, request: MessageView<'_>) -> HookResult<ROption<Reply>> {
+    unsafe extern "C" fn on_request(
+        this: *const c_void,
+        state: StatePtr,
+        request: MessageView<'_>,
+    ) -> HookResult<ROption<Reply>> {
         guard(|| {
+            // SAFETY: as in `caps`.
+            let filter = unsafe { Self::get(this) };
             let mut request = Request::new(request);
-            let action = with_state::<F, _>(state, |state| self.0.on_request(state, &mut request))?;
+            let action = with_state::<F, _>(state, |state| filter.on_request(state, &mut request))?;
             Ok(into_ffi(action))
         })
     }
 
-    fn on_request_async<'a>(
-        &'a self,
+    unsafe extern "C" fn on_request_async<'a>(
+        this: *const c_void,
         state: StatePtr,
         request: MessageView<'a>,
     ) -> RequestFuture<'a> {
+        // SAFETY: as in `caps`; the host keeps the filter alive while it polls the future.
+        let filter: &'a F = unsafe { Self::get(this) };
         let shared_state: Option<&'a mut F::State> = if is_stateful::<F>() && !state.0.is_null() {
             // SAFETY: as in `with_state`; the host keeps the state alive and unshared until
             // this future completes or is dropped.
@@ -182,7 +268,7 @@ impl<F: Filter> FfiFilter for FilterAdapter<F> {
                 Some(state) => state,
                 None => &mut local,
             };
-            let action = AssertUnwindSafe(self.0.on_request_async(state, &mut request))
+            let action = AssertUnwindSafe(filter.on_request_async(state, &mut request))
                 .catch_unwind()
                 .await;
             match action {
@@ -191,14 +277,57 @@ impl<F: Filter> FfiFilter for FilterAdapter<F> {
                 Err(payload) => RErr(panic_error(payload.as_ref())),
             }
         };
-        BorrowingFfiFuture::new(future)
+        // The host drops an unfinished future on timeout: its destructor must not unwind
+        // out of the library.
+        BorrowingFfiFuture::new(DropGuarded::new(future))
     }
 
-    fn on_response(&self, state: StatePtr, response: MessageView<'_>) -> HookResult<()> {
+    unsafe extern "C" fn on_response(
+        this: *const c_void,
+        state: StatePtr,
+        response: MessageView<'_>,
+    ) -> HookResult<()> {
         guard(|| {
+            // SAFETY: as in `caps`.
+            let filter = unsafe { Self::get(this) };
             let mut response = Response::new(response);
-            with_state::<F, _>(state, |state| self.0.on_response(state, &mut response))
+            with_state::<F, _>(state, |state| filter.on_response(state, &mut response))
         })
+    }
+}
+
+/// A future whose destructor cannot unwind: a panic while dropping it is caught and logged.
+struct DropGuarded<F> {
+    inner: std::mem::ManuallyDrop<F>,
+}
+
+impl<F> DropGuarded<F> {
+    fn new(inner: F) -> Self {
+        DropGuarded {
+            inner: std::mem::ManuallyDrop::new(inner),
+        }
+    }
+}
+
+impl<F: Future> Future for DropGuarded<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `inner` is structurally pinned: it is never moved out, only dropped in place.
+        unsafe { self.map_unchecked_mut(|this| &mut *this.inner) }.poll(cx)
+    }
+}
+
+impl<F> Drop for DropGuarded<F> {
+    fn drop(&mut self) {
+        let inner = &mut self.inner;
+        // SAFETY: dropped in place exactly once, here.
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
+            std::mem::ManuallyDrop::drop(inner)
+        }));
+        if dropped.is_err() {
+            log::error!("dropping an unfinished request hook panicked; the panic was contained");
+        }
     }
 }
 

@@ -5,14 +5,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use abi_stable::{
     prefix_type::PrefixTypeTrait,
-    sabi_trait::TD_Opaque,
     std_types::{RErr, ROk, RResult, RSlice, RStr, RString},
 };
 
-use super::adapter::{ExtensionAdapter, panic_text};
+use super::adapter::{extension_object, panic_text};
 use super::{Extension, Host};
 use crate::ffi::{
-    ABI_EPOCH, ExtensionBox, ExtensionModule, ExtensionModule_Ref, FfiExtension_TO, HostHandle,
+    ABI_VERSION, AbiVersion, ExtensionModule, ExtensionModule_Ref, ExtensionObject, HostHandle,
     TypeInfo,
 };
 
@@ -25,16 +24,43 @@ pub const fn type_info<E: Extension>() -> TypeInfo {
     }
 }
 
+/// The oldest host a library built with this SDK accepts unless it asks for a newer one
+/// (`export_extension!(..; min_host_minor = N)`): everything newer than it is queried.
+pub const MIN_HOST: AbiVersion = AbiVersion::new(ABI_VERSION.major, 0);
+
+/// The host version a library declares it needs: this SDK's minimum, or a later minor the
+/// author asked for (never past the ABI this SDK was built for).
+// At ABI 1.0 the only valid minor is 0, which clippy sees as a comparison that cannot fail.
+#[allow(clippy::absurd_extreme_comparisons)]
+pub const fn min_host(minor: Option<u16>) -> AbiVersion {
+    match minor {
+        Some(minor) => {
+            assert!(
+                minor <= ABI_VERSION.minor,
+                "min_host_minor is newer than the ABI this SDK speaks"
+            );
+            AbiVersion::new(ABI_VERSION.major, minor)
+        }
+        None => MIN_HOST,
+    }
+}
+
 /// Builds the root module. `panic_unwind` is evaluated in the extension's crate by the macro,
 /// since the panic strategy is the library's, not this crate's.
 pub fn root_module(
     types: &'static [TypeInfo],
+    min_host: AbiVersion,
     panic_unwind: bool,
-    new_extension: extern "C" fn(RStr<'_>, RStr<'_>, HostHandle) -> RResult<ExtensionBox, RString>,
+    new_extension: extern "C" fn(
+        RStr<'_>,
+        RStr<'_>,
+        HostHandle,
+    ) -> RResult<ExtensionObject, RString>,
 ) -> ExtensionModule_Ref {
     ExtensionModule {
-        abi_epoch: ABI_EPOCH,
-        sdk_version: RStr::from_str(env!("CARGO_PKG_VERSION")),
+        abi: ABI_VERSION,
+        min_host,
+        sdk_version: RStr::from_str(env!("BEGINNINGS_SDK_VERSION")),
         panic_unwind,
         types: RSlice::from_slice(types),
         new_extension,
@@ -57,7 +83,7 @@ pub use crate::__panic_strategy_is_unwind as panic_strategy_is_unwind;
 pub fn new_extension<E: Extension>(
     config_json: RStr<'_>,
     host: HostHandle,
-) -> RResult<ExtensionBox, RString> {
+) -> RResult<ExtensionObject, RString> {
     super::host::install_bridges(Host::new(host));
     create_extension::<E>(config_json, host)
 }
@@ -67,9 +93,9 @@ pub fn new_extension<E: Extension>(
 pub(crate) fn create_extension<E: Extension>(
     config_json: RStr<'_>,
     host: HostHandle,
-) -> RResult<ExtensionBox, RString> {
+) -> RResult<ExtensionObject, RString> {
     let host = Host::new(host);
-    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<ExtensionBox, String> {
+    let outcome = catch_unwind(AssertUnwindSafe(|| -> Result<ExtensionObject, String> {
         let deserializer = &mut serde_json::Deserializer::from_str(config_json.as_str());
         let config: E::Config = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let path = e.path().to_string();
@@ -81,10 +107,7 @@ pub(crate) fn create_extension<E: Extension>(
             }
         })?;
         let extension = E::new(config, host).map_err(|e| e.to_string())?;
-        Ok(FfiExtension_TO::from_value(
-            ExtensionAdapter(extension),
-            TD_Opaque,
-        ))
+        Ok(extension_object(extension))
     }));
     match outcome {
         Ok(Ok(extension)) => ROk(extension),
@@ -107,7 +130,7 @@ fn without_position(error: &serde_json::Error) -> String {
 }
 
 /// The error for a `Type` the library does not export, listing those it does.
-pub fn unknown_type(type_name: RStr<'_>, types: &[TypeInfo]) -> RResult<ExtensionBox, RString> {
+pub fn unknown_type(type_name: RStr<'_>, types: &[TypeInfo]) -> RResult<ExtensionObject, RString> {
     let exported: Vec<&str> = types.iter().map(|t| t.name.as_str()).collect();
     RErr(RString::from(format!(
         "type `{type_name}` is not exported by this library (it exports: {})",
@@ -120,20 +143,55 @@ pub fn unknown_type(type_name: RStr<'_>, types: &[TypeInfo]) -> RResult<Extensio
 /// ```ignore
 /// beginnings_abi::export_extension!(CorsExtension, PreflightCacheExtension);
 /// ```
+///
+/// A library that cannot work without a service added in a later minor version of the ABI
+/// says so, and hosts older than that refuse it with one line instead of loading it:
+///
+/// ```ignore
+/// beginnings_abi::export_extension!(CorsExtension; min_host_minor = 1);
+/// ```
+///
+/// Besides the root module, the macro writes the library's ABI note (see
+/// [`crate::ffi::note`]), which the host reads before it opens the file.
 #[macro_export]
 macro_rules! export_extension {
     ($($extension:ty),+ $(,)?) => {
+        $crate::export_extension!(@export [$($extension),+] ::core::option::Option::None);
+    };
+    ($($extension:ty),+ ; min_host_minor = $minor:expr) => {
+        $crate::export_extension!(@export [$($extension),+] ::core::option::Option::Some($minor));
+    };
+    (@export [$($extension:ty),+] $minor:expr) => {
         const _: () = {
             use $crate::sdk::__private as __beginnings;
 
             static TYPES: &[__beginnings::TypeInfo] =
                 &[$($crate::sdk::__private::type_info::<$extension>()),+];
 
+            const MIN_HOST: __beginnings::AbiVersion = __beginnings::min_host($minor);
+            const PANIC_UNWIND: bool = __beginnings::panic_strategy_is_unwind!();
+            const NOTE_STRINGS: &[&str] = &[$(
+                <$extension as $crate::Extension>::NAME,
+                <$extension as $crate::Extension>::DESCRIPTION,
+                <$extension as $crate::Extension>::CONFIG_SUMMARY,
+            )+];
+            const NOTE_LEN: usize = __beginnings::note::note_len(NOTE_STRINGS);
+
+            /// What the host reads from the file before it opens it.
+            #[used]
+            #[unsafe(link_section = ".note.beginnings")]
+            static ABI_NOTE: __beginnings::note::Note<NOTE_LEN> = __beginnings::note::build(
+                __beginnings::ABI_VERSION,
+                MIN_HOST,
+                PANIC_UNWIND,
+                NOTE_STRINGS,
+            );
+
             extern "C" fn new_extension(
                 type_name: __beginnings::RStr<'_>,
                 config_json: __beginnings::RStr<'_>,
                 host: __beginnings::HostHandle,
-            ) -> __beginnings::RResult<__beginnings::ExtensionBox, __beginnings::RString> {
+            ) -> __beginnings::RResult<__beginnings::ExtensionObject, __beginnings::RString> {
                 $(
                     if type_name.as_str() == <$extension as $crate::Extension>::NAME {
                         return __beginnings::new_extension::<$extension>(config_json, host);
@@ -143,11 +201,9 @@ macro_rules! export_extension {
             }
 
             fn root_module() -> __beginnings::ExtensionModule_Ref {
-                __beginnings::root_module(
-                    TYPES,
-                    __beginnings::panic_strategy_is_unwind!(),
-                    new_extension,
-                )
+                // Keeps the note in the library whatever the linker collects.
+                ::core::hint::black_box(&ABI_NOTE);
+                __beginnings::root_module(TYPES, MIN_HOST, PANIC_UNWIND, new_extension)
             }
 
             extern "C" fn load_root_module() -> __beginnings::RootModuleResult {

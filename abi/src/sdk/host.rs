@@ -26,7 +26,7 @@ impl Host {
 
     /// Writes one line to the host's log under `ext::<module>`.
     pub fn log(&self, level: log::Level, target: &str, message: &str) {
-        let log_fn = self.handle.vtable.log();
+        let log_fn = self.handle.services().log();
         // SAFETY: `ctx` and the vtable come from the host, which keeps them alive for the
         // whole process; the strings are borrowed for the duration of the call only.
         unsafe {
@@ -41,7 +41,7 @@ impl Host {
 
     /// Whether the host would write a line at this level.
     pub fn log_enabled(&self, level: log::Level, target: &str) -> bool {
-        let enabled_fn = self.handle.vtable.log_enabled();
+        let enabled_fn = self.handle.services().log_enabled();
         // SAFETY: as in `log`.
         unsafe { enabled_fn(self.handle.ctx, to_ffi_level(level), RStr::from_str(target)) }
     }
@@ -50,29 +50,29 @@ impl Host {
 impl Host {
     /// Nanoseconds on the host's monotonic clock.
     pub fn monotonic_ns(&self) -> u64 {
-        (self.handle.vtable.monotonic_ns())()
+        (self.handle.services().monotonic_ns())()
     }
 
     /// Nanoseconds since the Unix epoch.
     pub fn unix_time_ns(&self) -> u64 {
-        (self.handle.vtable.unix_time_ns())()
+        (self.handle.services().unix_time_ns())()
     }
 
     /// Waits on the host's runtime. An extension's own tokio copy has no runtime running
     /// (it panics with "no reactor running"), so waiting always goes through the host.
     pub fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send + 'static {
-        (self.handle.vtable.sleep())(RDuration::from(duration))
+        (self.handle.services().sleep())(RDuration::from(duration))
     }
 
     /// Runs `task` on the host's runtime; false when the host is not running one.
     /// A panic inside the task is contained and logged by the host.
     pub fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> bool {
-        (self.handle.vtable.spawn())(task.into_ffi())
+        (self.handle.services().spawn())(task.into_ffi())
     }
 
     /// Registers a counter, exported as `ext_<module>_<name>`. Register at start-up.
     pub fn counter(&self, name: &str, help: &str) -> Counter {
-        let define = self.handle.vtable.define_counter();
+        let define = self.handle.services().define_counter();
         // SAFETY: as in `log`.
         let id = unsafe { define(self.handle.ctx, RStr::from_str(name), RStr::from_str(help)) };
         Counter { id, host: *self }
@@ -80,7 +80,7 @@ impl Host {
 
     /// Registers a histogram, exported as `ext_<module>_<name>`. Register at start-up.
     pub fn histogram(&self, name: &str, help: &str) -> Histogram {
-        let define = self.handle.vtable.define_histogram();
+        let define = self.handle.services().define_histogram();
         // SAFETY: as in `log`.
         let id = unsafe { define(self.handle.ctx, RStr::from_str(name), RStr::from_str(help)) };
         Histogram { id, host: *self }
@@ -90,7 +90,7 @@ impl Host {
 impl Host {
     /// Registers a gauge, exported as `ext_<module>_<name>`. Register at start-up.
     pub fn gauge(&self, name: &str, help: &str) -> Gauge {
-        let define = self.handle.vtable.define_gauge();
+        let define = self.handle.services().define_gauge();
         // SAFETY: as in `log`.
         let id = unsafe { define(self.handle.ctx, RStr::from_str(name), RStr::from_str(help)) };
         Gauge { id, host: *self }
@@ -102,7 +102,7 @@ impl Host {
     /// [`Response::set_prepared`](crate::Response::set_prepared): setting it per request
     /// then copies nothing.
     pub fn prepare_header(&self, name: &str, value: &str) -> Result<PreparedHeader, crate::Error> {
-        let prepare = self.handle.vtable.prepare_header();
+        let prepare = self.handle.services().prepare_header();
         // SAFETY: as in `log`.
         let id = unsafe { prepare(self.handle.ctx, RStr::from_str(name), RStr::from_str(value)) };
         id.into_result()
@@ -126,7 +126,7 @@ pub struct Gauge {
 
 impl Gauge {
     pub fn set(&self, value: i64) {
-        (self.host.handle.vtable.gauge_set())(self.id, value)
+        (self.host.handle.services().gauge_set())(self.id, value)
     }
 }
 
@@ -139,7 +139,7 @@ pub struct Counter {
 
 impl Counter {
     pub fn add(&self, value: u64) {
-        (self.host.handle.vtable.counter_add())(self.id, value)
+        (self.host.handle.services().counter_add())(self.id, value)
     }
 }
 
@@ -152,7 +152,7 @@ pub struct Histogram {
 
 impl Histogram {
     pub fn record(&self, value: u64) {
-        (self.host.handle.vtable.histogram_record())(self.id, value)
+        (self.host.handle.services().histogram_record())(self.id, value)
     }
 }
 

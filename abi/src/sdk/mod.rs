@@ -49,9 +49,11 @@ pub use serde_json as json;
 #[doc(hidden)]
 pub mod __private {
     pub use super::export::{
-        new_extension, panic_strategy_is_unwind, root_module, type_info, unknown_type,
+        min_host, new_extension, panic_strategy_is_unwind, root_module, type_info, unknown_type,
     };
-    pub use crate::ffi::{ExtensionBox, ExtensionModule_Ref, HostHandle, TypeInfo};
+    pub use crate::ffi::{
+        ABI_VERSION, AbiVersion, ExtensionModule_Ref, ExtensionObject, HostHandle, TypeInfo, note,
+    };
     pub use abi_stable::library::{
         __call_root_module_loader, CheckTypeLayout, LibHeader, RootModuleResult,
     };

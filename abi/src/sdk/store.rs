@@ -69,7 +69,7 @@ impl SharedStore {
         delta: i64,
         ttl: Option<Duration>,
     ) -> Result<i64, StoreError> {
-        let incr = self.host.handle.vtable.store_incr();
+        let incr = self.host.handle.services().store_incr();
         // SAFETY: the context and vtable stay valid for the process; the key is copied by
         // the host before this call returns.
         let future = unsafe {
@@ -84,7 +84,7 @@ impl SharedStore {
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let get = self.host.handle.vtable.store_get();
+        let get = self.host.handle.services().store_get();
         // SAFETY: as in `incr`.
         let future = unsafe { get(self.host.handle.ctx, RStr::from_str(key)) };
         result(future.await).map(|value| value.into_option().map(|v| v.into_string()))
@@ -96,7 +96,7 @@ impl SharedStore {
         value: &str,
         ttl: Option<Duration>,
     ) -> Result<(), StoreError> {
-        let set = self.host.handle.vtable.store_set();
+        let set = self.host.handle.services().store_set();
         // SAFETY: as in `incr`.
         let future = unsafe {
             set(
@@ -110,7 +110,7 @@ impl SharedStore {
     }
 
     pub async fn delete(&self, key: &str) -> Result<bool, StoreError> {
-        let delete = self.host.handle.vtable.store_delete();
+        let delete = self.host.handle.services().store_delete();
         // SAFETY: as in `incr`.
         let future = unsafe { delete(self.host.handle.ctx, RStr::from_str(key)) };
         result(future.await)
@@ -118,7 +118,7 @@ impl SharedStore {
 
     /// Takes `tokens` from the GCRA bucket at `key`, atomically across instances.
     pub async fn take(&self, key: &str, rate: Rate, tokens: u64) -> Result<Take, StoreError> {
-        let take = self.host.handle.vtable.store_take();
+        let take = self.host.handle.services().store_take();
         let interval = rate.per.as_nanos().min(u64::MAX as u128) as u64;
         // SAFETY: as in `incr`.
         let future = unsafe {

@@ -9,13 +9,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use abi_stable::{
-    prefix_type::WithMetadata,
-    std_types::{RDuration, ROk, ROption, RStr, RString},
-};
+use abi_stable::std_types::{RDuration, ROk, ROption, RStr, RString};
 use async_ffi::{FfiFuture, FutureExt as _};
 
-use crate::ffi::{HostHandle, HostServices, HostServices_Ref, LogLevel, StoreFuture, TakeOutcome};
+use crate::ffi::{HostHandle, HostServices, LogLevel, StoreFuture, TableHeader, TakeOutcome};
 use crate::sdk::Host;
 
 /// What a test host recorded.
@@ -37,7 +34,8 @@ impl Default for TestHost {
     }
 }
 
-const SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
+static SERVICES: HostServices = HostServices {
+    table_header: TableHeader::of::<HostServices>(),
     log,
     log_enabled,
     monotonic_ns,
@@ -56,7 +54,7 @@ const SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
     store_delete,
     store_take,
     prepare_header,
-});
+};
 
 impl TestHost {
     pub fn new() -> Self {
@@ -78,7 +76,7 @@ impl TestHost {
     pub fn host(&self) -> Host {
         Host::new(HostHandle {
             ctx: (self.recorded as *const Mutex<Recorded>).cast::<c_void>(),
-            vtable: HostServices_Ref(SERVICES.static_as_prefix()),
+            services: (&SERVICES as *const HostServices).cast(),
         })
     }
 

@@ -5,12 +5,9 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use abi_stable::{
-    prefix_type::WithMetadata,
-    std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString},
-};
+use abi_stable::std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString};
 
-use crate::ffi::{MessageVTable, MessageVTable_Ref, MessageView};
+use crate::ffi::{MessageVTable, MessageVTableRef, MessageView, TableHeader};
 
 /// A request for a test: build it, run hooks on it, read what they changed.
 #[derive(Debug, Clone, Default)]
@@ -144,12 +141,13 @@ pub(crate) struct Exchange<'a> {
 pub(crate) fn view<'a>(exchange: &'a mut Exchange<'_>) -> MessageView<'a> {
     MessageView {
         this: (exchange as *mut Exchange<'_>).cast::<c_void>(),
-        vtable: MessageVTable_Ref(VTABLE.static_as_prefix()),
+        vtable: MessageVTableRef::of(&VTABLE),
         borrow: PhantomData,
     }
 }
 
-const VTABLE: &WithMetadata<MessageVTable> = &WithMetadata::new(MessageVTable {
+static VTABLE: MessageVTable = MessageVTable {
+    table_header: TableHeader::of::<MessageVTable>(),
     method,
     path,
     query,
@@ -168,7 +166,7 @@ const VTABLE: &WithMetadata<MessageVTable> = &WithMetadata::new(MessageVTable {
     timings,
     header_nth,
     put_prepared,
-});
+};
 
 /// # Safety
 /// `this` must come from [`view`] and still be borrowed by it.

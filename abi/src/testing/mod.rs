@@ -42,20 +42,20 @@ pub use host::{TestHost, block_on};
 pub use message::{TestRequest, TestResponse};
 
 use crate::Error;
-use crate::ffi::{ExtensionBox, FilterBox, HookError, StatePtr, caps};
+use crate::ffi::{ExtensionInstance, FilterInstance, HookError, StatePtr, caps};
 use crate::sdk::Extension;
 use crate::sdk::export::create_extension;
 use message::{Exchange, view};
 
 /// An extension instance created the way the host creates one.
 pub struct TestExtension {
-    extension: ExtensionBox,
+    extension: ExtensionInstance,
     host: TestHost,
 }
 
 /// The filter an extension built for one route configuration.
 pub struct TestFilter {
-    filter: FilterBox,
+    filter: FilterInstance,
     caps: u32,
     host: TestHost,
 }
@@ -84,7 +84,12 @@ impl TestExtension {
         let created =
             host.scope(|| create_extension::<E>(RStr::from_str(&config.to_string()), handle));
         match created {
-            ROk(extension) => Ok(TestExtension { extension, host }),
+            ROk(object) => {
+                // SAFETY: fresh from `create_extension`, taken over once.
+                let extension =
+                    unsafe { ExtensionInstance::from_object(object) }.map_err(Error::new)?;
+                Ok(TestExtension { extension, host })
+            }
             RErr(message) => Err(Error::new(message.into_string())),
         }
     }

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use beginnings_abi::ffi::AbiVersion;
+
 use crate::config::Location;
 
 /// One extension that could not be loaded.
@@ -28,8 +30,16 @@ pub enum LoadErrorKind {
     Unsafe { reason: String },
     /// `dlopen` failed (not a shared object, missing symbols, wrong architecture).
     Open { reason: String },
-    /// A shared object without the `abi_stable` library header.
+    /// A shared object without the Beginnings ABI note (or the `abi_stable` header).
     NotAnExtension,
+    /// Built for another major version of the ABI.
+    AbiMajor { built: AbiVersion, host: AbiVersion },
+    /// Built for a newer minor version of the ABI and declares it needs a newer host.
+    HostTooOld {
+        built: AbiVersion,
+        needs: AbiVersion,
+        host: AbiVersion,
+    },
     /// Built against another version of `abi_stable` or of the extension interface.
     Incompatible { reason: String },
     /// The layout of the interface types differs between the host and the library.
@@ -75,8 +85,20 @@ impl fmt::Display for LoadError {
             LoadErrorKind::Open { reason } => write!(f, "cannot open {library}: {reason}"),
             LoadErrorKind::NotAnExtension => write!(
                 f,
-                "{library} is not a Beginnings extension library (it has no abi_stable library \
-                 header); build it as a cdylib that calls beginnings_abi::export_extension!"
+                "{library} is not a Beginnings extension library (it has no Beginnings ABI \
+                 note; nothing of it was run); build it as a cdylib that calls \
+                 beginnings_abi::export_extension!"
+            ),
+            LoadErrorKind::AbiMajor { built, host } => write!(
+                f,
+                "{library} was built for ABI {built}; this host has {host} and serves ABI {}.x \
+                 extensions only; rebuild it against a beginnings-abi of ABI {}.x",
+                host.major, host.major
+            ),
+            LoadErrorKind::HostTooOld { built, needs, host } => write!(
+                f,
+                "{library} was built for ABI {built}, needs a host with {needs} or newer; this \
+                 host has {host}"
             ),
             LoadErrorKind::Incompatible { reason } => write!(
                 f,

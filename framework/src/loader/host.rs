@@ -6,16 +6,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use abi_stable::{
-    prefix_type::WithMetadata,
-    std_types::{RDuration, ROption, RStr, RString},
-};
+use abi_stable::std_types::{RDuration, ROption, RStr, RString};
 use async_ffi::{FfiFuture, FutureExt as _};
 use beginnings_abi::ffi::{
-    HostHandle, HostServices, HostServices_Ref, LogLevel, StoreFuture, TakeOutcome,
+    HostHandle, HostServices, LogLevel, StoreFuture, TableHeader, TakeOutcome,
 };
 use futures_util::FutureExt as _;
 
+use super::guard::guarded;
 use crate::builtin::metrics::registry;
 
 /// What the host knows about the library a handle was given to.
@@ -28,7 +26,8 @@ struct ModuleContext {
     store_prefix: String,
 }
 
-const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServices {
+static HOST_SERVICES: HostServices = HostServices {
+    table_header: TableHeader::of::<HostServices>(),
     log: host_log,
     log_enabled: host_log_enabled,
     monotonic_ns: host_monotonic_ns,
@@ -47,7 +46,7 @@ const HOST_SERVICES: &WithMetadata<HostServices> = &WithMetadata::new(HostServic
     store_delete: host_store_delete,
     store_take: host_store_take,
     prepare_header: host_prepare_header,
-});
+};
 
 /// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread: the
 /// one of the server that bound last (an earlier server's runtime may be gone).
@@ -75,7 +74,7 @@ pub(crate) fn handle_for(module: &str) -> HostHandle {
     }));
     HostHandle {
         ctx: (context as *const ModuleContext).cast::<c_void>(),
-        vtable: HostServices_Ref(HOST_SERVICES.static_as_prefix()),
+        services: (&HOST_SERVICES as *const HostServices).cast(),
     }
 }
 
@@ -105,19 +104,25 @@ unsafe extern "C" fn host_log(
     _target: RStr<'_>,
     message: RStr<'_>,
 ) {
-    // SAFETY: the extension passes back the context of the handle it was given.
-    let context = unsafe { context(ctx) };
-    let level = level(log_level);
-    if level > log::max_level() {
-        return;
-    }
-    log::logger().log(
-        &log::Record::builder()
-            .level(level)
-            .target(&context.log_target)
-            .args(format_args!("{}", message.as_str()))
-            .build(),
-    );
+    guarded(
+        "log",
+        || (),
+        || {
+            // SAFETY: the extension passes back the context of the handle it was given.
+            let context = unsafe { context(ctx) };
+            let level = level(log_level);
+            if level > log::max_level() {
+                return;
+            }
+            log::logger().log(
+                &log::Record::builder()
+                    .level(level)
+                    .target(&context.log_target)
+                    .args(format_args!("{}", message.as_str()))
+                    .build(),
+            );
+        },
+    )
 }
 
 unsafe extern "C" fn host_log_enabled(
@@ -125,16 +130,22 @@ unsafe extern "C" fn host_log_enabled(
     log_level: LogLevel,
     _target: RStr<'_>,
 ) -> bool {
-    // SAFETY: as in `host_log`.
-    let context = unsafe { context(ctx) };
-    let level = level(log_level);
-    level <= log::max_level()
-        && log::logger().enabled(
-            &log::Metadata::builder()
-                .level(level)
-                .target(&context.log_target)
-                .build(),
-        )
+    guarded(
+        "log_enabled",
+        || false,
+        || {
+            // SAFETY: as in `host_log`.
+            let context = unsafe { context(ctx) };
+            let level = level(log_level);
+            level <= log::max_level()
+                && log::logger().enabled(
+                    &log::Metadata::builder()
+                        .level(level)
+                        .target(&context.log_target)
+                        .build(),
+                )
+        },
+    )
 }
 
 fn clock_origin() -> Instant {
@@ -143,7 +154,11 @@ fn clock_origin() -> Instant {
 }
 
 extern "C" fn host_monotonic_ns() -> u64 {
-    clock_origin().elapsed().as_nanos() as u64
+    guarded(
+        "monotonic_ns",
+        || 0,
+        || clock_origin().elapsed().as_nanos() as u64,
+    )
 }
 
 /// Now on the clock extensions see through `monotonic_ns`.
@@ -152,38 +167,56 @@ pub(crate) fn monotonic_ns() -> u64 {
 }
 
 extern "C" fn host_unix_time_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+    guarded(
+        "unix_time_ns",
+        || 0,
+        || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(0)
+        },
+    )
 }
 
 extern "C" fn host_sleep(duration: RDuration) -> FfiFuture<()> {
-    let duration = std::time::Duration::from(duration);
-    match runtime() {
-        Some(handle) => {
-            // The timer is registered with the host runtime's driver, whichever thread asks.
-            let _entered = handle.enter();
-            tokio::time::sleep(duration).into_ffi()
-        }
-        None => {
-            tracing::error!("an extension called sleep while no runtime is running");
-            std::future::ready(()).into_ffi()
-        }
-    }
+    guarded(
+        "sleep",
+        || std::future::ready(()).into_ffi(),
+        || {
+            let duration = std::time::Duration::from(duration);
+            match runtime() {
+                Some(handle) => {
+                    // The timer is registered with the host runtime's driver, whichever thread asks.
+                    let _entered = handle.enter();
+                    tokio::time::sleep(duration).into_ffi()
+                }
+                None => {
+                    tracing::error!("an extension called sleep while no runtime is running");
+                    std::future::ready(()).into_ffi()
+                }
+            }
+        },
+    )
 }
 
 extern "C" fn host_spawn(task: FfiFuture<()>) -> bool {
-    let Some(handle) = runtime() else {
-        return false;
-    };
-    handle.spawn(async move {
-        // A panic inside the extension's future comes back as a panic of the FFI future.
-        if AssertUnwindSafe(task).catch_unwind().await.is_err() {
-            tracing::error!("a task spawned by an extension panicked");
-        }
-    });
-    true
+    guarded(
+        "spawn",
+        || false,
+        || {
+            let Some(handle) = runtime() else {
+                return false;
+            };
+            handle.spawn(async move {
+                // A panic inside the extension's future comes back as a panic of the FFI future.
+                if AssertUnwindSafe(task).catch_unwind().await.is_err() {
+                    tracing::error!("a task spawned by an extension panicked");
+                }
+            });
+            true
+        },
+    )
 }
 
 /// A metric's full name: the library's prefix (`ext_<module>_`) and the name it gave.
@@ -201,13 +234,25 @@ unsafe extern "C" fn host_define_counter(
     name: RStr<'_>,
     help: RStr<'_>,
 ) -> u32 {
-    // SAFETY: as in `host_log`.
-    let name = unsafe { metric_name(ctx, name) };
-    registry().define_counter(&name, help.as_str())
+    guarded(
+        "define_counter",
+        || u32::MAX,
+        || {
+            // SAFETY: as in `host_log`.
+            let name = unsafe { metric_name(ctx, name) };
+            registry().define_counter(&name, help.as_str())
+        },
+    )
 }
 
 extern "C" fn host_counter_add(id: u32, value: u64) {
-    registry().counter_add(id, value);
+    guarded(
+        "counter_add",
+        || (),
+        || {
+            registry().counter_add(id, value);
+        },
+    )
 }
 
 unsafe extern "C" fn host_define_histogram(
@@ -215,23 +260,47 @@ unsafe extern "C" fn host_define_histogram(
     name: RStr<'_>,
     help: RStr<'_>,
 ) -> u32 {
-    // SAFETY: as in `host_log`.
-    let name = unsafe { metric_name(ctx, name) };
-    registry().define_histogram(&name, help.as_str())
+    guarded(
+        "define_histogram",
+        || u32::MAX,
+        || {
+            // SAFETY: as in `host_log`.
+            let name = unsafe { metric_name(ctx, name) };
+            registry().define_histogram(&name, help.as_str())
+        },
+    )
 }
 
 extern "C" fn host_histogram_record(id: u32, value: u64) {
-    registry().histogram_record(id, value);
+    guarded(
+        "histogram_record",
+        || (),
+        || {
+            registry().histogram_record(id, value);
+        },
+    )
 }
 
 unsafe extern "C" fn host_define_gauge(ctx: *const c_void, name: RStr<'_>, help: RStr<'_>) -> u32 {
-    // SAFETY: as in `host_log`.
-    let name = unsafe { metric_name(ctx, name) };
-    registry().define_gauge(&name, help.as_str())
+    guarded(
+        "define_gauge",
+        || u32::MAX,
+        || {
+            // SAFETY: as in `host_log`.
+            let name = unsafe { metric_name(ctx, name) };
+            registry().define_gauge(&name, help.as_str())
+        },
+    )
 }
 
 extern "C" fn host_gauge_set(id: u32, value: i64) {
-    registry().gauge_set(id, value);
+    guarded(
+        "gauge_set",
+        || (),
+        || {
+            registry().gauge_set(id, value);
+        },
+    )
 }
 
 /// # Safety
@@ -246,6 +315,14 @@ fn ttl(ttl_ms: u64) -> Option<std::time::Duration> {
     (ttl_ms > 0).then(|| std::time::Duration::from_millis(ttl_ms))
 }
 
+/// The answer of a store callback that panicked before it made its future.
+fn store_panicked<T: Send + 'static>() -> StoreFuture<T> {
+    std::future::ready(abi_stable::std_types::RErr(RString::from(
+        "the host panicked while starting the store operation",
+    )))
+    .into_ffi()
+}
+
 fn into_ffi<T: Send + 'static>(
     operation: impl std::future::Future<Output = crate::store::StoreResult<T>> + Send + 'static,
 ) -> StoreFuture<T> {
@@ -258,22 +335,26 @@ unsafe extern "C" fn host_store_incr(
     delta: i64,
     ttl_ms: u64,
 ) -> StoreFuture<i64> {
-    // SAFETY: the extension passes back the context of its handle.
-    let key = unsafe { store_key(ctx, key) };
-    into_ffi(crate::store::run(move |store| {
-        store.incr(key, delta, ttl(ttl_ms))
-    }))
+    guarded("store_incr", store_panicked, || {
+        // SAFETY: the extension passes back the context of its handle.
+        let key = unsafe { store_key(ctx, key) };
+        into_ffi(crate::store::run(move |store| {
+            store.incr(key, delta, ttl(ttl_ms))
+        }))
+    })
 }
 
 unsafe extern "C" fn host_store_get(
     ctx: *const c_void,
     key: RStr<'_>,
 ) -> StoreFuture<ROption<RString>> {
-    // SAFETY: as in `host_store_incr`.
-    let key = unsafe { store_key(ctx, key) };
-    into_ffi(async move {
-        let value = crate::store::run(move |store| store.get(key)).await?;
-        Ok(value.map(RString::from).into())
+    guarded("store_get", store_panicked, || {
+        // SAFETY: as in `host_store_incr`.
+        let key = unsafe { store_key(ctx, key) };
+        into_ffi(async move {
+            let value = crate::store::run(move |store| store.get(key)).await?;
+            Ok(value.map(RString::from).into())
+        })
     })
 }
 
@@ -283,18 +364,22 @@ unsafe extern "C" fn host_store_set(
     value: RStr<'_>,
     ttl_ms: u64,
 ) -> StoreFuture<()> {
-    // SAFETY: as in `host_store_incr`.
-    let key = unsafe { store_key(ctx, key) };
-    let value = value.as_str().to_string();
-    into_ffi(crate::store::run(move |store| {
-        store.set(key, value, ttl(ttl_ms))
-    }))
+    guarded("store_set", store_panicked, || {
+        // SAFETY: as in `host_store_incr`.
+        let key = unsafe { store_key(ctx, key) };
+        let value = value.as_str().to_string();
+        into_ffi(crate::store::run(move |store| {
+            store.set(key, value, ttl(ttl_ms))
+        }))
+    })
 }
 
 unsafe extern "C" fn host_store_delete(ctx: *const c_void, key: RStr<'_>) -> StoreFuture<bool> {
-    // SAFETY: as in `host_store_incr`.
-    let key = unsafe { store_key(ctx, key) };
-    into_ffi(crate::store::run(move |store| store.delete(key)))
+    guarded("store_delete", store_panicked, || {
+        // SAFETY: as in `host_store_incr`.
+        let key = unsafe { store_key(ctx, key) };
+        into_ffi(crate::store::run(move |store| store.delete(key)))
+    })
 }
 
 unsafe extern "C" fn host_store_take(
@@ -304,11 +389,13 @@ unsafe extern "C" fn host_store_take(
     burst: u64,
     tokens: u64,
 ) -> StoreFuture<TakeOutcome> {
-    // SAFETY: as in `host_store_incr`.
-    let key = unsafe { store_key(ctx, key) };
-    into_ffi(crate::store::run(move |store| {
-        store.take(key, interval_ns, burst, tokens)
-    }))
+    guarded("store_take", store_panicked, || {
+        // SAFETY: as in `host_store_incr`.
+        let key = unsafe { store_key(ctx, key) };
+        into_ffi(crate::store::run(move |store| {
+            store.take(key, interval_ns, burst, tokens)
+        }))
+    })
 }
 
 unsafe extern "C" fn host_prepare_header(
@@ -316,7 +403,17 @@ unsafe extern "C" fn host_prepare_header(
     name: RStr<'_>,
     value: RStr<'_>,
 ) -> abi_stable::std_types::RResult<u32, RString> {
-    crate::pipeline::prepare_header(name.as_str(), value.as_str())
-        .map_err(RString::from)
-        .into()
+    guarded(
+        "prepare_header",
+        || {
+            abi_stable::std_types::RErr(RString::from(
+                "the host panicked while preparing the header",
+            ))
+        },
+        || {
+            crate::pipeline::prepare_header(name.as_str(), value.as_str())
+                .map_err(RString::from)
+                .into()
+        },
+    )
 }

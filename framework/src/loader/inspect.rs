@@ -1,10 +1,10 @@
-//! `beginnings ext inspect FILE.so`: what a library says about itself, after the same checks
-//! the loader makes.
+//! `beginnings ext inspect FILE.so`: what a library says about itself, read from the file
+//! alone (its ABI note). The library is never opened, so none of its code runs: inspecting
+//! is safe on a file nobody has vetted yet.
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::RootModule;
-use beginnings_abi::ffi::{ABI_EPOCH, ExtensionModule_Ref};
+use beginnings_abi::ffi::ABI_VERSION;
 
 use super::error::{LoadError, LoadErrorKind};
 use super::library;
@@ -21,17 +21,18 @@ pub struct TypeSummary {
 #[derive(Debug, Clone)]
 pub struct LibraryInfo {
     pub path: PathBuf,
-    pub abi_epoch: u32,
-    pub host_abi_epoch: u32,
-    /// The interface version the host speaks (the library passed the version check).
-    pub interface_version: String,
-    pub sdk_version: String,
+    /// The ABI the library was built for (`1.0`).
+    pub abi: String,
+    /// The oldest host ABI it accepts.
+    pub min_host: String,
+    /// The ABI of this host.
+    pub host_abi: String,
     pub panic_unwind: bool,
     pub types: Vec<TypeSummary>,
 }
 
-/// Opens `path` with every check of the loader (file safety, header, version, layout,
-/// epoch, panic strategy) and reads what it exports.
+/// Makes every check of the loader that needs no code of the library (file safety, ABI
+/// note, version, panic strategy) and reads what it exports from its note.
 pub fn inspect(path: &Path) -> Result<LibraryInfo, Box<LoadError>> {
     let fail = |kind| {
         Box::new(LoadError {
@@ -51,25 +52,20 @@ pub fn inspect(path: &Path) -> Result<LibraryInfo, Box<LoadError>> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let opened = library::open(directory, path).map_err(fail)?;
-    let module = opened.module;
+    let note = library::judge(directory, path).map_err(fail)?;
     Ok(LibraryInfo {
         path: path.to_path_buf(),
-        abi_epoch: module.abi_epoch(),
-        host_abi_epoch: ABI_EPOCH,
-        interface_version: ExtensionModule_Ref::VERSION_STRINGS
-            .version
-            .as_str()
-            .to_string(),
-        sdk_version: module.sdk_version().as_str().to_string(),
-        panic_unwind: module.panic_unwind(),
-        types: module
-            .types()
-            .iter()
+        abi: note.abi.to_string(),
+        min_host: note.min_host.to_string(),
+        host_abi: ABI_VERSION.to_string(),
+        panic_unwind: note.panic_unwind,
+        types: note
+            .types
+            .into_iter()
             .map(|t| TypeSummary {
-                name: t.name.as_str().to_string(),
-                description: t.description.as_str().to_string(),
-                config_summary: t.config_summary.as_str().to_string(),
+                name: t.name,
+                description: t.description,
+                config_summary: t.config_summary,
             })
             .collect(),
     })

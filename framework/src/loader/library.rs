@@ -1,15 +1,17 @@
-//! Opening one extension library: the file checks made before `dlopen` (a library's
-//! constructors run as soon as it is opened), then the `abi_stable` header, version and
-//! layout checks, then our own epoch and panic-strategy checks.
+//! Opening one extension library: the file checks and the ABI note (read from the file)
+//! decide before `dlopen`, since a library's constructors run as soon as it is opened; then
+//! `abi_stable` checks the layout of the frozen core, and the root module must say what the
+//! note said.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
-use beginnings_abi::ffi::{ABI_EPOCH, ExtensionModule_Ref};
+use beginnings_abi::ffi::ExtensionModule_Ref;
 
 use super::error::LoadErrorKind;
+use super::note::{self, AbiNote};
 
 /// A library that passed every check. Never unloaded.
 #[derive(Clone, Copy)]
@@ -22,17 +24,30 @@ pub(crate) fn library_path(directory: &Path, module: &str) -> PathBuf {
     directory.join(format!("lib{module}.so"))
 }
 
-pub(crate) fn open(directory: &Path, path: &Path) -> Result<Library, LoadErrorKind> {
+/// Everything decided about a library without running any of it: the file may be loaded
+/// and its note says this host serves it.
+pub(crate) fn judge(directory: &Path, path: &Path) -> Result<AbiNote, LoadErrorKind> {
     check_file(directory, path)?;
+    note::judge(path)
+}
+
+/// Opens a library that [`judge`] accepted.
+pub(crate) fn open(path: &Path, judged: &AbiNote) -> Result<Library, LoadErrorKind> {
     let header = lib_header_from_path(path).map_err(classify)?;
     let module = header
         .init_root_module::<ExtensionModule_Ref>()
         .map_err(classify)?;
-    if module.abi_epoch() != ABI_EPOCH {
+    // The note is what was judged; a root module that says otherwise was not built by
+    // `export_extension!` and is not trusted.
+    if module.abi() != judged.abi || module.min_host() != judged.min_host {
         return Err(LoadErrorKind::Incompatible {
             reason: format!(
-                "ABI epoch {}, this host needs {ABI_EPOCH}",
-                module.abi_epoch()
+                "its root module says ABI {} (host {} or newer) but its note says {} (host {} \
+                 or newer)",
+                module.abi(),
+                module.min_host(),
+                judged.abi,
+                judged.min_host
             ),
         });
     }

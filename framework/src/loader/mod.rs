@@ -2,9 +2,11 @@
 //! configuration names as `module:Type`.
 
 mod error;
+mod guard;
 mod host;
 mod inspect;
 mod library;
+mod note;
 mod settings;
 pub(crate) mod views;
 
@@ -12,7 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use abi_stable::std_types::{RErr, ROk, RStr};
-use beginnings_abi::ffi::ExtensionBox;
+use beginnings_abi::ffi::ExtensionInstance;
 use serde_json::Value;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
@@ -28,7 +30,7 @@ pub struct LoadedExtension {
     /// `module:Type`.
     pub name: String,
     pub library: PathBuf,
-    pub(crate) instance: ExtensionBox,
+    pub(crate) instance: ExtensionInstance,
     /// Lower runs earlier; equal priorities keep the listed order.
     pub priority: i64,
     pub(crate) breaker: BreakerPolicy,
@@ -51,6 +53,7 @@ pub fn load_all(
     entries: &[ExtensionEntry],
     directory: &Path,
 ) -> Result<Vec<LoadedExtension>, LoadErrors> {
+    let mut notes: HashMap<&str, Result<note::AbiNote, ()>> = HashMap::new();
     let mut libraries: HashMap<&str, Result<library::Library, ()>> = HashMap::new();
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
@@ -81,31 +84,55 @@ pub fn load_all(
             errors.push(fail(kind));
             continue;
         }
-        let library = match libraries.get(entry.module.as_str()) {
-            Some(Ok(library)) => *library,
+        // Judged from the file first: nothing of a library runs before it is accepted, and
+        // a type it does not export is reported before it is opened.
+        let judged = match notes.get(entry.module.as_str()) {
+            Some(Ok(judged)) => judged.clone(),
             // Already reported for an earlier entry of the same module.
             Some(Err(())) => continue,
             None => {
-                let opened = if path.exists() || path.is_symlink() {
-                    library::open(directory, &path)
+                let judged = if path.exists() || path.is_symlink() {
+                    library::judge(directory, &path)
                 } else {
                     Err(LoadErrorKind::NotFound {
                         directory: directory.to_path_buf(),
                         holds: library::list_libraries(directory),
                     })
                 };
-                match opened {
-                    Ok(library) => {
-                        libraries.insert(&entry.module, Ok(library));
-                        library
+                match judged {
+                    Ok(judged) => {
+                        notes.insert(&entry.module, Ok(judged.clone()));
+                        judged
                     }
                     Err(kind) => {
-                        libraries.insert(&entry.module, Err(()));
+                        notes.insert(&entry.module, Err(()));
                         errors.push(fail(kind));
                         continue;
                     }
                 }
             }
+        };
+        if !judged.types.iter().any(|t| t.name == entry.type_name) {
+            errors.push(fail(LoadErrorKind::UnknownType {
+                type_name: entry.type_name.clone(),
+                exported: judged.types.iter().map(|t| t.name.clone()).collect(),
+            }));
+            continue;
+        }
+        let library = match libraries.get(entry.module.as_str()) {
+            Some(Ok(library)) => *library,
+            Some(Err(())) => continue,
+            None => match library::open(&path, &judged) {
+                Ok(library) => {
+                    libraries.insert(&entry.module, Ok(library));
+                    library
+                }
+                Err(kind) => {
+                    libraries.insert(&entry.module, Err(()));
+                    errors.push(fail(kind));
+                    continue;
+                }
+            },
         };
         match create(&library, entry, &config) {
             Ok(instance) => {
@@ -138,7 +165,7 @@ fn create(
     library: &library::Library,
     entry: &ExtensionEntry,
     config: &Value,
-) -> Result<ExtensionBox, LoadErrorKind> {
+) -> Result<ExtensionInstance, LoadErrorKind> {
     let exported: Vec<String> = library
         .module
         .types()
@@ -158,7 +185,9 @@ fn create(
         RStr::from_str(&config_json),
         host::handle_for(&entry.module),
     ) {
-        ROk(instance) => Ok(instance),
+        // SAFETY: a fresh object from the library's own constructor, taken over once.
+        ROk(object) => unsafe { ExtensionInstance::from_object(object) }
+            .map_err(|reason| LoadErrorKind::InitFailed { reason }),
         RErr(message) => Err(LoadErrorKind::ConfigRejected {
             message: message.into_string(),
         }),

@@ -6,11 +6,10 @@ use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 
-use abi_stable::{
-    prefix_type::WithMetadata,
-    std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString},
-};
-use beginnings_abi::ffi::{MessageVTable, MessageVTable_Ref, MessageView};
+use abi_stable::std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString};
+use beginnings_abi::ffi::{MessageVTable, MessageVTableRef, MessageView, TableHeader};
+
+use super::guard::guarded;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 
 use crate::routing::Response;
@@ -210,7 +209,7 @@ impl Side for ResponseSide<'_> {
 pub(crate) fn view<'a, S: Side + 'a>(side: &'a mut S) -> MessageView<'a> {
     MessageView {
         this: (side as *mut S).cast::<c_void>(),
-        vtable: VTables::<S>::VTABLE,
+        vtable: MessageVTableRef::of(VTables::<S>::VTABLE),
         borrow: PhantomData,
     }
 }
@@ -219,7 +218,8 @@ pub(crate) fn view<'a, S: Side + 'a>(side: &'a mut S) -> MessageView<'a> {
 struct VTables<S>(PhantomData<S>);
 
 impl<S: Side> VTables<S> {
-    const WITH_METADATA: &'static WithMetadata<MessageVTable> = &WithMetadata::new(MessageVTable {
+    const VTABLE: &'static MessageVTable = &MessageVTable {
+        table_header: TableHeader::of::<MessageVTable>(),
         method: method::<S>,
         path: path::<S>,
         query: query::<S>,
@@ -238,8 +238,7 @@ impl<S: Side> VTables<S> {
         timings: timings::<S>,
         header_nth: header_nth::<S>,
         put_prepared: put_prepared::<S>,
-    });
-    const VTABLE: MessageVTable_Ref = MessageVTable_Ref(Self::WITH_METADATA.static_as_prefix());
+    };
 }
 
 /// # Safety
@@ -264,61 +263,91 @@ fn erase(text: &str) -> RStr<'static> {
 }
 
 unsafe extern "C" fn started_ns<S: Side>(this: *const c_void) -> u64 {
-    // SAFETY: the extension passes back the pointer of the view it was given.
-    unsafe { side::<S>(this) }.started_ns()
+    guarded(
+        "started_ns",
+        || 0,
+        || {
+            // SAFETY: the extension passes back the pointer of the view it was given.
+            unsafe { side::<S>(this) }.started_ns()
+        },
+    )
 }
 
 unsafe extern "C" fn timings<S: Side>(this: *const c_void) -> RString {
-    // SAFETY: as in `started_ns`.
-    match unsafe { side::<S>(this) }.timings() {
-        Some(timings) => RString::from(timings.lock().render()),
-        None => RString::new(),
-    }
+    guarded("timings", RString::new, || {
+        // SAFETY: as in `started_ns`.
+        match unsafe { side::<S>(this) }.timings() {
+            Some(timings) => RString::from(timings.lock().render()),
+            None => RString::new(),
+        }
+    })
 }
 
 unsafe extern "C" fn request_id<S: Side>(this: *const c_void) -> RStr<'static> {
-    // SAFETY: the extension passes back the pointer of the view it was given.
-    erase(unsafe { side::<S>(this) }.request_id())
+    guarded("request_id", empty, || {
+        // SAFETY: the extension passes back the pointer of the view it was given.
+        erase(unsafe { side::<S>(this) }.request_id())
+    })
 }
 
 unsafe extern "C" fn route<S: Side>(this: *const c_void) -> RStr<'static> {
-    // SAFETY: the extension passes back the pointer of the view it was given.
-    erase(unsafe { side::<S>(this) }.route())
+    guarded("route", empty, || {
+        // SAFETY: the extension passes back the pointer of the view it was given.
+        erase(unsafe { side::<S>(this) }.route())
+    })
 }
 
 unsafe extern "C" fn method<S: Side>(this: *const c_void) -> RStr<'static> {
-    // SAFETY: the extension passes back the pointer of the view it was given.
-    erase(unsafe { side::<S>(this) }.method())
+    guarded("method", empty, || {
+        // SAFETY: the extension passes back the pointer of the view it was given.
+        erase(unsafe { side::<S>(this) }.method())
+    })
 }
 
 unsafe extern "C" fn path<S: Side>(this: *const c_void) -> RStr<'static> {
-    // SAFETY: as in `method`.
-    erase(unsafe { side::<S>(this) }.uri().path())
+    guarded("path", empty, || {
+        // SAFETY: as in `method`.
+        erase(unsafe { side::<S>(this) }.uri().path())
+    })
 }
 
 unsafe extern "C" fn query<S: Side>(this: *const c_void) -> RStr<'static> {
-    // SAFETY: as in `method`.
-    erase(unsafe { side::<S>(this) }.uri().query().unwrap_or(""))
+    guarded("query", empty, || {
+        // SAFETY: as in `method`.
+        erase(unsafe { side::<S>(this) }.uri().query().unwrap_or(""))
+    })
 }
 
 unsafe extern "C" fn status<S: Side>(this: *const c_void) -> u16 {
-    // SAFETY: as in `method`.
-    unsafe { side::<S>(this) }.status()
+    guarded(
+        "status",
+        || 0,
+        || {
+            // SAFETY: as in `method`.
+            unsafe { side::<S>(this) }.status()
+        },
+    )
 }
 
 unsafe extern "C" fn header<S: Side>(
     this: *const c_void,
     name: RStr<'_>,
 ) -> ROption<RSlice<'static, u8>> {
-    // SAFETY: as in `method`.
-    let side = unsafe { side::<S>(this) };
-    match side.headers().get(name.as_str()) {
-        // SAFETY: the value lives in the message; see `erase`.
-        Some(value) => RSome(RSlice::from_slice(unsafe {
-            &*(value.as_bytes() as *const [u8])
-        })),
-        None => RNone,
-    }
+    guarded(
+        "header",
+        || RNone,
+        || {
+            // SAFETY: as in `method`.
+            let side = unsafe { side::<S>(this) };
+            match side.headers().get(name.as_str()) {
+                // SAFETY: the value lives in the message; see `erase`.
+                Some(value) => RSome(RSlice::from_slice(unsafe {
+                    &*(value.as_bytes() as *const [u8])
+                })),
+                None => RNone,
+            }
+        },
+    )
 }
 
 unsafe extern "C" fn header_nth<S: Side>(
@@ -326,29 +355,41 @@ unsafe extern "C" fn header_nth<S: Side>(
     name: RStr<'_>,
     index: usize,
 ) -> ROption<RSlice<'static, u8>> {
-    // SAFETY: as in `method`.
-    let side = unsafe { side::<S>(this) };
-    match side.headers().get_all(name.as_str()).iter().nth(index) {
-        // SAFETY: the value lives in the message; see `erase`.
-        Some(value) => RSome(RSlice::from_slice(unsafe {
-            &*(value.as_bytes() as *const [u8])
-        })),
-        None => RNone,
-    }
+    guarded(
+        "header_nth",
+        || RNone,
+        || {
+            // SAFETY: as in `method`.
+            let side = unsafe { side::<S>(this) };
+            match side.headers().get_all(name.as_str()).iter().nth(index) {
+                // SAFETY: the value lives in the message; see `erase`.
+                Some(value) => RSome(RSlice::from_slice(unsafe {
+                    &*(value.as_bytes() as *const [u8])
+                })),
+                None => RNone,
+            }
+        },
+    )
 }
 
 unsafe extern "C" fn put_prepared<S: Side>(this: *mut c_void, id: u32, append: bool) -> bool {
-    let Some((name, value)) = crate::pipeline::prepared_header(id) else {
-        return false;
-    };
-    // SAFETY: as in `set_header`.
-    put(
-        unsafe { side_mut::<S>(this) }.headers_mut(),
-        name,
-        value,
-        append,
-    );
-    true
+    guarded(
+        "put_prepared",
+        || false,
+        || {
+            let Some((name, value)) = crate::pipeline::prepared_header(id) else {
+                return false;
+            };
+            // SAFETY: as in `set_header`.
+            put(
+                unsafe { side_mut::<S>(this) }.headers_mut(),
+                name,
+                value,
+                append,
+            )
+            .is_ok()
+        },
+    )
 }
 
 /// A header name and value checked as `http` requires; the errors name what was wrong.
@@ -360,13 +401,37 @@ pub(crate) fn parse_header(name: &str, value: &str) -> Result<(HeaderName, Heade
     Ok((name, value))
 }
 
-/// Replaces every value of the header (`append` false) or adds one.
-fn put(headers: &mut HeaderMap, name: HeaderName, value: HeaderValue, append: bool) {
-    if append {
-        headers.append(name, value);
+/// Replaces every value of the header (`append` false) or adds one. A map that reached
+/// `http`'s limit of entries refuses (its plain `insert`/`append` would panic).
+fn put(
+    headers: &mut HeaderMap,
+    name: HeaderName,
+    value: HeaderValue,
+    append: bool,
+) -> Result<(), String> {
+    let outcome = if append {
+        headers.try_append(name, value).map(drop)
     } else {
-        headers.insert(name, value);
-    }
+        headers.try_insert(name, value).map(drop)
+    };
+    outcome.map_err(|_| {
+        format!(
+            "too many header lines ({}): the message holds as many as it can",
+            headers.len()
+        )
+    })
+}
+
+/// The empty text a text accessor answers when the host panicked.
+fn empty() -> RStr<'static> {
+    RStr::from_str("")
+}
+
+/// The error a changing accessor answers when the host panicked.
+fn host_panicked() -> RResult<(), RString> {
+    RErr(RString::from(
+        "the host panicked while changing the message",
+    ))
 }
 
 /// # Safety
@@ -385,8 +450,9 @@ unsafe fn put_text<S: Side>(
                 name,
                 value,
                 append,
-            );
-            ROk(())
+            )
+            .map_err(RString::from)
+            .into()
         }
         Err(message) => RErr(RString::from(message)),
     }
@@ -397,8 +463,10 @@ unsafe extern "C" fn set_header<S: Side>(
     name: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), RString> {
-    // SAFETY: as in `method`; hooks that change the message hold the view mutably.
-    unsafe { put_text::<S>(this, name, value, false) }
+    guarded("set_header", host_panicked, || {
+        // SAFETY: as in `method`; hooks that change the message hold the view mutably.
+        unsafe { put_text::<S>(this, name, value, false) }
+    })
 }
 
 unsafe extern "C" fn append_header<S: Side>(
@@ -406,38 +474,60 @@ unsafe extern "C" fn append_header<S: Side>(
     name: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), RString> {
-    // SAFETY: as in `set_header`.
-    unsafe { put_text::<S>(this, name, value, true) }
+    guarded("append_header", host_panicked, || {
+        // SAFETY: as in `set_header`.
+        unsafe { put_text::<S>(this, name, value, true) }
+    })
 }
 
 unsafe extern "C" fn remove_header<S: Side>(this: *mut c_void, name: RStr<'_>) -> bool {
-    // SAFETY: as in `set_header`.
-    let side = unsafe { side_mut::<S>(this) };
-    side.headers_mut().remove(name.as_str()).is_some()
+    guarded(
+        "remove_header",
+        || false,
+        || {
+            // SAFETY: as in `set_header`.
+            let side = unsafe { side_mut::<S>(this) };
+            side.headers_mut().remove(name.as_str()).is_some()
+        },
+    )
 }
 
 unsafe extern "C" fn peer_addr<S: Side>(this: *const c_void) -> RString {
-    // SAFETY: as in `method`.
-    let side = unsafe { side::<S>(this) };
-    side.peer()
-        .map(|peer| RString::from(peer.to_string()))
-        .unwrap_or_default()
+    guarded("peer_addr", RString::new, || {
+        // SAFETY: as in `method`.
+        let side = unsafe { side::<S>(this) };
+        side.peer()
+            .map(|peer| RString::from(peer.to_string()))
+            .unwrap_or_default()
+    })
 }
 
 unsafe extern "C" fn body<S: Side>(this: *const c_void) -> RSlice<'static, u8> {
-    // SAFETY: as in `method`.
-    let side = unsafe { side::<S>(this) };
-    // SAFETY: the body outlives the hook; see `erase`.
-    RSlice::from_slice(unsafe { &*(side.body() as *const [u8]) })
+    guarded(
+        "body",
+        || RSlice::from_slice(&[]),
+        || {
+            // SAFETY: as in `method`.
+            let side = unsafe { side::<S>(this) };
+            // SAFETY: the body outlives the hook; see `erase`.
+            RSlice::from_slice(unsafe { &*(side.body() as *const [u8]) })
+        },
+    )
 }
 
 unsafe extern "C" fn value<S: Side>(this: *const c_void, name: RStr<'_>) -> ROption<RStr<'static>> {
-    // SAFETY: as in `method`.
-    let side = unsafe { side::<S>(this) };
-    match side.value(name.as_str()) {
-        Some(value) => RSome(erase(value)),
-        None => RNone,
-    }
+    guarded(
+        "value",
+        || RNone,
+        || {
+            // SAFETY: as in `method`.
+            let side = unsafe { side::<S>(this) };
+            match side.value(name.as_str()) {
+                Some(value) => RSome(erase(value)),
+                None => RNone,
+            }
+        },
+    )
 }
 
 unsafe extern "C" fn set_value<S: Side>(
@@ -445,12 +535,14 @@ unsafe extern "C" fn set_value<S: Side>(
     name: RStr<'_>,
     value: RStr<'_>,
 ) -> RResult<(), RString> {
-    // SAFETY: as in `set_header`.
-    let side = unsafe { side_mut::<S>(this) };
-    match side.set_value(name.as_str(), value.as_str()) {
-        Ok(()) => ROk(()),
-        Err(message) => RErr(RString::from(message)),
-    }
+    guarded("set_value", host_panicked, || {
+        // SAFETY: as in `set_header`.
+        let side = unsafe { side_mut::<S>(this) };
+        match side.set_value(name.as_str(), value.as_str()) {
+            Ok(()) => ROk(()),
+            Err(message) => RErr(RString::from(message)),
+        }
+    })
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use abi_stable::std_types::{RErr, ROk, RStr};
-use beginnings_abi::ffi::{FilterBox, caps};
+use beginnings_abi::ffi::{FilterInstance, caps};
 use serde_json::{Map, Value};
 
 use super::breaker::Breaker;
@@ -22,7 +22,7 @@ pub(crate) struct ChainLink {
     pub extension: Arc<str>,
     /// The extension's `Server-Timing` name (`ext-<module>-<type>`, lowercase; no `:`).
     pub timing_name: Arc<str>,
-    pub filter: Arc<FilterBox>,
+    pub filter: Arc<FilterInstance>,
     pub caps: u32,
     /// `on_error: open` for this extension on this route: a failure lets the request pass.
     pub fail_open: bool,
@@ -66,7 +66,7 @@ pub(crate) struct ChainBuilder<'a> {
     timing_names: Vec<Arc<str>>,
     breakers: Vec<Arc<Breaker>>,
     /// (extension, canonical settings it reads) -> the shared filter.
-    filters: HashMap<(usize, String), Arc<FilterBox>>,
+    filters: HashMap<(usize, String), Arc<FilterInstance>>,
     /// (extension, path, methods, canonical settings) -> whether it applies.
     applies: HashMap<(usize, String, String, String), bool>,
 }
