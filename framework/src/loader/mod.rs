@@ -2,6 +2,7 @@
 //! configuration names as `module:Type`.
 
 mod error;
+mod file_checks;
 mod host;
 mod inspect;
 mod library;
