@@ -151,3 +151,67 @@ fn a_private_copy_with_safe_permissions_loads() {
         .build()
         .expect("loads from a private directory");
 }
+
+#[test]
+fn a_library_in_a_sticky_world_writable_directory_is_refused() {
+    // Like /tmp: the sticky bit stops others deleting a file, not planting one first.
+    let directory = private_copy("libsecurity.so");
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("its directory"), "{error}");
+    assert!(
+        error.contains("writable by group or others (mode 1777)"),
+        "{error}"
+    );
+}
+
+/// Gives `path` to the `nobody` user; false when this process may not (not running as root).
+fn give_to_nobody(path: &Path) -> bool {
+    match std::os::unix::fs::chown(path, Some(NOBODY), None) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("skipped: changing a file's owner needs root ({error})");
+            false
+        }
+        Err(error) => panic!("chown {}: {error}", path.display()),
+    }
+}
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_library_owned_by_another_user_is_refused() {
+    let directory = private_copy("libsecurity.so");
+    let library = directory.path().join("libsecurity.so");
+    if !give_to_nobody(&library) {
+        return;
+    }
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("refusing to load"), "{error}");
+    assert!(error.contains("owned by uid 65534"), "{error}");
+    assert!(error.contains("chown"), "says how to fix it: {error}");
+}
+
+#[test]
+fn a_directory_owned_by_another_user_is_refused() {
+    let directory = private_copy("libsecurity.so");
+    if !give_to_nobody(directory.path()) {
+        return;
+    }
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("its directory"), "{error}");
+    assert!(error.contains("owned by uid 65534"), "{error}");
+    assert!(error.contains("chown"), "says how to fix it: {error}");
+}
