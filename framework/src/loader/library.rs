@@ -58,14 +58,7 @@ pub(crate) fn list_libraries(directory: &Path) -> Vec<String> {
 
 /// Compares the file's SHA-256 with the one the configuration pins.
 pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorKind> {
-    use sha2::{Digest, Sha256};
-    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
-        reason: e.to_string(),
-    })?;
-    let actual: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let actual = sha256_of(path)?;
     if actual == expected {
         Ok(())
     } else {
@@ -76,6 +69,18 @@ pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorK
             ),
         })
     }
+}
+
+/// The file's SHA-256 in lowercase hex, as the `sha256` key writes it.
+pub(crate) fn sha256_of(path: &Path) -> Result<String, LoadErrorKind> {
+    use sha2::{Digest, Sha256};
+    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
+        reason: e.to_string(),
+    })?;
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 fn classify(error: LibraryError) -> LoadErrorKind {

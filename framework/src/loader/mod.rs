@@ -4,6 +4,7 @@
 mod error;
 mod file_checks;
 mod host;
+mod identity;
 mod inspect;
 mod library;
 mod settings;
@@ -88,7 +89,7 @@ pub fn load_all(
             Some(Err(())) => continue,
             None => {
                 let opened = if path.exists() || path.is_symlink() {
-                    library::open(directory, &path)
+                    identity::open(directory, &path)
                 } else {
                     Err(LoadErrorKind::NotFound {
                         directory: directory.to_path_buf(),
