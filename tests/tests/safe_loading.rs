@@ -3,9 +3,10 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
+use std::time::Duration;
 
 use beginnings::App;
-use beginnings_tests::{ConfigDir, build_dir, ensure_built};
+use beginnings_tests::{ConfigDir, TestServer, build_dir, client, ensure_built};
 
 /// Builds an application from `yaml` with extensions from `directory` and returns the
 /// start-up error text.
@@ -150,4 +151,133 @@ fn a_private_copy_with_safe_permissions_loads() {
         .extensions_dir(directory.path())
         .build()
         .expect("loads from a private directory");
+}
+
+#[test]
+fn a_library_in_a_sticky_world_writable_directory_is_refused() {
+    // Like /tmp: the sticky bit stops others deleting a file, not planting one first.
+    let directory = private_copy("libsecurity.so");
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o1777)).unwrap();
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("its directory"), "{error}");
+    assert!(
+        error.contains("writable by group or others (mode 1777)"),
+        "{error}"
+    );
+}
+
+/// Gives `path` to the `nobody` user; false when this process may not (not running as root).
+fn give_to_nobody(path: &Path) -> bool {
+    match std::os::unix::fs::chown(path, Some(NOBODY), None) {
+        Ok(()) => true,
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            eprintln!("skipped: changing a file's owner needs root ({error})");
+            false
+        }
+        Err(error) => panic!("chown {}: {error}", path.display()),
+    }
+}
+
+const NOBODY: u32 = 65534;
+
+#[test]
+fn a_library_owned_by_another_user_is_refused() {
+    let directory = private_copy("libsecurity.so");
+    let library = directory.path().join("libsecurity.so");
+    if !give_to_nobody(&library) {
+        return;
+    }
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("refusing to load"), "{error}");
+    assert!(error.contains("owned by uid 65534"), "{error}");
+    assert!(error.contains("chown"), "says how to fix it: {error}");
+}
+
+#[test]
+fn a_directory_owned_by_another_user_is_refused() {
+    let directory = private_copy("libsecurity.so");
+    if !give_to_nobody(directory.path()) {
+        return;
+    }
+    let error = start_error(
+        "extensions:\n  \"security:SecurityHeadersExtension\": {}\n",
+        directory.path(),
+    );
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("its directory"), "{error}");
+    assert!(error.contains("owned by uid 65534"), "{error}");
+    assert!(error.contains("chown"), "says how to fix it: {error}");
+}
+
+/// The SHA-256 of `path` in hex, as the `sha256` key pins it.
+fn sha256_of(path: &Path) -> String {
+    let output = std::process::Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum runs");
+    let digest = String::from_utf8(output.stdout).unwrap();
+    digest.split_whitespace().next().unwrap().to_string()
+}
+
+#[test]
+fn a_reload_that_finds_a_changed_library_is_refused_and_the_old_build_keeps_serving() {
+    ensure_built();
+    let directory = private_copy("libsecurity.so");
+    let library = directory.path().join("libsecurity.so");
+    let config = |digest: &str, security_headers: bool| {
+        format!(
+            "routes:\n  patterns:\n    \"/api/*\": {{security_headers: {security_headers}}}\n\
+             extensions:\n  \"security:SecurityHeadersExtension\": \
+             {{x_frame_options: DENY, sha256: \"{digest}\"}}\n"
+        )
+    };
+    let server = TestServer::start_with(
+        &config(&sha256_of(&library), true),
+        &["--extensions-dir", directory.path().to_str().unwrap()],
+    );
+    let url = server.url("/api/v1/users");
+    let framed = || {
+        let response = client().get(&url).send().unwrap();
+        assert_eq!(response.status(), 200);
+        response.headers().contains_key("x-frame-options")
+    };
+    assert!(framed());
+
+    // A new build at the same path, pinned by the new configuration. Appending keeps it a
+    // valid ELF file and leaves the pages the server has mapped as they were. The new
+    // configuration drops the header, so a reload that went through would show.
+    let mut file = fs::OpenOptions::new().append(true).open(&library).unwrap();
+    std::io::Write::write_all(&mut file, &[0; 4096]).unwrap();
+    drop(file);
+    server.write_config(&config(&sha256_of(&library), false));
+    server.signal("HUP");
+
+    assert!(
+        server.wait_for_log_count("reload failed", 1, Duration::from_secs(10)),
+        "the reload was not refused:\n{}",
+        server.log()
+    );
+    let log = server.log();
+    let reason = log
+        .lines()
+        .find(|line| line.contains("changed since it was loaded"))
+        .unwrap_or_else(|| panic!("no reason given:\n{log}"));
+    assert!(
+        reason.contains(&library.display().to_string()),
+        "names the file: {reason}"
+    );
+    assert!(
+        reason.contains("restart the server"),
+        "says what to do: {reason}"
+    );
+    assert!(!log.contains("configuration reloaded"), "{log}");
+    assert!(framed(), "the old configuration and build still serve");
 }

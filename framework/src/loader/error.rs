@@ -55,6 +55,9 @@ pub enum LoadErrorKind {
     },
     /// The extension refused its configuration.
     ConfigRejected { message: String },
+    /// This process already opened the library, and the file now holds another build:
+    /// opening it again would return the build already loaded.
+    Changed { loaded: String, now: String },
 }
 
 impl fmt::Display for LoadError {
@@ -131,6 +134,12 @@ impl fmt::Display for LoadError {
             LoadErrorKind::ConfigRejected { message } => {
                 write!(f, "configuration rejected: {message}")
             }
+            LoadErrorKind::Changed { loaded, now } => write!(
+                f,
+                "library {library} changed since it was loaded (sha256 {loaded} -> {now}); \
+                 the running server keeps the build it loaded, so restart the server to load \
+                 the new one"
+            ),
         }
     }
 }

@@ -4,13 +4,13 @@
 //! note said.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
 use beginnings_abi::ffi::ExtensionModule_Ref;
 
 use super::error::LoadErrorKind;
+use super::file_checks::check_file;
 use super::note::{self, AbiNote};
 
 /// A library that passed every check. Never unloaded.
@@ -73,14 +73,7 @@ pub(crate) fn list_libraries(directory: &Path) -> Vec<String> {
 
 /// Compares the file's SHA-256 with the one the configuration pins.
 pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorKind> {
-    use sha2::{Digest, Sha256};
-    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
-        reason: e.to_string(),
-    })?;
-    let actual: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let actual = sha256_of(path)?;
     if actual == expected {
         Ok(())
     } else {
@@ -93,51 +86,16 @@ pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorK
     }
 }
 
-fn check_file(directory: &Path, path: &Path) -> Result<(), LoadErrorKind> {
-    let unsafe_file = |reason: String| Err(LoadErrorKind::Unsafe { reason });
-    let link = fs::symlink_metadata(path).map_err(|e| LoadErrorKind::Open {
+/// The file's SHA-256 in lowercase hex, as the `sha256` key writes it.
+pub(crate) fn sha256_of(path: &Path) -> Result<String, LoadErrorKind> {
+    use sha2::{Digest, Sha256};
+    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
         reason: e.to_string(),
     })?;
-    let real_dir = fs::canonicalize(directory).map_err(|e| LoadErrorKind::Open {
-        reason: format!("extensions directory {}: {e}", directory.display()),
-    })?;
-    let real_path = fs::canonicalize(path).map_err(|e| LoadErrorKind::Open {
-        reason: e.to_string(),
-    })?;
-    if link.file_type().is_symlink() && real_path.parent() != Some(real_dir.as_path()) {
-        return unsafe_file(format!(
-            "it is a symlink to {}, outside the extensions directory {}; copy the library \
-             into the directory instead",
-            real_path.display(),
-            real_dir.display()
-        ));
-    }
-    let metadata = fs::metadata(&real_path).map_err(|e| LoadErrorKind::Open {
-        reason: e.to_string(),
-    })?;
-    if !metadata.is_file() {
-        return unsafe_file("it is not a regular file".into());
-    }
-    if metadata.permissions().mode() & 0o022 != 0 {
-        return unsafe_file(format!(
-            "it is writable by group or others (mode {:o}); run `chmod go-w {}`",
-            metadata.permissions().mode() & 0o777,
-            path.display()
-        ));
-    }
-    let dir_mode = fs::metadata(&real_dir)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0);
-    if dir_mode & 0o022 != 0 && dir_mode & 0o1000 == 0 {
-        return unsafe_file(format!(
-            "its directory {} is writable by group or others (mode {:o}), so anyone could \
-             replace it; run `chmod go-w {}`",
-            real_dir.display(),
-            dir_mode & 0o777,
-            real_dir.display()
-        ));
-    }
-    Ok(())
+    Ok(Sha256::digest(&bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect())
 }
 
 fn classify(error: LibraryError) -> LoadErrorKind {

@@ -2,8 +2,10 @@
 //! configuration names as `module:Type`.
 
 mod error;
+mod file_checks;
 mod guard;
 mod host;
+mod identity;
 mod inspect;
 mod library;
 mod note;
@@ -122,7 +124,7 @@ pub fn load_all(
         let library = match libraries.get(entry.module.as_str()) {
             Some(Ok(library)) => *library,
             Some(Err(())) => continue,
-            None => match library::open(&path, &judged) {
+            None => match identity::open(&path, &judged) {
                 Ok(library) => {
                     libraries.insert(&entry.module, Ok(library));
                     library
