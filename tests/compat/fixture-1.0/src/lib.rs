@@ -70,7 +70,8 @@ impl Filter for CompatFilter {
 
     fn on_response(&self, state: &mut u64, response: &mut Response<'_>) -> Result<(), Error> {
         let kept = if *state > 0 { "state-kept" } else { "state-lost" };
-        response.set_header("x-compat-response", &format!("{} {kept}", self.tag))
+        let name = format!("x-compat-response-{}", self.tag);
+        response.set_header(&name, kept)
     }
 }
 

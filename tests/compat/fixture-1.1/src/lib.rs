@@ -71,13 +71,14 @@ impl Filter for CompatFilter {
 
     fn on_response(&self, state: &mut u64, response: &mut Response<'_>) -> Result<(), Error> {
         let kept = if *state > 0 { "state-kept" } else { "state-lost" };
-        response.set_header("x-compat-response", &format!("{} {kept}", self.tag))?;
+        let name = format!("x-compat-response-{}", self.tag);
+        response.set_header(&name, kept)?;
         // A service added in ABI 1.1: on an older host it is "unsupported", never a panic.
         let echoed = match self.host.echo("hello") {
             Ok(text) => text,
             Err(unsupported) => unsupported.to_string(),
         };
-        response.set_header("x-compat-echo", &echoed)
+        response.set_header(&format!("x-compat-echo-{}", self.tag), &echoed)
     }
 
     /// A hook added in ABI 1.1; an older host never calls it.

@@ -1,0 +1,94 @@
+//! Borrowed views of the request and response a hook works on.
+//!
+//! A view is an opaque pointer to the host's own request or response plus a vtable of
+//! accessors, so nothing is copied per request: hyper's message stays the only copy.
+
+use std::{ffi::c_void, marker::PhantomData};
+
+use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString};
+
+use super::table::versioned_table;
+
+versioned_table! {
+/// The accessor table of a [`MessageView`], built by the host (append-only; see
+/// [`super::table`]).
+///
+/// Every returned `RStr`/`RSlice` borrows from the message behind `this` and is valid only
+/// until the next call that changes that message, and never past the hook that received the
+/// view; the SDK ties these borrows to the view's lifetime.
+pub struct MessageVTable, read through MessageVTableRef {
+    /// The request method (`GET`), also on a response view.
+    pub method: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The request path without the query, also on a response view.
+    pub path: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The raw query string without `?`; empty when there is none.
+    pub query: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The response status; 0 on a request view.
+    pub status: unsafe extern "C" fn(this: *const c_void) -> u16,
+    /// The first value of a header of the message (request or response), by name.
+    pub header:
+        unsafe extern "C" fn(this: *const c_void, name: RStr<'_>) -> ROption<RSlice<'static, u8>>,
+    /// Replaces every value of a header with one value.
+    pub set_header: unsafe extern "C" fn(
+        this: *mut c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<(), RString>,
+    /// Adds one value to a header.
+    pub append_header: unsafe extern "C" fn(
+        this: *mut c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<(), RString>,
+    /// Removes a header; true when it was present.
+    pub remove_header: unsafe extern "C" fn(this: *mut c_void, name: RStr<'_>) -> bool,
+    /// The client's socket address (`ip:port`); empty when unknown.
+    pub peer_addr: unsafe extern "C" fn(this: *const c_void) -> RString,
+    /// The buffered request body; empty unless the filter declared `NEEDS_BODY`.
+    pub body: unsafe extern "C" fn(this: *const c_void) -> RSlice<'static, u8>,
+    /// A value an extension attached to the request (`auth.user`), by name.
+    pub value: unsafe extern "C" fn(this: *const c_void, name: RStr<'_>) -> ROption<RStr<'static>>,
+    /// Attaches a value to the request for later extensions and the handler; refused on a
+    /// response view (the handler has run).
+    pub set_value: unsafe extern "C" fn(
+        this: *mut c_void,
+        name: RStr<'_>,
+        value: RStr<'_>,
+    ) -> RResult<(), RString>,
+    /// The template of the matched route (`/api/v1/users/{id}`), the same for every request
+    /// of the route: a key for per-route state such as rate limits.
+    pub route: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// The request id (kept from a sane `X-Request-Id` or generated); empty when the host
+    /// assigns none.
+    pub request_id: unsafe extern "C" fn(this: *const c_void) -> RStr<'static>,
+    /// When the host started on this request, on the host's monotonic clock (the clock of
+    /// `HostServices::monotonic_ns`): latency without per-request state.
+    pub started_ns: unsafe extern "C" fn(this: *const c_void) -> u64,
+    /// On a route with `profile_enabled: true`, the time the host measured in each
+    /// extension's hooks and in the handler so far, as `Server-Timing` entries
+    /// (`ext-cors;dur=0.012, handler;dur=1.250`); empty elsewhere.
+    pub timings: unsafe extern "C" fn(this: *const c_void) -> RString,
+    /// The `index`th value of a header sent on several lines (`X-Forwarded-For`), in order.
+    pub header_nth: unsafe extern "C" fn(
+        this: *const c_void,
+        name: RStr<'_>,
+        index: usize,
+    ) -> ROption<RSlice<'static, u8>>,
+    /// Sets (`append` false: replacing every value) or appends a header prepared with
+    /// `HostServices::prepare_header`; false for an unknown id.
+    pub put_prepared: unsafe extern "C" fn(this: *mut c_void, id: u32, append: bool) -> bool,
+}
+}
+
+/// A borrowed request or response, valid for one hook call.
+#[repr(C)]
+pub struct MessageView<'a> {
+    /// The host's message; only the vtable functions may use it.
+    pub this: *mut c_void,
+    pub vtable: MessageVTableRef,
+    pub borrow: PhantomData<&'a mut ()>,
+}
+
+// SAFETY: a view stands for an exclusive borrow of the host's message (`&mut` to data that
+// is itself `Send`); an asynchronous hook may be resumed on another worker thread.
+unsafe impl Send for MessageView<'_> {}

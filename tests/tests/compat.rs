@@ -1,0 +1,147 @@
+//! The compatibility promise of `docs/abi.md`, proven with real builds: extensions built
+//! against a frozen copy of the ABI 1.0 SDK and against a future 1.1 copy
+//! (`tests/compat/`), each in a target directory of its own, loaded by the current host.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use beginnings::App;
+use beginnings_tests::{ConfigDir, TestServer, build_dir, client, ensure_built, workspace_root};
+
+/// Builds one fixture of `tests/compat/` in its own target directory (a shared one would
+/// reuse one `beginnings-abi` artifact for every copy) and returns its library.
+fn build_fixture(fixture: &str, crate_name: &str, features: &[&str]) -> PathBuf {
+    let target = build_dir()
+        .parent()
+        .expect("the build directory sits in the target directory")
+        .join("compat")
+        .join(format!("{fixture}{}", features.join("+")));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut command = Command::new(cargo);
+    command
+        .current_dir(workspace_root().join("tests/compat").join(fixture))
+        .args(["build", "--locked", "--lib", "--target-dir"])
+        .arg(&target);
+    for feature in features {
+        command.args(["--features", feature]);
+    }
+    let status = command.status().expect("cargo runs");
+    assert!(status.success(), "building tests/compat/{fixture} failed");
+    target.join("debug").join(format!("lib{crate_name}.so"))
+}
+
+/// The three libraries of the matrix, in a private extensions directory.
+fn extensions_dir() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        for (library, module) in [
+            (
+                build_fixture("fixture-1.0", "compat_v1_0", &[]),
+                "compat_v1_0",
+            ),
+            (
+                build_fixture("fixture-1.1", "compat_v1_1", &[]),
+                "compat_v1_1",
+            ),
+            (
+                build_fixture("fixture-1.1", "compat_v1_1", &["needs-1_1"]),
+                "compat_v1_1_needs",
+            ),
+        ] {
+            let copy = dir.path().join(format!("lib{module}.so"));
+            fs::copy(&library, &copy).unwrap();
+            fs::set_permissions(&copy, fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        dir
+    })
+    .path()
+}
+
+#[test]
+fn the_host_runs_every_hook_of_a_1_0_and_a_1_1_extension() {
+    let dir = extensions_dir();
+    let dir = dir.to_str().unwrap();
+    let server = TestServer::start_with(
+        "extensions:\n  \"compat_v1_0:CompatExtension\": {tag: old}\n  \"compat_v1_1:CompatExtension\": {tag: new}\n",
+        &["--extensions-dir", dir],
+    );
+    let answer = client().get(server.url("/api/v1/users")).send().unwrap();
+    assert_eq!(answer.status(), 200);
+    let header = |name: &str| {
+        answer
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_else(|| panic!("no {name}: {:?}", answer.headers()))
+    };
+    // The asynchronous request hook (waiting on the host's sleep) set the per-request
+    // state, and the response hook found it: every hook of each build ran.
+    assert_eq!(header("x-compat-response-old"), "state-kept");
+    assert_eq!(header("x-compat-response-new"), "state-kept");
+    // The service 1.1 added is answered "unsupported" by this 1.0 host, never a panic.
+    assert_eq!(
+        header("x-compat-echo-new"),
+        "unsupported: this host has no `echo` service"
+    );
+    let log = server.wait_for_log("compat fixture new started");
+    assert!(
+        log.contains("compat fixture old started (built for ABI 1.0)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("compat fixture new started (built for ABI 1.1)"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_1_1_extension_that_needs_a_1_1_host_is_refused_in_one_line() {
+    ensure_built();
+    let dir = extensions_dir();
+    let config = ConfigDir::new("extensions:\n  \"compat_v1_1_needs:CompatExtension\": {tag: x}\n");
+    let error = match App::from_file(config.app_yaml(), None)
+        .unwrap()
+        .extensions_dir(dir)
+        .build()
+    {
+        Ok(_) => panic!("a library that needs a newer host must not load"),
+        Err(error) => error.to_string(),
+    };
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(error.contains("app.yaml:2:3:"), "{error}");
+    assert!(
+        error.contains(
+            "libcompat_v1_1_needs.so was built for ABI 1.1, needs a host with 1.1 or newer; \
+             this host has 1.0"
+        ),
+        "{error}"
+    );
+
+    let inspected = Command::new(build_dir().join("beginnings"))
+        .args(["ext", "inspect"])
+        .arg(dir.join("libcompat_v1_1_needs.so"))
+        .output()
+        .unwrap();
+    assert!(!inspected.status.success());
+    let stderr = String::from_utf8_lossy(&inspected.stderr);
+    assert!(
+        stderr.contains("needs a host with 1.1 or newer"),
+        "{stderr}"
+    );
+
+    let inspected = Command::new(build_dir().join("beginnings"))
+        .args(["ext", "inspect"])
+        .arg(dir.join("libcompat_v1_1.so"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&inspected.stdout);
+    assert!(inspected.status.success(), "{stdout}");
+    assert!(stdout.contains("1.1 (this host: 1.0)"), "{stdout}");
+    assert!(stdout.contains("needs host      1.0 or newer"), "{stdout}");
+}
