@@ -88,12 +88,21 @@ fn a_library_without_an_abi_note_never_runs_its_constructor() {
 
     let (ok, stderr) = inspect(&library);
     assert!(!ok, "{stderr}");
-    assert!(stderr.contains("is not a Beginnings extension library"), "{stderr}");
-    assert!(!marker.exists(), "ext inspect ran the library's constructor");
+    assert!(
+        stderr.contains("is not a Beginnings extension library"),
+        "{stderr}"
+    );
+    assert!(
+        !marker.exists(),
+        "ext inspect ran the library's constructor"
+    );
 
     let error = start_error("planted", dir.path());
     assert!(error.contains("nothing of it was run"), "{error}");
-    assert!(!marker.exists(), "a refused start ran the library's constructor");
+    assert!(
+        !marker.exists(),
+        "a refused start ran the library's constructor"
+    );
 }
 
 #[test]
@@ -109,10 +118,16 @@ fn a_library_that_needs_a_newer_host_is_refused_before_it_runs() {
         stderr.contains("was built for ABI 1.9, needs a host with 1.9 or newer; this host has 1.0"),
         "{stderr}"
     );
-    assert!(!marker.exists(), "ext inspect ran the library's constructor");
+    assert!(
+        !marker.exists(),
+        "ext inspect ran the library's constructor"
+    );
 
     let error = start_error("newer", dir.path());
     assert_eq!(error.lines().count(), 1, "{error}");
     assert!(error.contains("needs a host with 1.9 or newer"), "{error}");
-    assert!(!marker.exists(), "a refused start ran the library's constructor");
+    assert!(
+        !marker.exists(),
+        "a refused start ran the library's constructor"
+    );
 }
