@@ -113,7 +113,7 @@ fn lib_rs(name: &str, ty: &str, header: &str) -> String {
         r#"//! `{name}:{ty}`: adds the `{header}` header to the answers of the routes it applies
 //! to. A starting point: change the config, the filter and the test.
 
-use beginnings_abi::{{Error, Extension, Filter, Host, Response, Route, export_extension}};
+use beginnings_abi::{{Error, Extension, Filter, Hooks, Host, Response, Route, export_extension}};
 use serde::Deserialize;
 
 /// The extension's entry under `extensions:` in the YAML. Unknown keys are errors that name
@@ -134,27 +134,33 @@ pub struct {ty} {{
     value: String,
 }}
 
+/// The route settings this extension reads (its field names are the keys).
+#[derive(Debug, Deserialize)]
+pub struct RouteSettings {{
+    /// Routes opt out with `{name}: false`.
+    #[serde(default)]
+    pub {name}: Option<bool>,
+}}
+
+/// Named in configuration by its type name: `{name}:{ty}`.
 impl Extension for {ty} {{
-    const NAME: &'static str = "{ty}";
     const DESCRIPTION: &'static str = "adds the {header} header";
     const CONFIG_SUMMARY: &'static str = "value: string = hello";
-    /// The only route setting this extension reads.
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&["{name}"]);
 
     type Config = Config;
+    type RouteConfig = RouteSettings;
     type Filter = {ty}Filter;
 
     fn new(config: Config, _host: Host) -> Result<Self, Error> {{
         Ok({ty} {{ value: config.value }})
     }}
 
-    /// Routes opt out with `{name}: false` in their settings.
-    fn applies(&self, route: &Route<'_>) -> bool {{
-        route.flag("{name}", true).unwrap_or(true)
-    }}
-
-    fn filter(&self, _route: &Route<'_>) -> Result<{ty}Filter, Error> {{
-        Ok({ty}Filter {{ value: self.value.clone() }})
+    /// The route's filter, or `None` when the route opted out.
+    fn filter(&self, route: &Route<'_, RouteSettings>) -> Result<Option<{ty}Filter>, Error> {{
+        if !route.settings.{name}.unwrap_or(true) {{
+            return Ok(None);
+        }}
+        Ok(Some({ty}Filter {{ value: self.value.clone() }}))
     }}
 }}
 
@@ -166,8 +172,11 @@ pub struct {ty}Filter {{
 impl Filter for {ty}Filter {{
     /// No state between the hooks: nothing is allocated per request.
     type State = ();
-    /// No request hook: the host skips it.
-    const ON_REQUEST: bool = false;
+
+    /// Only the response hook: the host skips the request hook.
+    fn hooks(&self) -> Hooks {{
+        Hooks::none().response()
+    }}
 
     fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {{
         response.set_header("{header}", &self.value)

@@ -77,10 +77,12 @@ impl ExtensionInstance {
     pub fn new_filter(
         &self,
         path: RStr<'_>,
+        methods: RSlice<'_, RStr<'_>>,
         route_config_json: RStr<'_>,
     ) -> HookResult<FilterInstance> {
         // SAFETY: as in `applies`.
-        let object = unsafe { (self.vtable.new_filter())(self.this, path, route_config_json) };
+        let object =
+            unsafe { (self.vtable.new_filter())(self.this, path, methods, route_config_json) };
         match object.into_result() {
             // SAFETY: a filter object fresh from the same library.
             Ok(object) => unsafe { FilterInstance::from_object(object) }.into(),

@@ -10,12 +10,15 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use abi_stable::std_types::{RErr, RNone, ROk, ROption, RSlice, RSome, RStr, RString, RVec};
 use async_ffi::BorrowingFfiFuture;
 use futures_util::FutureExt;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{Action, Error, Extension, Filter, Request, Response, Route};
+use super::{Action, Error, Extension, Filter, Hooks, Request, Response, Route, route_keys};
 use crate::ffi::{
     ExtensionObject, ExtensionVTable, FilterObject, FilterVTable, HookError, HookResult,
     MessageView, Reply, RequestFuture, StatePtr, TableHeader, caps,
@@ -23,10 +26,28 @@ use crate::ffi::{
 
 /// Builds the extension object the host receives for an instance of `E`.
 pub(crate) fn extension_object<E: Extension>(extension: E) -> ExtensionObject {
+    let cell = ExtensionCell {
+        extension,
+        slots: Mutex::new(HashMap::new()),
+    };
     ExtensionObject {
-        this: Box::into_raw(Box::new(extension)).cast(),
+        this: Box::into_raw(Box::new(cell)).cast(),
         vtable: (ExtensionFunctions::<E>::VTABLE as *const ExtensionVTable).cast(),
     }
+}
+
+/// An extension instance and the filters it built while the host asked whether it takes
+/// part in a route, waiting for the host to ask for them (one per distinct settings).
+struct ExtensionCell<E: Extension> {
+    extension: E,
+    slots: Mutex<HashMap<String, Slot<E::Filter>>>,
+}
+
+enum Slot<F> {
+    /// Built by `applies`, not yet handed over.
+    Pending(F),
+    /// Handed over: the host keeps it for every route with these settings.
+    Taken,
 }
 
 /// The extension table of `E`, one per type, built at compile time.
@@ -35,7 +56,7 @@ struct ExtensionFunctions<E>(PhantomData<E>);
 impl<E: Extension> ExtensionFunctions<E> {
     const VTABLE: &'static ExtensionVTable = &ExtensionVTable {
         table_header: TableHeader::of::<ExtensionVTable>(),
-        drop: drop_boxed::<E>,
+        drop: drop_boxed::<ExtensionCell<E>>,
         applies: Self::applies,
         new_filter: Self::new_filter,
         command: Self::command,
@@ -45,10 +66,28 @@ impl<E: Extension> ExtensionFunctions<E> {
     };
 
     /// # Safety
-    /// `this` is an `E` made by [`extension_object`] and not yet dropped.
-    unsafe fn get<'a>(this: *const c_void) -> &'a E {
+    /// `this` is a cell made by [`extension_object`] and not yet dropped.
+    unsafe fn get<'a>(this: *const c_void) -> &'a ExtensionCell<E> {
         // SAFETY: the caller's contract.
-        unsafe { &*this.cast::<E>() }
+        unsafe { &*this.cast::<ExtensionCell<E>>() }
+    }
+
+    /// The extension's answer for one route: its filter, or none.
+    fn filter_for(
+        cell: &ExtensionCell<E>,
+        path: RStr<'_>,
+        methods: RSlice<'_, RStr<'_>>,
+        route_config_json: RStr<'_>,
+    ) -> Result<Option<E::Filter>, Error> {
+        let settings: E::RouteConfig =
+            route_keys::settings_of(path.as_str(), route_config_json.as_str())?;
+        let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
+        let route = Route {
+            path: path.as_str(),
+            methods: &methods,
+            settings: &settings,
+        };
+        cell.extension.filter(&route)
     }
 
     unsafe extern "C" fn applies(
@@ -59,37 +98,50 @@ impl<E: Extension> ExtensionFunctions<E> {
     ) -> HookResult<bool> {
         guard(|| {
             // SAFETY: the host passes back the object's own pointer.
-            let extension = unsafe { Self::get(this) };
-            let config = parse_route_config(route_config_json)?;
-            let methods: Vec<&str> = methods.iter().map(|m| m.as_str()).collect();
-            let route = Route {
-                path: path.as_str(),
-                methods: &methods,
-                config: &config,
+            let cell = unsafe { Self::get(this) };
+            let Some(filter) = Self::filter_for(cell, path, methods, route_config_json)? else {
+                return Ok(false);
             };
-            Ok(extension.applies(&route))
+            // The host asks for the filter of these settings next, unless it holds one.
+            let mut slots = cell.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if !slots.contains_key(route_config_json.as_str()) {
+                slots.insert(
+                    route_config_json.as_str().to_string(),
+                    Slot::Pending(filter),
+                );
+            }
+            Ok(true)
         })
     }
 
     unsafe extern "C" fn new_filter(
         this: *const c_void,
         path: RStr<'_>,
+        methods: RSlice<'_, RStr<'_>>,
         route_config_json: RStr<'_>,
     ) -> HookResult<FilterObject> {
         guard(|| {
             // SAFETY: as in `applies`.
-            let extension = unsafe { Self::get(this) };
-            let config = parse_route_config(route_config_json)?;
-            let route = Route {
-                path: path.as_str(),
-                methods: &[],
-                config: &config,
+            let cell = unsafe { Self::get(this) };
+            let pending = {
+                let mut slots = cell.slots.lock().unwrap_or_else(|e| e.into_inner());
+                match slots.insert(route_config_json.as_str().to_string(), Slot::Taken) {
+                    Some(Slot::Pending(filter)) => Some(filter),
+                    _ => None,
+                }
             };
-            let filter = extension.filter(&route)?;
-            Ok(FilterObject {
-                this: Box::into_raw(Box::new(filter)).cast(),
-                vtable: (FilterFunctions::<E::Filter>::VTABLE as *const FilterVTable).cast(),
-            })
+            let filter = match pending {
+                Some(filter) => filter,
+                // A later generation (a reload) asks again for settings handed over before.
+                None => {
+                    Self::filter_for(cell, path, methods, route_config_json)?.ok_or_else(|| {
+                        Error::new(format!(
+                            "route {path}: the extension declined the route it had taken part in"
+                        ))
+                    })?
+                }
+            };
+            filter_object(filter)
         })
     }
 
@@ -100,34 +152,76 @@ impl<E: Extension> ExtensionFunctions<E> {
     ) -> HookResult<RString> {
         guard(|| {
             // SAFETY: as in `applies`.
-            let extension = unsafe { Self::get(this) };
+            let cell = unsafe { Self::get(this) };
             let argument: Value = if argument_json.is_empty() {
                 Value::Null
             } else {
                 serde_json::from_str(argument_json.as_str())?
             };
-            let answer = extension.command(name.as_str(), argument)?;
+            let answer = cell.extension.command(name.as_str(), argument)?;
             Ok(RString::from(answer.to_string()))
         })
     }
 
     unsafe extern "C" fn route_keys(_this: *const c_void) -> ROption<RVec<RString>> {
         let keys = catch_unwind(|| {
-            E::ROUTE_KEYS.map(|keys| keys.iter().map(|key| RString::from(*key)).collect())
+            route_keys::keys_of::<E::RouteConfig>()
+                .map(|keys| keys.iter().map(|key| RString::from(*key)).collect())
         });
-        // A panic here cannot happen with a constant list; every key then matters.
+        // A probe that panicked tells nothing: every key then matters.
         keys.ok().flatten().map_or(RNone, RSome)
     }
 
     unsafe extern "C" fn on_startup(this: *const c_void) -> HookResult<()> {
         // SAFETY: as in `applies`.
-        guard(|| unsafe { Self::get(this) }.on_startup())
+        guard(|| unsafe { Self::get(this) }.extension.on_startup())
     }
 
     unsafe extern "C" fn on_shutdown(this: *const c_void) -> HookResult<()> {
         // SAFETY: as in `applies`.
-        guard(|| unsafe { Self::get(this) }.on_shutdown())
+        guard(|| unsafe { Self::get(this) }.extension.on_shutdown())
     }
+}
+
+/// A filter as the host receives it, with its hooks asked once (a panic there is a build
+/// error, not a filter that silently does nothing).
+fn filter_object<F: Filter>(filter: F) -> Result<FilterObject, Error> {
+    let hooks = catch_unwind(AssertUnwindSafe(|| filter.hooks()))
+        .map_err(|payload| Error::new(format!("panicked: {}", panic_text(payload.as_ref()))))?;
+    let cell = FilterCell {
+        caps: caps_of::<F>(hooks),
+        filter,
+    };
+    Ok(FilterObject {
+        this: Box::into_raw(Box::new(cell)).cast(),
+        vtable: (FilterFunctions::<F>::VTABLE as *const FilterVTable).cast(),
+    })
+}
+
+/// A filter and the capability bits of its declared hooks.
+struct FilterCell<F> {
+    filter: F,
+    caps: u32,
+}
+
+fn caps_of<F: Filter>(hooks: Hooks) -> u32 {
+    let mut bits = 0;
+    if hooks.has_request() {
+        bits |= caps::ON_REQUEST;
+        if hooks.is_request_async() {
+            bits |= caps::ON_REQUEST_ASYNC;
+        }
+    }
+    if hooks.has_response() {
+        bits |= caps::ON_RESPONSE;
+    }
+    if hooks.reads_body() {
+        bits |= caps::NEEDS_BODY;
+    }
+    if is_stateful::<F>() {
+        bits |= caps::PER_REQUEST_STATE;
+    }
+    bits
 }
 
 /// Frees a boxed object; a panicking destructor is contained here, inside the library.
@@ -162,7 +256,7 @@ struct FilterFunctions<F>(PhantomData<F>);
 impl<F: Filter> FilterFunctions<F> {
     const VTABLE: &'static FilterVTable = &FilterVTable {
         table_header: TableHeader::of::<FilterVTable>(),
-        drop: drop_boxed::<F>,
+        drop: drop_boxed::<FilterCell<F>>,
         caps: Self::caps,
         new_state: Self::new_state,
         drop_state: Self::drop_state,
@@ -172,47 +266,15 @@ impl<F: Filter> FilterFunctions<F> {
     };
 
     /// # Safety
-    /// `this` is an `F` boxed by `new_filter` and not yet dropped.
+    /// `this` is a cell made by [`filter_object`] and not yet dropped.
     unsafe fn get<'a>(this: *const c_void) -> &'a F {
         // SAFETY: the caller's contract.
-        unsafe { &*this.cast::<F>() }
+        unsafe { &(*this.cast::<FilterCell<F>>()).filter }
     }
 
     unsafe extern "C" fn caps(this: *const c_void) -> u32 {
         // SAFETY: the host passes back the object's own pointer.
-        let filter = unsafe { Self::get(this) };
-        // A panic in these answers falls back to the declared constants.
-        let (request, asynchronous, response, body) = catch_unwind(AssertUnwindSafe(|| {
-            (
-                filter.has_request_hook(),
-                filter.async_request(),
-                filter.has_response_hook(),
-                filter.needs_body(),
-            )
-        }))
-        .unwrap_or((
-            F::ON_REQUEST,
-            F::ASYNC_REQUEST,
-            F::ON_RESPONSE,
-            F::NEEDS_BODY,
-        ));
-        let mut bits = 0;
-        if request {
-            bits |= caps::ON_REQUEST;
-            if asynchronous {
-                bits |= caps::ON_REQUEST_ASYNC;
-            }
-        }
-        if response {
-            bits |= caps::ON_RESPONSE;
-        }
-        if body {
-            bits |= caps::NEEDS_BODY;
-        }
-        if is_stateful::<F>() {
-            bits |= caps::PER_REQUEST_STATE;
-        }
-        bits
+        unsafe { (*this.cast::<FilterCell<F>>()).caps }
     }
 
     unsafe extern "C" fn new_state(_this: *const c_void) -> StatePtr {
@@ -336,11 +398,6 @@ fn into_ffi(action: Action) -> ROption<Reply> {
         Action::Continue => RNone,
         Action::Respond(reply) => RSome(reply.into_ffi()),
     }
-}
-
-fn parse_route_config(json: RStr<'_>) -> Result<Map<String, Value>, Error> {
-    serde_json::from_str(json.as_str())
-        .map_err(|e| Error::new(format!("route configuration is not a JSON object: {e}")))
 }
 
 /// Runs `f`, turning its error or its panic into a [`HookError`].

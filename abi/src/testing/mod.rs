@@ -5,19 +5,20 @@
 //!
 //! ```
 //! use beginnings_abi::testing::{TestExtension, TestRequest, TestResponse};
-//! # use beginnings_abi::{Error, Extension, Filter, Host, Response, Route};
+//! # use beginnings_abi::{Error, Extension, Filter, Hooks, Host, NoRouteSettings, Response, Route};
 //! # #[derive(serde::Deserialize)] struct Config { value: String }
 //! # struct PoweredBy(String);
 //! # impl Extension for PoweredBy {
-//! #     const NAME: &'static str = "PoweredBy";
 //! #     type Config = Config;
+//! #     type RouteConfig = NoRouteSettings;
 //! #     type Filter = PoweredByFilter;
 //! #     fn new(config: Config, _host: Host) -> Result<Self, Error> { Ok(PoweredBy(config.value)) }
-//! #     fn filter(&self, _route: &Route<'_>) -> Result<PoweredByFilter, Error> { Ok(PoweredByFilter(self.0.clone())) }
+//! #     fn filter(&self, _route: &Route<'_, NoRouteSettings>) -> Result<Option<PoweredByFilter>, Error> { Ok(Some(PoweredByFilter(self.0.clone()))) }
 //! # }
 //! # struct PoweredByFilter(String);
 //! # impl Filter for PoweredByFilter {
 //! #     type State = ();
+//! #     fn hooks(&self) -> Hooks { Hooks::none().response() }
 //! #     fn on_response(&self, _: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
 //! #         response.set_header("x-powered-by", &self.0)
 //! #     }
@@ -35,7 +36,7 @@ mod message;
 #[cfg(test)]
 mod tests;
 
-use abi_stable::std_types::{RErr, RNone, ROk, RSome, RStr};
+use abi_stable::std_types::{RErr, RNone, ROk, RSlice, RSome, RStr};
 use serde_json::Value;
 
 pub use host::{TestHost, block_on};
@@ -119,8 +120,11 @@ impl TestExtension {
         let filter = self
             .host
             .scope(|| {
-                self.extension
-                    .new_filter(RStr::from_str(route), RStr::from_str(&settings.to_string()))
+                self.extension.new_filter(
+                    RStr::from_str(route),
+                    RSlice::from_slice(&[]),
+                    RStr::from_str(&settings.to_string()),
+                )
             })
             .into_result()
             .map_err(hook_error)?;

@@ -6,7 +6,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{TestExtension, TestRequest, TestResponse};
-use crate::{Action, Error, Extension, Filter, Host, Reply, Request, Response, Route};
+use crate::{
+    Action, Error, Extension, Filter, Hooks, Host, NoRouteSettings, Reply, Request, Response, Route,
+};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,8 +32,8 @@ struct GuardFilter {
 }
 
 impl Extension for Guard {
-    const NAME: &'static str = "Guard";
     type Config = Config;
+    type RouteConfig = GuardSettings;
     type Filter = GuardFilter;
 
     fn new(config: Config, host: Host) -> Result<Self, Error> {
@@ -42,21 +44,29 @@ impl Extension for Guard {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        route.flag("guarded", true).unwrap_or(true)
-    }
-
-    fn filter(&self, _route: &Route<'_>) -> Result<GuardFilter, Error> {
-        Ok(GuardFilter {
+    fn filter(&self, route: &Route<'_, GuardSettings>) -> Result<Option<GuardFilter>, Error> {
+        if !route.settings.guarded.unwrap_or(true) {
+            return Ok(None);
+        }
+        Ok(Some(GuardFilter {
             limit: self.limit,
             host: self.host,
-        })
+        }))
     }
+}
+
+#[derive(Deserialize)]
+struct GuardSettings {
+    #[serde(default)]
+    guarded: Option<bool>,
 }
 
 impl Filter for GuardFilter {
     type State = Seen;
-    const ASYNC_REQUEST: bool = true;
+
+    fn hooks(&self) -> Hooks {
+        Hooks::none().request_async().response()
+    }
 
     async fn on_request_async(
         &self,
@@ -172,22 +182,28 @@ struct Forwarded;
 struct ForwardedFilter;
 
 impl Extension for Forwarded {
-    const NAME: &'static str = "Forwarded";
     type Config = serde_json::Value;
+    type RouteConfig = NoRouteSettings;
     type Filter = ForwardedFilter;
 
     fn new(_config: serde_json::Value, _host: Host) -> Result<Self, Error> {
         Ok(Forwarded)
     }
 
-    fn filter(&self, _route: &Route<'_>) -> Result<ForwardedFilter, Error> {
-        Ok(ForwardedFilter)
+    fn filter(
+        &self,
+        _route: &Route<'_, NoRouteSettings>,
+    ) -> Result<Option<ForwardedFilter>, Error> {
+        Ok(Some(ForwardedFilter))
     }
 }
 
 impl Filter for ForwardedFilter {
     type State = ();
-    const ON_RESPONSE: bool = false;
+
+    fn hooks(&self) -> Hooks {
+        Hooks::none().request()
+    }
 
     fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
         let hops = request.header_values("x-forwarded-for").join(" | ");
@@ -223,8 +239,8 @@ struct StampFilter {
 }
 
 impl Extension for Stamp {
-    const NAME: &'static str = "Stamp";
     type Config = serde_json::Value;
+    type RouteConfig = NoRouteSettings;
     type Filter = StampFilter;
 
     fn new(_config: serde_json::Value, host: Host) -> Result<Self, Error> {
@@ -233,16 +249,19 @@ impl Extension for Stamp {
         })
     }
 
-    fn filter(&self, _route: &Route<'_>) -> Result<StampFilter, Error> {
-        Ok(StampFilter {
+    fn filter(&self, _route: &Route<'_, NoRouteSettings>) -> Result<Option<StampFilter>, Error> {
+        Ok(Some(StampFilter {
             header: self.header,
-        })
+        }))
     }
 }
 
 impl Filter for StampFilter {
     type State = ();
-    const ON_REQUEST: bool = false;
+
+    fn hooks(&self) -> Hooks {
+        Hooks::none().response()
+    }
 
     fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
         response.set_prepared(&self.header)

@@ -2,16 +2,18 @@
 
 use std::sync::Arc;
 
-use beginnings_abi::{Action, Error, Filter, Reply, Request, Route};
+use beginnings_abi::json::Value;
+use beginnings_abi::{Action, Error, Filter, Hooks, Reply, Request, Route};
+use serde::{Deserialize, Deserializer};
 
 use crate::authenticator::{Authenticator, Failure, bearer_token};
 use crate::config::{OneOrMany, StorePolicy};
 use crate::identity::Identity;
 use crate::revocation::Revocation;
 
-/// The route settings the extension reads.
+/// The names of the route settings the extension reads: the fields of [`RouteSettings`].
 pub mod settings {
-    /// `true` makes the extension check the route; any other value leaves it open.
+    /// `true` makes the extension check the route; `false`, `null` or absent leaves it open.
     pub const AUTH_REQUIRED: &str = "auth_required";
     /// Any one of these roles is enough.
     pub const ROLES: &str = "roles";
@@ -20,6 +22,38 @@ pub mod settings {
     /// The same as `scopes` (both lists are needed when both are set).
     pub const PERMISSIONS: &str = "permissions";
     pub const ALL: [&str; 4] = [AUTH_REQUIRED, ROLES, SCOPES, PERMISSIONS];
+}
+
+/// The route settings the extension reads (its `RouteConfig`); the field names are the keys
+/// in [`settings::ALL`]. Routes whose values for them are equal share one filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RouteSettings {
+    /// `true` makes the extension check the route; absent or `null` leaves it open, any
+    /// other value is an error naming the route and the key.
+    pub auth_required: Option<bool>,
+    /// A string or list of roles. Read only where the filter is built (an unchecked route
+    /// is not refused for a malformed one); `Some(Value::Null)` when written as `null`.
+    #[serde(deserialize_with = "present")]
+    pub roles: Option<Value>,
+    /// A string or list of scopes, read as `roles` is.
+    #[serde(deserialize_with = "present")]
+    pub scopes: Option<Value>,
+    /// A string or list of permissions, read as `roles` is.
+    #[serde(deserialize_with = "present")]
+    pub permissions: Option<Value>,
+}
+
+impl RouteSettings {
+    /// Whether the route names roles, scopes or permissions (even as `null`).
+    pub fn names_requirements(&self) -> bool {
+        self.roles.is_some() || self.scopes.is_some() || self.permissions.is_some()
+    }
+}
+
+/// A key that is present, whatever its value: `None` only when the key is absent.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 pub struct AuthFilter {
@@ -39,17 +73,24 @@ struct Rule {
 }
 
 impl AuthFilter {
-    pub fn new(shared: Arc<Authenticator>, route: &Route<'_>) -> Result<Self, Error> {
-        let required = route.flag(settings::AUTH_REQUIRED, false)?;
-        let list = |key: &str| -> Result<Vec<String>, Error> {
-            Ok(route
-                .setting::<OneOrMany>(key)?
-                .map(OneOrMany::into_vec)
-                .unwrap_or_default())
+    /// The filter for a route's settings; the path only names the route in errors.
+    pub fn new(
+        shared: Arc<Authenticator>,
+        route: &Route<'_, RouteSettings>,
+    ) -> Result<Self, Error> {
+        let given = route.settings;
+        let required = given.auth_required.unwrap_or(false);
+        let list = |key: &str, value: &Option<Value>| -> Result<Vec<String>, Error> {
+            match value {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(value) => OneOrMany::deserialize(value)
+                    .map(OneOrMany::into_vec)
+                    .map_err(|e| Error::new(format!("route {}: {key}: {e}", route.path))),
+            }
         };
-        let any_role = list(settings::ROLES)?;
-        let mut all_scopes = list(settings::SCOPES)?;
-        for permission in list(settings::PERMISSIONS)? {
+        let any_role = list(settings::ROLES, &given.roles)?;
+        let mut all_scopes = list(settings::SCOPES, &given.scopes)?;
+        for permission in list(settings::PERMISSIONS, &given.permissions)? {
             if !all_scopes.contains(&permission) {
                 all_scopes.push(permission);
             }
@@ -150,11 +191,15 @@ fn is_preflight(request: &Request<'_>) -> bool {
 
 impl Filter for AuthFilter {
     type State = ();
-    const ON_RESPONSE: bool = false;
 
-    /// With a revocation list every request waits for the shared store.
-    fn async_request(&self) -> bool {
-        self.shared.revocation.is_some()
+    /// A request hook only; with a revocation list every request waits for the shared
+    /// store, so the hook is the asynchronous one.
+    fn hooks(&self) -> Hooks {
+        if self.shared.revocation.is_some() {
+            Hooks::none().request_async()
+        } else {
+            Hooks::none().request()
+        }
     }
 
     fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {

@@ -44,6 +44,8 @@ mod identity;
 mod jwt;
 mod revocation;
 mod revoke;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,7 +54,7 @@ use beginnings_abi::json::Value;
 use beginnings_abi::{Error, Extension, Host, Route, export_extension, log};
 
 pub use config::AuthConfig;
-pub use filter::{AuthFilter, settings};
+pub use filter::{AuthFilter, RouteSettings, settings};
 pub use identity::values;
 pub use jwt::TOKEN_TYPE_CLAIMS;
 
@@ -64,7 +66,6 @@ pub struct AuthExtension {
 }
 
 impl Extension for AuthExtension {
-    const NAME: &'static str = "AuthExtension";
     const DESCRIPTION: &'static str =
         "bearer JWT and API-key authentication with per-route roles and scopes";
     const CONFIG_SUMMARY: &'static str = "jwt: {algorithms: [string], secret | public_key | \
@@ -74,9 +75,9 @@ impl Extension for AuthExtension {
         cache_max_entries = 10000; cache_ttl_seconds = 300; login_url; login_return_param = next; \
         revocation = false; revocation_ttl_seconds = 86400; on_store_error = closed|open; \
         revoke_path; revoke_role";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&settings::ALL);
 
     type Config = AuthConfig;
+    type RouteConfig = RouteSettings;
     type Filter = AuthFilter;
 
     fn new(config: AuthConfig, host: Host) -> Result<Self, Error> {
@@ -86,31 +87,25 @@ impl Extension for AuthExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // A malformed flag is reported when the filter is built; until then it counts as
-        // "required", so a typo never opens a route.
-        let required = route.flag(settings::AUTH_REQUIRED, false).unwrap_or(true);
-        // The revoke endpoint is answered here whatever the route's own settings say.
-        if self.is_revoke_route(route.path) {
-            return true;
+    fn filter(&self, route: &Route<'_, RouteSettings>) -> Result<Option<AuthFilter>, Error> {
+        // A malformed `auth_required` never gets here: it fails to deserialize, so a typo
+        // never opens a route.
+        let required = route.settings.auth_required.unwrap_or(false);
+        // The revoke endpoint is answered here whatever the route's own settings say. Its
+        // filter depends on the settings only: the call itself is recognized per request.
+        if !required && !self.is_revoke_route(route.path) {
+            if route.settings.names_requirements()
+                && !self.warned_unguarded.swap(true, Ordering::Relaxed)
+            {
+                log::warn!(
+                    "route {} sets roles, scopes or permissions without auth_required: true; \
+                     such routes are not checked",
+                    route.path
+                );
+            }
+            return Ok(None);
         }
-        if !required
-            && [settings::ROLES, settings::SCOPES, settings::PERMISSIONS]
-                .iter()
-                .any(|key| route.config.contains_key(*key))
-            && !self.warned_unguarded.swap(true, Ordering::Relaxed)
-        {
-            log::warn!(
-                "route {} sets roles, scopes or permissions without auth_required: true; such \
-                 routes are not checked",
-                route.path
-            );
-        }
-        required
-    }
-
-    fn filter(&self, route: &Route<'_>) -> Result<AuthFilter, Error> {
-        AuthFilter::new(self.shared.clone(), route)
+        AuthFilter::new(self.shared.clone(), route).map(Some)
     }
 
     fn command(&self, name: &str, argument: Value) -> Result<Value, Error> {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use beginnings_abi::log::debug;
-use beginnings_abi::{Action, Counter, Error, Filter, Reply, Request, Response};
+use beginnings_abi::{Action, Counter, Error, Filter, Hooks, Reply, Request, Response};
 use parking_lot::Mutex;
 
 use crate::origin::Origins;
@@ -137,6 +137,12 @@ impl CorsFilter {
 
 impl Filter for CorsFilter {
     type State = Outcome;
+
+    /// Both hooks: the request hook answers preflights and judges the origin, the response
+    /// hook marks the answer.
+    fn hooks(&self) -> Hooks {
+        Hooks::none().request().response()
+    }
 
     fn on_request(&self, state: &mut Outcome, request: &mut Request<'_>) -> Result<Action, Error> {
         let Some(origin) = request.header_bytes("origin") else {

@@ -30,6 +30,7 @@ mod policy;
 use beginnings_abi::json::{Map, Value};
 use beginnings_abi::log::warn;
 use beginnings_abi::{Error, Extension, Host, Route, export_extension};
+use serde::Deserialize;
 
 pub use config::{CorsConfig, List};
 pub use filter::{CorsFilter, Outcome, PREFLIGHT_VARY};
@@ -42,6 +43,21 @@ pub const ROUTE_SWITCH: &str = "cors_enabled";
 /// The route setting holding a map that overrides the extension's keys for a route.
 pub const ROUTE_OVERRIDES: &str = "cors";
 
+/// The route settings the extension reads: its field names are the keys
+/// ([`ROUTE_SWITCH`], [`ROUTE_OVERRIDES`]); routes whose values for them are equal share
+/// one filter. Absent and `null` are the same.
+#[derive(Debug, Default, Deserialize)]
+pub struct RouteSettings {
+    /// `false` keeps the extension out of the route (on by default).
+    #[serde(default)]
+    pub cors_enabled: Option<bool>,
+    /// A map of the extension's keys laid over its entry for the route. Kept as JSON and
+    /// read only when the extension is on for the route, so that its errors name the key
+    /// under `cors.`.
+    #[serde(default)]
+    pub cors: Option<Value>,
+}
+
 pub struct CorsExtension {
     config: CorsConfig,
     /// The extension's own policy, used by every route without a `cors:` map.
@@ -52,20 +68,18 @@ pub struct CorsExtension {
 impl CorsExtension {
     /// The policy for a route: the extension's, or its configuration with the route's
     /// `cors:` map laid over it.
-    fn route_policy(&self, route: &Route<'_>) -> Result<Policy, Error> {
-        let overrides: Option<Map<String, Value>> = route.setting(ROUTE_OVERRIDES)?;
-        match overrides {
-            None => Ok(self.policy.clone()),
-            Some(overrides) => {
-                let config = self.config.overlay(&overrides)?;
-                Policy::compile(&config, Some(&overrides))
-            }
-        }
+    fn route_policy(&self, route: &Route<'_, RouteSettings>) -> Result<Policy, Error> {
+        let overrides = match &route.settings.cors {
+            None | Some(Value::Null) => return Ok(self.policy.clone()),
+            Some(value) => Map::<String, Value>::deserialize(value)
+                .map_err(|e| Error::new(format!("route {}: {ROUTE_OVERRIDES}: {e}", route.path)))?,
+        };
+        let config = self.config.overlay(&overrides)?;
+        Policy::compile(&config, Some(&overrides))
     }
 }
 
 impl Extension for CorsExtension {
-    const NAME: &'static str = "CorsExtension";
     const DESCRIPTION: &'static str =
         "answers CORS preflights and adds Access-Control-* headers for allowed origins";
     const CONFIG_SUMMARY: &'static str = "allow_origins: [origin | pattern] or \"*\" = []; \
@@ -74,9 +88,9 @@ impl Extension for CorsExtension {
         expose_headers: [name] or \"*\" = []; allow_credentials: bool = false; \
         max_age: seconds = 600; cache_preflight: bool = false; \
         route settings: cors_enabled: bool = true, cors: {any of these keys}";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH, ROUTE_OVERRIDES]);
 
     type Config = CorsConfig;
+    type RouteConfig = RouteSettings;
     type Filter = CorsFilter;
 
     fn new(config: CorsConfig, host: Host) -> Result<Self, Error> {
@@ -104,26 +118,26 @@ impl Extension for CorsExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // A malformed setting counts as "applies" here so that `filter` reports it.
-        if !route.flag(ROUTE_SWITCH, true).unwrap_or(true) {
-            return false;
+    /// No filter where `cors_enabled` is `false` (whatever the `cors` map holds) or where
+    /// the resulting `allow_origins` is empty; a malformed `cors` map is an error.
+    fn filter(&self, route: &Route<'_, RouteSettings>) -> Result<Option<CorsFilter>, Error> {
+        if !route.settings.cors_enabled.unwrap_or(true) {
+            return Ok(None);
         }
-        match route.setting::<Map<String, Value>>(ROUTE_OVERRIDES) {
-            // The common case, asked for every route: no policy to compile or copy.
-            Ok(None) => !self.policy.origins.is_empty(),
-            Ok(Some(_)) => self
-                .route_policy(route)
-                .map(|policy| !policy.origins.is_empty())
-                .unwrap_or(true),
-            Err(_) => true,
+        // The common case, asked for every route: no policy to compile or copy.
+        if matches!(route.settings.cors, None | Some(Value::Null)) && self.policy.origins.is_empty()
+        {
+            return Ok(None);
         }
-    }
-
-    fn filter(&self, route: &Route<'_>) -> Result<CorsFilter, Error> {
-        route.flag(ROUTE_SWITCH, true)?;
-        Ok(CorsFilter::new(self.route_policy(route)?, self.counters))
+        let policy = self.route_policy(route)?;
+        if policy.origins.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(CorsFilter::new(policy, self.counters)))
     }
 }
 
 export_extension!(CorsExtension);
+
+#[cfg(test)]
+mod tests;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use beginnings_abi::log::debug;
-use beginnings_abi::{Action, Counter, Error, Filter, Reply, Request, Response};
+use beginnings_abi::{Action, Counter, Error, Filter, Hooks, Reply, Request, Response};
 use cookie::Cookie;
 
 use crate::config::Binding;
@@ -94,7 +94,11 @@ impl CsrfFilter {
 
 impl Filter for CsrfFilter {
     type State = CsrfState;
-    const NEEDS_BODY: bool = true;
+
+    /// Both hooks; the request hook reads the form field of urlencoded bodies.
+    fn hooks(&self) -> Hooks {
+        Hooks::none().request().response().body()
+    }
 
     fn on_request(
         &self,

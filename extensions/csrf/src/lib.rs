@@ -31,6 +31,7 @@ pub mod token;
 use std::sync::Arc;
 
 use beginnings_abi::{Error, Extension, Host, Route, export_extension};
+use serde::Deserialize;
 
 pub use crate::config::CsrfConfig;
 use crate::config::SameSite;
@@ -41,20 +42,28 @@ use crate::token::Signer;
 /// The route setting that takes a route out of the protection.
 pub const ROUTE_EXEMPT: &str = "csrf_exempt";
 
+/// The route settings the extension reads: its field names are the keys ([`ROUTE_EXEMPT`]).
+/// Absent and `null` are the same.
+#[derive(Debug, Default, Deserialize)]
+pub struct RouteSettings {
+    /// `true` takes the route out of the protection (protected by default).
+    #[serde(default)]
+    pub csrf_exempt: Option<bool>,
+}
+
 pub struct CsrfExtension {
     settings: Arc<Settings>,
 }
 
 impl Extension for CsrfExtension {
-    const NAME: &'static str = "CsrfExtension";
     const DESCRIPTION: &'static str = "signed double-submit CSRF tokens bound to the session; 403 on unsafe requests without a matching token";
     const CONFIG_SUMMARY: &'static str = "secret: string (required, >= 32 bytes); cookie_name = \
         csrf_token; header_name = X-CSRF-Token; field_name = csrf_token; bind_to: \
         cookie:NAME|value:NAME = none; secure = true; http_only = false; same_site: \
         Strict|Lax|None = Lax; cookie_path = /; max_age_seconds = none; route: csrf_exempt = false";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_EXEMPT]);
 
     type Config = CsrfConfig;
+    type RouteConfig = RouteSettings;
     type Filter = CsrfFilter;
 
     fn new(mut config: CsrfConfig, host: Host) -> Result<Self, Error> {
@@ -90,17 +99,18 @@ impl Extension for CsrfExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // A malformed switch counts as "protected"; building the filter reports it.
-        !route.flag(ROUTE_EXEMPT, false).unwrap_or(false)
-    }
-
-    fn filter(&self, route: &Route<'_>) -> Result<CsrfFilter, Error> {
-        route.flag(ROUTE_EXEMPT, false)?;
-        Ok(CsrfFilter {
+    /// No filter where `csrf_exempt` is `true`.
+    fn filter(&self, route: &Route<'_, RouteSettings>) -> Result<Option<CsrfFilter>, Error> {
+        if route.settings.csrf_exempt.unwrap_or(false) {
+            return Ok(None);
+        }
+        Ok(Some(CsrfFilter {
             settings: self.settings.clone(),
-        })
+        }))
     }
 }
 
 export_extension!(CsrfExtension);
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use beginnings_abi::{Error, Filter, Host, Response};
+use beginnings_abi::{Error, Filter, Hooks, Host, Response};
 
 use crate::config::Sampling;
 use crate::series::SeriesCache;
@@ -25,10 +25,12 @@ impl MonitorFilter {
 
 impl Filter for MonitorFilter {
     type State = ();
-    const ON_REQUEST: bool = false;
-
-    fn has_response_hook(&self) -> bool {
-        self.sampling.is_some()
+    fn hooks(&self) -> Hooks {
+        if self.sampling.is_some() {
+            Hooks::none().response()
+        } else {
+            Hooks::none()
+        }
     }
 
     fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {

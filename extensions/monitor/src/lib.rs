@@ -42,13 +42,11 @@ pub struct PerformanceMonitorExtension {
 }
 
 impl Extension for PerformanceMonitorExtension {
-    const NAME: &'static str = "PerformanceMonitorExtension";
     const DESCRIPTION: &'static str = "samples requests per route template: counts by status and HDR latency histograms for /metrics";
     const CONFIG_SUMMARY: &'static str =
         "sample_rate: 0.0-1.0 = 0.1; route setting monitoring_enabled: bool = true";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH]);
-
     type Config = MonitorConfig;
+    type RouteConfig = RouteSettings;
     type Filter = MonitorFilter;
 
     fn new(config: MonitorConfig, host: Host) -> Result<Self, Error> {
@@ -59,19 +57,24 @@ impl Extension for PerformanceMonitorExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // A malformed switch is reported when the filter is built; here it counts as "on".
-        self.sampling.is_some() && route.flag(ROUTE_SWITCH, true).unwrap_or(true)
-    }
-
-    fn filter(&self, route: &Route<'_>) -> Result<MonitorFilter, Error> {
-        route.flag(ROUTE_SWITCH, true)?;
-        Ok(MonitorFilter::new(
+    fn filter(&self, route: &Route<'_, RouteSettings>) -> Result<Option<MonitorFilter>, Error> {
+        if self.sampling.is_none() || !route.settings.monitoring_enabled.unwrap_or(true) {
+            return Ok(None);
+        }
+        Ok(Some(MonitorFilter::new(
             self.sampling,
             self.host,
             self.series.clone(),
-        ))
+        )))
     }
+}
+
+/// The route settings the extension reads.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RouteSettings {
+    /// `false` switches monitoring off for the route (default on).
+    #[serde(default)]
+    pub monitoring_enabled: Option<bool>,
 }
 
 export_extension!(PerformanceMonitorExtension);

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use beginnings_abi::log::{info, warn};
-use beginnings_abi::{Error, Extension, Filter, Gauge, Host, Route};
+use beginnings_abi::{Error, Extension, Filter, Gauge, Hooks, Host, NoRouteSettings, Route};
 
 use crate::config::MemoryProfilerConfig;
 
@@ -77,12 +77,11 @@ fn describe(memory: Option<Memory>) -> String {
 }
 
 impl Extension for MemoryProfilerExtension {
-    const NAME: &'static str = "MemoryProfilerExtension";
     const DESCRIPTION: &'static str = "logs resident memory (current and peak) at start-up and shutdown; gauges rss_bytes and peak_rss_bytes";
     const CONFIG_SUMMARY: &'static str = "interval_seconds: u64 = 0 (off); log_samples = false";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[]);
 
     type Config = MemoryProfilerConfig;
+    type RouteConfig = NoRouteSettings;
     type Filter = NoFilter;
 
     fn new(config: MemoryProfilerConfig, host: Host) -> Result<Self, Error> {
@@ -103,12 +102,9 @@ impl Extension for MemoryProfilerExtension {
         })
     }
 
-    fn applies(&self, _route: &Route<'_>) -> bool {
-        false
-    }
-
-    fn filter(&self, _route: &Route<'_>) -> Result<NoFilter, Error> {
-        Ok(NoFilter)
+    /// Takes part in no route: it only samples memory.
+    fn filter(&self, _route: &Route<'_, NoRouteSettings>) -> Result<Option<NoFilter>, Error> {
+        Ok(None)
     }
 
     fn on_startup(&self) -> Result<(), Error> {
@@ -147,6 +143,8 @@ pub struct NoFilter;
 
 impl Filter for NoFilter {
     type State = ();
-    const ON_REQUEST: bool = false;
-    const ON_RESPONSE: bool = false;
+
+    fn hooks(&self) -> Hooks {
+        Hooks::none()
+    }
 }

@@ -3,7 +3,7 @@
 //! figures, sends them as `Server-Timing` and logs the slow requests.
 
 use beginnings_abi::log::warn;
-use beginnings_abi::{Counter, Error, Extension, Filter, Host, Response, Route};
+use beginnings_abi::{Counter, Error, Extension, Filter, Hooks, Host, Response, Route};
 
 use crate::config::RequestProfilerConfig;
 
@@ -25,13 +25,11 @@ pub struct RequestProfilerExtension {
 }
 
 impl Extension for RequestProfilerExtension {
-    const NAME: &'static str = "RequestProfilerExtension";
     const DESCRIPTION: &'static str = "Server-Timing per extension hook and handler on routes with profile_enabled: true; logs slow requests";
     const CONFIG_SUMMARY: &'static str = "slow_threshold_ms: u64 = 500 (0 logs all); server_timing = true; \
         route setting profile_enabled: bool = false";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH]);
-
     type Config = RequestProfilerConfig;
+    type RouteConfig = RouteSettings;
     type Filter = RequestProfilerFilter;
 
     fn new(config: RequestProfilerConfig, host: Host) -> Result<Self, Error> {
@@ -48,16 +46,25 @@ impl Extension for RequestProfilerExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // The host rejects a malformed `profile_enabled` itself.
-        route.flag(ROUTE_SWITCH, false).unwrap_or(false)
-    }
-
-    fn filter(&self, _route: &Route<'_>) -> Result<RequestProfilerFilter, Error> {
-        Ok(RequestProfilerFilter {
+    fn filter(
+        &self,
+        route: &Route<'_, RouteSettings>,
+    ) -> Result<Option<RequestProfilerFilter>, Error> {
+        if !route.settings.profile_enabled.unwrap_or(false) {
+            return Ok(None);
+        }
+        Ok(Some(RequestProfilerFilter {
             settings: self.settings,
-        })
+        }))
     }
+}
+
+/// The route settings the extension reads (the host checks `profile_enabled` itself).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct RouteSettings {
+    /// `true` profiles the route (default off).
+    #[serde(default)]
+    pub profile_enabled: Option<bool>,
 }
 
 pub struct RequestProfilerFilter {
@@ -66,7 +73,10 @@ pub struct RequestProfilerFilter {
 
 impl Filter for RequestProfilerFilter {
     type State = ();
-    const ON_REQUEST: bool = false;
+
+    fn hooks(&self) -> Hooks {
+        Hooks::none().response()
+    }
 
     fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
         let settings = &self.settings;

@@ -7,7 +7,7 @@ use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::time::Duration;
 
-use beginnings_abi::{Action, Counter, Error, Filter, Reply, Request, Response};
+use beginnings_abi::{Action, Counter, Error, Filter, Hooks, Reply, Request, Response};
 
 use crate::Shared;
 use crate::config::{KeySpec, Limit};
@@ -139,8 +139,14 @@ impl RateLimitFilter {
 impl Filter for RateLimitFilter {
     type State = RateState;
 
-    fn async_request(&self) -> bool {
-        matches!(self.backend, Backend::Shared(_))
+    /// Both hooks; the request hook is the asynchronous one when the buckets live in the
+    /// shared store.
+    fn hooks(&self) -> Hooks {
+        let hooks = Hooks::none().response();
+        match self.backend {
+            Backend::Local(_) => hooks.request(),
+            Backend::Shared(_) => hooks.request_async(),
+        }
     }
 
     fn on_request(

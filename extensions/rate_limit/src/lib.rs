@@ -36,6 +36,8 @@ mod config;
 mod filter;
 mod shared;
 mod store;
+#[cfg(test)]
+mod tests;
 
 use std::hash::RandomState;
 use std::sync::Arc;
@@ -45,6 +47,7 @@ use std::time::Duration;
 use beginnings_abi::json::{Value, json};
 use beginnings_abi::log::warn;
 use beginnings_abi::{Counter, Error, Extension, Host, Route, export_extension};
+use serde::Deserialize;
 
 use crate::client::ClientIp;
 pub use crate::config::RateLimitConfig;
@@ -57,6 +60,16 @@ use crate::store::{Bucket, Limiters};
 
 /// The route setting that turns limiting on and says how much.
 pub const ROUTE_SETTING: &str = "rate_limit";
+
+/// The route settings the extension reads (its `RouteConfig`): [`ROUTE_SETTING`] only, so
+/// routes with equal `rate_limit` values share one filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RouteSettings {
+    /// A count per minute, `true`, `false` or a map; read by the extension's own parser so
+    /// that its errors say what a limit may be. `None` when absent or `null`.
+    pub rate_limit: Option<Value>,
+}
 
 /// What every filter of one extension instance shares.
 pub(crate) struct Shared {
@@ -79,16 +92,15 @@ pub struct RateLimitExtension {
 }
 
 impl Extension for RateLimitExtension {
-    const NAME: &'static str = "RateLimitExtension";
     const DESCRIPTION: &'static str = "per-route rate limits (GCRA) by client IP, user, API key or header; 429 with Retry-After and RateLimit-* headers";
     const CONFIG_SUMMARY: &'static str = "trusted_proxies: [cidr] = []; max_keys: int = 100000; \
         sweep_interval_seconds: int = 10; ipv6_prefix: int = 64; default: {requests, \
         window_seconds = 60, burst = requests, key = ip|user|api_key|header:NAME} = none; \
         store: local|shared = local; on_store_error: open|closed = open; \
         route: rate_limit: N | true | false | {requests, window_seconds, burst, key}";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SETTING]);
 
     type Config = RateLimitConfig;
+    type RouteConfig = RouteSettings;
     type Filter = RateLimitFilter;
 
     fn new(config: RateLimitConfig, host: Host) -> Result<Self, Error> {
@@ -118,20 +130,14 @@ impl Extension for RateLimitExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // A malformed setting counts as "on" so that building the filter reports it.
-        !matches!(
-            route.config.get(ROUTE_SETTING),
-            None | Some(Value::Null | Value::Bool(false))
-        )
-    }
-
-    fn filter(&self, route: &Route<'_>) -> Result<RateLimitFilter, Error> {
+    /// The route's filter; `None` when its `rate_limit` is absent, `null` or `false`. A
+    /// malformed setting is an error naming the route and the key.
+    fn filter(&self, route: &Route<'_, RouteSettings>) -> Result<Option<RateLimitFilter>, Error> {
         let problem = |e: String| Error::new(format!("route {}: {ROUTE_SETTING}: {e}", route.path));
-        let value = route.config.get(ROUTE_SETTING).unwrap_or(&Value::Null);
-        let limit = route_limit(value, self.default.as_ref())
-            .map_err(problem)?
-            .ok_or_else(|| problem("the route is not limited".into()))?;
+        let value = route.settings.rate_limit.as_ref().unwrap_or(&Value::Null);
+        let Some(limit) = route_limit(value, self.default.as_ref()).map_err(problem)? else {
+            return Ok(None);
+        };
         let backend = match self.store {
             StoreKind::Local => {
                 let bucket = Arc::new(Bucket::new(&limit).map_err(problem)?);
@@ -155,7 +161,7 @@ impl Extension for RateLimitExtension {
         if limit.burst != limit.requests {
             policy_header.push_str(&format!(";burst={}", limit.burst));
         }
-        Ok(RateLimitFilter {
+        Ok(Some(RateLimitFilter {
             limit_header: limit.burst.to_string(),
             policy_header,
             limit,
@@ -163,7 +169,7 @@ impl Extension for RateLimitExtension {
             shared: self.shared.clone(),
             rejected: self.rejected,
             overflowed: self.overflowed,
-        })
+        }))
     }
 
     fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {

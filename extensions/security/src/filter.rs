@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use beginnings_abi::{Action, Error, Filter, Host, PreparedHeader, Request, Response};
+use beginnings_abi::{Action, Error, Filter, Hooks, Host, PreparedHeader, Request, Response};
 
 use crate::config::{NONCE_SLOT, Rendered};
 
@@ -66,8 +66,13 @@ fn new_nonce() -> Result<String, Error> {
 impl Filter for SecurityHeadersFilter {
     type State = ();
 
-    fn has_request_hook(&self) -> bool {
-        self.headers.rendered.nonce
+    /// The request hook only makes the nonce, on configurations that ask for one.
+    fn hooks(&self) -> Hooks {
+        if self.headers.rendered.nonce {
+            Hooks::none().request().response()
+        } else {
+            Hooks::none().response()
+        }
     }
 
     fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {

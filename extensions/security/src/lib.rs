@@ -22,6 +22,7 @@ mod config;
 mod filter;
 
 use beginnings_abi::{Error, Extension, Host, Route, export_extension};
+use serde::Deserialize;
 
 pub use config::SecurityHeadersConfig;
 pub use filter::{NONCE_VALUE, SecurityHeadersFilter};
@@ -34,7 +35,6 @@ pub struct SecurityHeadersExtension {
 }
 
 impl Extension for SecurityHeadersExtension {
-    const NAME: &'static str = "SecurityHeadersExtension";
     const DESCRIPTION: &'static str = "adds X-Content-Type-Options, X-Frame-Options, Referrer-Policy and Strict-Transport-Security";
 
     const CONFIG_SUMMARY: &'static str = "x_content_type_options = nosniff; x_frame_options = DENY; \
@@ -43,9 +43,8 @@ impl Extension for SecurityHeadersExtension {
         hsts_always = false; content_security_policy: {directive: [sources]}; report_only = false; \
         report_uri; nonce = false; permissions_policy: {feature: [allowlist]}; \
         cross_origin_opener_policy, cross_origin_embedder_policy, cross_origin_resource_policy";
-    const ROUTE_KEYS: Option<&'static [&'static str]> = Some(&[ROUTE_SWITCH]);
-
     type Config = SecurityHeadersConfig;
+    type RouteConfig = RouteSettings;
     type Filter = SecurityHeadersFilter;
 
     fn new(config: SecurityHeadersConfig, host: Host) -> Result<Self, Error> {
@@ -54,15 +53,23 @@ impl Extension for SecurityHeadersExtension {
         })
     }
 
-    fn applies(&self, route: &Route<'_>) -> bool {
-        // A malformed switch is reported when the filter is built; here it counts as "on".
-        route.flag(ROUTE_SWITCH, true).unwrap_or(true)
+    fn filter(
+        &self,
+        route: &Route<'_, RouteSettings>,
+    ) -> Result<Option<SecurityHeadersFilter>, Error> {
+        if !route.settings.security_headers.unwrap_or(true) {
+            return Ok(None);
+        }
+        Ok(Some(SecurityHeadersFilter::new(self.headers.clone())))
     }
+}
 
-    fn filter(&self, route: &Route<'_>) -> Result<SecurityHeadersFilter, Error> {
-        route.flag(ROUTE_SWITCH, true)?;
-        Ok(SecurityHeadersFilter::new(self.headers.clone()))
-    }
+/// The route settings the extension reads.
+#[derive(Debug, Default, Deserialize)]
+pub struct RouteSettings {
+    /// `false` switches the extension off for the route (default on).
+    #[serde(default)]
+    pub security_headers: Option<bool>,
 }
 
 export_extension!(SecurityHeadersExtension);

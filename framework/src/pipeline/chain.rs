@@ -149,10 +149,11 @@ impl<'a> ChainBuilder<'a> {
             let filter = match self.filters.get(&(index, canonical.clone())) {
                 Some(filter) => filter.clone(),
                 None => {
-                    let filter = match extension
-                        .instance
-                        .new_filter(RStr::from_str(path), RStr::from_str(&canonical))
-                    {
+                    let filter = match extension.instance.new_filter(
+                        RStr::from_str(path),
+                        methods_ffi.as_slice().into(),
+                        RStr::from_str(&canonical),
+                    ) {
                         ROk(filter) => Arc::new(filter),
                         RErr(e) => return Err(fail(e.message.into_string())),
                     };

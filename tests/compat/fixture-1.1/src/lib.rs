@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use beginnings_abi::json::{Map, Value, json};
 use beginnings_abi::{
-    Action, Error, Extension, Filter, Host, Request, Response, Route, export_extension,
+    Action, Error, Extension, Filter, Hooks, Host, NoRouteSettings, Request, Response, Route,
+    export_extension,
 };
 
 pub struct CompatExtension {
@@ -17,9 +18,9 @@ pub struct CompatExtension {
 }
 
 impl Extension for CompatExtension {
-    const NAME: &'static str = "CompatExtension";
     const DESCRIPTION: &'static str = "compatibility fixture built against ABI 1.1";
     type Config = Map<String, Value>;
+    type RouteConfig = NoRouteSettings;
     type Filter = CompatFilter;
 
     fn new(config: Map<String, Value>, host: Host) -> Result<Self, Error> {
@@ -31,11 +32,11 @@ impl Extension for CompatExtension {
         Ok(CompatExtension { tag, host })
     }
 
-    fn filter(&self, _route: &Route<'_>) -> Result<CompatFilter, Error> {
-        Ok(CompatFilter {
+    fn filter(&self, _route: &Route<'_, NoRouteSettings>) -> Result<Option<CompatFilter>, Error> {
+        Ok(Some(CompatFilter {
             tag: self.tag.clone(),
             host: self.host,
-        })
+        }))
     }
 
     fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {
@@ -56,7 +57,10 @@ pub struct CompatFilter {
 impl Filter for CompatFilter {
     /// When the request hook ran, for the response hook.
     type State = u64;
-    const ASYNC_REQUEST: bool = true;
+
+    fn hooks(&self) -> Hooks {
+        Hooks::none().request_async().response()
+    }
 
     async fn on_request_async<'a>(
         &'a self,

@@ -102,10 +102,12 @@ pub struct ExtensionVTable, read through ExtensionVTableRef {
         methods: RSlice<'_, RStr<'_>>,
         route_config_json: RStr<'_>,
     ) -> HookResult<bool>,
-    /// Builds the filter for one distinct route configuration.
+    /// The filter for one distinct route configuration, asked right after `applies`
+    /// answered true for a route with it (whose path and methods come along).
     pub new_filter: unsafe extern "C" fn(
         this: *const c_void,
         path: RStr<'_>,
+        methods: RSlice<'_, RStr<'_>>,
         route_config_json: RStr<'_>,
     ) -> HookResult<FilterObject>,
     /// Answers a command from the application (`name`, JSON argument) with JSON.

@@ -44,7 +44,7 @@ pub struct MessageVTable, read through MessageVTableRef {
     pub remove_header: unsafe extern "C" fn(this: *mut c_void, name: RStr<'_>) -> bool,
     /// The client's socket address (`ip:port`); empty when unknown.
     pub peer_addr: unsafe extern "C" fn(this: *const c_void) -> RString,
-    /// The buffered request body; empty unless the filter declared `NEEDS_BODY`.
+    /// The buffered request body; empty unless the filter declared the `NEEDS_BODY` capability.
     pub body: unsafe extern "C" fn(this: *const c_void) -> RSlice<'static, u8>,
     /// A value an extension attached to the request (`auth.user`), by name.
     pub value: unsafe extern "C" fn(this: *const c_void, name: RStr<'_>) -> ROption<RStr<'static>>,

@@ -49,7 +49,7 @@ impl<'a> Request<'a> {
         text.as_str().parse().ok()
     }
 
-    /// The buffered body; empty unless the filter set [`Filter::NEEDS_BODY`](super::Filter::NEEDS_BODY).
+    /// The buffered body; empty unless the filter declared [`Hooks::body`](super::Hooks::body).
     pub fn body(&self) -> &[u8] {
         let body_fn = self.view.vtable.body();
         // SAFETY: the view is valid for this hook; the body is never changed through it.

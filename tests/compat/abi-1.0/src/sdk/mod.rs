@@ -1,22 +1,28 @@
 //! The safe side of the ABI: what an extension author writes against.
 //!
 //! ```ignore
-//! use beginnings_abi::{Action, Error, Extension, Filter, Host, Request, Route, export_extension};
+//! use beginnings_abi::{
+//!     Action, Error, Extension, Filter, Hooks, Host, NoRouteSettings, Request, Route,
+//!     export_extension,
+//! };
 //!
 //! #[derive(serde::Deserialize)]
 //! struct Config { greeting: String }
 //!
 //! struct Hello { greeting: String }
 //! impl Extension for Hello {
-//!     const NAME: &'static str = "HelloExtension";
 //!     type Config = Config;
+//!     type RouteConfig = NoRouteSettings;
 //!     type Filter = HelloFilter;
 //!     fn new(config: Config, _host: Host) -> Result<Self, Error> { Ok(Hello { greeting: config.greeting }) }
-//!     fn filter(&self, _route: &Route<'_>) -> Result<HelloFilter, Error> { Ok(HelloFilter(self.greeting.clone())) }
+//!     fn filter(&self, _route: &Route<'_, NoRouteSettings>) -> Result<Option<HelloFilter>, Error> {
+//!         Ok(Some(HelloFilter(self.greeting.clone())))
+//!     }
 //! }
 //! struct HelloFilter(String);
 //! impl Filter for HelloFilter {
 //!     type State = ();
+//!     fn hooks(&self) -> Hooks { Hooks::none().request() }
 //!     fn on_request(&self, _state: &mut (), request: &mut Request<'_>) -> Result<Action, Error> {
 //!         request.set_header("x-greeting", &self.0)?;
 //!         Ok(Action::Continue)
@@ -31,6 +37,7 @@ pub(crate) mod export;
 mod host;
 mod message;
 mod reply;
+mod route_keys;
 mod store;
 mod traits;
 
@@ -39,7 +46,7 @@ pub use host::{Counter, Gauge, Histogram, Host, PreparedHeader};
 pub use message::{Request, Response};
 pub use reply::{Action, Reply};
 pub use store::{Rate, SharedStore, StoreError, Take, gcra_step};
-pub use traits::{Extension, Filter, Route};
+pub use traits::{Extension, Filter, Hooks, NoRouteSettings, Route};
 
 /// Logging macros; inside an extension they write to the host's log.
 pub use log;

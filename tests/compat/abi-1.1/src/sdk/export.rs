@@ -15,10 +15,10 @@ use crate::ffi::{
     TypeInfo,
 };
 
-/// The `TypeInfo` of an extension type, for the library's list of exported types.
-pub const fn type_info<E: Extension>() -> TypeInfo {
+/// The `TypeInfo` of an extension type named `name`, for the library's list of exported types.
+pub const fn type_info<E: Extension>(name: &'static str) -> TypeInfo {
     TypeInfo {
-        name: RStr::from_str(E::NAME),
+        name: RStr::from_str(name),
         description: RStr::from_str(E::DESCRIPTION),
         config_summary: RStr::from_str(E::CONFIG_SUMMARY),
     }
@@ -138,7 +138,8 @@ pub fn unknown_type(type_name: RStr<'_>, types: &[TypeInfo]) -> RResult<Extensio
     )))
 }
 
-/// Exports extension types from a `cdylib` crate. Use it once per library:
+/// Exports extension types from a `cdylib` crate, each named in configuration by its Rust
+/// type name (`cors:CorsExtension`). Use it once per library:
 ///
 /// ```ignore
 /// beginnings_abi::export_extension!(CorsExtension, PreflightCacheExtension);
@@ -155,23 +156,23 @@ pub fn unknown_type(type_name: RStr<'_>, types: &[TypeInfo]) -> RResult<Extensio
 /// [`crate::ffi::note`]), which the host reads before it opens the file.
 #[macro_export]
 macro_rules! export_extension {
-    ($($extension:ty),+ $(,)?) => {
+    ($($extension:ident),+ $(,)?) => {
         $crate::export_extension!(@export [$($extension),+] ::core::option::Option::None);
     };
-    ($($extension:ty),+ ; min_host_minor = $minor:expr) => {
+    ($($extension:ident),+ ; min_host_minor = $minor:expr) => {
         $crate::export_extension!(@export [$($extension),+] ::core::option::Option::Some($minor));
     };
-    (@export [$($extension:ty),+] $minor:expr) => {
+    (@export [$($extension:ident),+] $minor:expr) => {
         const _: () = {
             use $crate::sdk::__private as __beginnings;
 
             static TYPES: &[__beginnings::TypeInfo] =
-                &[$($crate::sdk::__private::type_info::<$extension>()),+];
+                &[$($crate::sdk::__private::type_info::<$extension>(stringify!($extension))),+];
 
             const MIN_HOST: __beginnings::AbiVersion = __beginnings::min_host($minor);
             const PANIC_UNWIND: bool = __beginnings::panic_strategy_is_unwind!();
             const NOTE_STRINGS: &[&str] = &[$(
-                <$extension as $crate::Extension>::NAME,
+                stringify!($extension),
                 <$extension as $crate::Extension>::DESCRIPTION,
                 <$extension as $crate::Extension>::CONFIG_SUMMARY,
             )+];
@@ -193,7 +194,7 @@ macro_rules! export_extension {
                 host: __beginnings::HostHandle,
             ) -> __beginnings::RResult<__beginnings::ExtensionObject, __beginnings::RString> {
                 $(
-                    if type_name.as_str() == <$extension as $crate::Extension>::NAME {
+                    if type_name.as_str() == stringify!($extension) {
                         return __beginnings::new_extension::<$extension>(config_json, host);
                     }
                 )+

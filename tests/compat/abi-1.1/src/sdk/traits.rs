@@ -3,46 +3,46 @@
 use std::future::Future;
 
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Action, Error, Host, Request, Response};
 
-/// An extension type, exported by a library and named in configuration as `module:NAME`.
+/// An extension type, exported by a library with [`export_extension!`](crate::export_extension)
+/// and named in configuration as `module:Type`, where `Type` is the Rust type's name.
 ///
-/// The host creates one instance per configuration entry, asks it once per route whether it
-/// applies, and asks it once per distinct route configuration for a [`Filter`].
+/// The host creates one instance per configuration entry and asks it, once per route at
+/// startup, for the route's [`Filter`] (or none).
 pub trait Extension: Sized + Send + Sync + 'static {
-    /// The `Type` part of `module:Type`.
-    const NAME: &'static str;
     /// One line for `beginnings ext inspect`.
     const DESCRIPTION: &'static str = "";
     /// The configuration keys and their defaults in one line, for `beginnings ext inspect`
     /// (`allow_origins: [string] = []; max_age: seconds = 600`).
     const CONFIG_SUMMARY: &'static str = "";
-    /// The route settings this extension reads. Routes whose settings differ only in
-    /// other keys share one filter; `None` (the default) means every key matters.
-    const ROUTE_KEYS: Option<&'static [&'static str]> = None;
 
     /// The extension's configuration, deserialized from its entry under `extensions:`.
     /// Errors reach the user with the key path (`allow_origins[1]: invalid type ...`).
     type Config: DeserializeOwned;
+    /// The route settings the extension reads, deserialized from each route's resolved
+    /// configuration (a struct deriving `Deserialize`; [`NoRouteSettings`] when it reads
+    /// none). Its field names are the keys the extension reads: routes whose values for
+    /// them are equal share one filter, and other keys never reach the extension. A type that
+    /// is not a struct (a map) reads every key.
+    type RouteConfig: DeserializeOwned;
     type Filter: Filter;
 
     fn new(config: Self::Config, host: Host) -> Result<Self, Error>;
 
-    /// Whether the extension takes part in a route. Asked once per route at startup.
-    fn applies(&self, _route: &Route<'_>) -> bool {
-        true
-    }
-
-    /// Builds the filter for a route configuration; routes with equal configurations share it.
-    fn filter(&self, route: &Route<'_>) -> Result<Self::Filter, Error>;
+    /// The filter for a route, or `None` when the extension takes no part in it. Asked once
+    /// per route at startup. Routes whose settings are equal share the first filter built
+    /// for them, so the filter may depend on the settings only; the path and methods may
+    /// decide whether the extension takes part.
+    fn filter(&self, route: &Route<'_, Self::RouteConfig>) -> Result<Option<Self::Filter>, Error>;
 
     /// Answers a command sent by the application (`app.extension("module:Type")`).
     fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {
         Err(Error::new(format!(
             "{} has no command `{name}`",
-            Self::NAME
+            type_name::<Self>()
         )))
     }
 
@@ -57,6 +57,88 @@ pub trait Extension: Sized + Send + Sync + 'static {
     }
 }
 
+/// The last segment of a type's path (`CorsExtension`), as configuration names it.
+pub(crate) fn type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// The route settings of an extension that reads none.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct NoRouteSettings {}
+
+/// Which hooks a filter has. The host calls only these: a hook not named here never runs,
+/// and one named here but left at its default costs a call that does nothing.
+///
+/// ```
+/// # use beginnings_abi::Hooks;
+/// let hooks = Hooks::none().request().response();
+/// assert!(hooks.has_request() && hooks.has_response() && !hooks.reads_body());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Hooks {
+    request: bool,
+    request_async: bool,
+    response: bool,
+    body: bool,
+}
+
+impl Hooks {
+    /// No hook: the filter only takes part (a startup or command-only extension).
+    pub const fn none() -> Self {
+        Hooks {
+            request: false,
+            request_async: false,
+            response: false,
+            body: false,
+        }
+    }
+
+    /// The synchronous request hook, [`Filter::on_request`].
+    pub const fn request(mut self) -> Self {
+        self.request = true;
+        self.request_async = false;
+        self
+    }
+
+    /// The asynchronous request hook, [`Filter::on_request_async`], run under the route's
+    /// timeout, for filters that wait (on the host's `sleep`, on a shared store).
+    pub const fn request_async(mut self) -> Self {
+        self.request = true;
+        self.request_async = true;
+        self
+    }
+
+    /// The response hook, [`Filter::on_response`].
+    pub const fn response(mut self) -> Self {
+        self.response = true;
+        self
+    }
+
+    /// The request hook reads the body: the host buffers it (up to the route's limit)
+    /// first. Filters that do not say so never cause buffering.
+    pub const fn body(mut self) -> Self {
+        self.body = true;
+        self
+    }
+
+    pub const fn has_request(&self) -> bool {
+        self.request
+    }
+
+    pub const fn is_request_async(&self) -> bool {
+        self.request_async
+    }
+
+    pub const fn has_response(&self) -> bool {
+        self.response
+    }
+
+    pub const fn reads_body(&self) -> bool {
+        self.body
+    }
+}
+
 /// The hooks run on each request of a route the extension applies to.
 ///
 /// A filter is shared by every request of the routes with its configuration; what must
@@ -66,41 +148,10 @@ pub trait Filter: Send + Sync + 'static {
     /// Per-request state between this filter's hooks.
     type State: Default + Send + 'static;
 
-    /// Set to false when `on_request` is not implemented, so the host never calls it.
-    const ON_REQUEST: bool = true;
-    /// Set to false when `on_response` is not implemented, so the host never calls it.
-    const ON_RESPONSE: bool = true;
-    /// Set to true to have `on_request_async` called instead of `on_request`.
-    const ASYNC_REQUEST: bool = false;
-    /// Set to true when the request hooks read the body; the host then buffers it (up to
-    /// the route's limit) before them. Other filters never cause buffering.
-    const NEEDS_BODY: bool = false;
-
-    /// Whether this filter's request hook runs; by default [`Filter::ON_REQUEST`]. A filter
-    /// whose configuration leaves its request hook with nothing to do returns false, so the
-    /// host skips the call on every request of its routes.
-    fn has_request_hook(&self) -> bool {
-        Self::ON_REQUEST
-    }
-
-    /// Whether the request hook is the asynchronous one; by default
-    /// [`Filter::ASYNC_REQUEST`]. A filter that waits only in some configurations (a shared
-    /// store) returns false otherwise, and its synchronous `on_request` runs instead.
-    fn async_request(&self) -> bool {
-        Self::ASYNC_REQUEST
-    }
-
-    /// Whether the request hooks read the body; by default [`Filter::NEEDS_BODY`]. A filter
-    /// that reads it only on some routes (one endpoint it answers itself) says so here, so
-    /// its other routes never buffer bodies.
-    fn needs_body(&self) -> bool {
-        Self::NEEDS_BODY
-    }
-
-    /// Whether this filter's response hook runs; by default [`Filter::ON_RESPONSE`].
-    fn has_response_hook(&self) -> bool {
-        Self::ON_RESPONSE
-    }
+    /// The hooks this filter has; asked once, when it is built. The one way to declare
+    /// them: a filter whose configuration leaves a hook with nothing to do leaves it out,
+    /// and the host skips it on every request of its routes.
+    fn hooks(&self) -> Hooks;
 
     fn on_request(
         &self,
@@ -110,9 +161,10 @@ pub trait Filter: Send + Sync + 'static {
         Ok(Action::Continue)
     }
 
-    /// The request hook for filters that wait (on the host's `sleep`, on a shared store).
-    /// It runs under the route's timeout; use the [`Host`] services, never a runtime of
-    /// the extension's own.
+    /// The request hook for filters that wait (on the host's `sleep`, on a shared store),
+    /// called instead of `on_request` when [`Hooks::request_async`] is declared. It runs
+    /// under the route's timeout; use the [`Host`] services, never a runtime of the
+    /// extension's own.
     fn on_request_async<'a>(
         &'a self,
         state: &'a mut Self::State,
@@ -134,29 +186,12 @@ pub trait Filter: Send + Sync + 'static {
 
 /// A registered route as the extension sees it at startup.
 #[derive(Debug, Clone, Copy)]
-pub struct Route<'a> {
+pub struct Route<'a, C> {
     /// The path template (`/api/v1/users/{id}`).
     pub path: &'a str,
-    /// The methods the route answers, uppercase; empty when building a shared filter.
+    /// The methods the route answers, uppercase.
     pub methods: &'a [&'a str],
-    /// The resolved route configuration (defaults, patterns, exact and method entries,
-    /// code), limited to [`Extension::ROUTE_KEYS`] when the extension declares them.
-    pub config: &'a Map<String, Value>,
-}
-
-impl Route<'_> {
-    /// A route setting deserialized as `T`; `None` when absent. The error names the key.
-    pub fn setting<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, Error> {
-        match self.config.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => T::deserialize(value)
-                .map(Some)
-                .map_err(|e| Error::new(format!("route {}: {key}: {e}", self.path))),
-        }
-    }
-
-    /// A boolean route setting with a default.
-    pub fn flag(&self, key: &str, default: bool) -> Result<bool, Error> {
-        Ok(self.setting::<bool>(key)?.unwrap_or(default))
-    }
+    /// The extension's settings for this route (defaults, patterns, exact and method
+    /// entries, code), as its [`Extension::RouteConfig`].
+    pub settings: &'a C,
 }
