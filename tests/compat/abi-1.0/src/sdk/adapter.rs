@@ -105,7 +105,10 @@ impl<E: Extension> ExtensionFunctions<E> {
             // The host asks for the filter of these settings next, unless it holds one.
             let mut slots = cell.slots.lock().unwrap_or_else(|e| e.into_inner());
             if !slots.contains_key(route_config_json.as_str()) {
-                slots.insert(route_config_json.as_str().to_string(), Slot::Pending(filter));
+                slots.insert(
+                    route_config_json.as_str().to_string(),
+                    Slot::Pending(filter),
+                );
             }
             Ok(true)
         })
@@ -130,13 +133,13 @@ impl<E: Extension> ExtensionFunctions<E> {
             let filter = match pending {
                 Some(filter) => filter,
                 // A later generation (a reload) asks again for settings handed over before.
-                None => Self::filter_for(cell, path, methods, route_config_json)?.ok_or_else(
-                    || {
+                None => {
+                    Self::filter_for(cell, path, methods, route_config_json)?.ok_or_else(|| {
                         Error::new(format!(
                             "route {path}: the extension declined the route it had taken part in"
                         ))
-                    },
-                )?,
+                    })?
+                }
             };
             filter_object(filter)
         })
@@ -396,7 +399,6 @@ fn into_ffi(action: Action) -> ROption<Reply> {
         Action::Respond(reply) => RSome(reply.into_ffi()),
     }
 }
-
 
 /// Runs `f`, turning its error or its panic into a [`HookError`].
 pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, Error>) -> HookResult<T> {

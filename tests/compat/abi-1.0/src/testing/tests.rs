@@ -7,8 +7,7 @@ use serde_json::json;
 
 use super::{TestExtension, TestRequest, TestResponse};
 use crate::{
-    Action, Error, Extension, Filter, Hooks, Host, NoRouteSettings, Reply, Request, Response,
-    Route,
+    Action, Error, Extension, Filter, Hooks, Host, NoRouteSettings, Reply, Request, Response, Route,
 };
 
 #[derive(Deserialize)]
@@ -191,7 +190,10 @@ impl Extension for Forwarded {
         Ok(Forwarded)
     }
 
-    fn filter(&self, _route: &Route<'_, NoRouteSettings>) -> Result<Option<ForwardedFilter>, Error> {
+    fn filter(
+        &self,
+        _route: &Route<'_, NoRouteSettings>,
+    ) -> Result<Option<ForwardedFilter>, Error> {
         Ok(Some(ForwardedFilter))
     }
 }

@@ -98,7 +98,9 @@ mod tests {
             .err()
             .unwrap();
         assert!(
-            error.to_string().starts_with("route /api: cors_enabled: invalid type"),
+            error
+                .to_string()
+                .starts_with("route /api: cors_enabled: invalid type"),
             "{error}"
         );
     }
