@@ -58,10 +58,15 @@ pub type RequestFuture<'a> = BorrowingFfiFuture<'a, HookResult<ROption<Reply>>>;
 /// A filter's per-request state, owned by the library that made it; null when stateless.
 #[repr(transparent)]
 #[derive(StableAbi, Debug, Clone, Copy)]
-pub struct StatePtr(pub *mut c_void);
+pub struct StatePtr(pub(crate) *mut c_void);
 
 impl StatePtr {
     pub const NONE: StatePtr = StatePtr(std::ptr::null_mut());
+
+    /// Whether the filter made no state (it keeps none, or making it failed).
+    pub fn is_none(&self) -> bool {
+        self.0.is_null()
+    }
 }
 
 // SAFETY: a state is used by one request at a time; the host moves it between threads only
@@ -73,18 +78,18 @@ unsafe impl Send for StatePtr {}
 #[repr(C)]
 #[derive(StableAbi, Debug)]
 pub struct ExtensionObject {
-    pub this: *mut c_void,
+    pub(crate) this: *mut c_void,
     /// An [`ExtensionVTable`] (read it with [`ExtensionVTableRef`]).
-    pub vtable: *const c_void,
+    pub(crate) vtable: *const c_void,
 }
 
 /// A filter as it crosses the boundary: the library's data and its table.
 #[repr(C)]
 #[derive(StableAbi, Debug)]
 pub struct FilterObject {
-    pub this: *mut c_void,
+    pub(crate) this: *mut c_void,
     /// A [`FilterVTable`] (read it with [`FilterVTableRef`]).
-    pub vtable: *const c_void,
+    pub(crate) vtable: *const c_void,
 }
 
 versioned_table! {

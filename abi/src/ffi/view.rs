@@ -84,9 +84,23 @@ pub struct MessageVTable, read through MessageVTableRef {
 #[repr(C)]
 pub struct MessageView<'a> {
     /// The host's message; only the vtable functions may use it.
-    pub this: *mut c_void,
-    pub vtable: MessageVTableRef,
-    pub borrow: PhantomData<&'a mut ()>,
+    pub(crate) this: *mut c_void,
+    pub(crate) vtable: MessageVTableRef,
+    pub(crate) borrow: PhantomData<&'a mut ()>,
+}
+
+impl<'a> MessageView<'a> {
+    /// A view of the host's message `this`, read and changed through `vtable`.
+    ///
+    /// # Safety
+    /// `this` is what every function of `vtable` expects, borrowed exclusively for `'a`.
+    pub unsafe fn new(this: *mut c_void, vtable: MessageVTableRef) -> Self {
+        MessageView {
+            this,
+            vtable,
+            borrow: PhantomData,
+        }
+    }
 }
 
 // SAFETY: a view stands for an exclusive borrow of the host's message (`&mut` to data that

@@ -74,9 +74,12 @@ impl TestHost {
 
     /// The handle extensions receive.
     pub fn host(&self) -> Host {
-        Host::new(HostHandle {
-            ctx: (self.recorded as *const Mutex<Recorded>).cast::<c_void>(),
-            services: (&SERVICES as *const HostServices).cast(),
+        // SAFETY: the test host's services read their context as the leaked `recorded`.
+        Host::new(unsafe {
+            HostHandle::new(
+                (self.recorded as *const Mutex<Recorded>).cast::<c_void>(),
+                &SERVICES,
+            )
         })
     }
 

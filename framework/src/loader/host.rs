@@ -72,9 +72,13 @@ pub(crate) fn handle_for(module: &str) -> HostHandle {
         metric_prefix: format!("ext_{module}_"),
         store_prefix: format!("beginnings:{module}:"),
     }));
-    HostHandle {
-        ctx: (context as *const ModuleContext).cast::<c_void>(),
-        services: (&HOST_SERVICES as *const HostServices).cast(),
+    // SAFETY: every host service reads its context as the `ModuleContext` made here, which
+    // is leaked and so valid for the rest of the process.
+    unsafe {
+        HostHandle::new(
+            (context as *const ModuleContext).cast::<c_void>(),
+            &HOST_SERVICES,
+        )
     }
 }
 

@@ -207,10 +207,12 @@ impl Side for ResponseSide<'_> {
 
 /// A view of `side` valid while `side` is borrowed.
 pub(crate) fn view<'a, S: Side + 'a>(side: &'a mut S) -> MessageView<'a> {
-    MessageView {
-        this: (side as *mut S).cast::<c_void>(),
-        vtable: MessageVTableRef::of(VTables::<S>::VTABLE),
-        borrow: PhantomData,
+    // SAFETY: the accessors of `VTables::<S>` read `this` as the `S` borrowed here for `'a`.
+    unsafe {
+        MessageView::new(
+            (side as *mut S).cast::<c_void>(),
+            MessageVTableRef::of(VTables::<S>::VTABLE),
+        )
     }
 }
 

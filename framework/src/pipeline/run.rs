@@ -60,7 +60,7 @@ impl<'a> States<'a> {
 impl Drop for States<'_> {
     fn drop(&mut self) {
         for (link, state) in self.chain.links.iter().zip(&self.states) {
-            if !state.0.is_null() {
+            if !state.is_none() {
                 link.filter.drop_state(*state);
             }
         }

@@ -127,12 +127,24 @@ pub struct TakeOutcome {
 #[derive(StableAbi, Clone, Copy)]
 pub struct HostHandle {
     /// Owned by the host and alive for the whole process (libraries are never unloaded).
-    pub ctx: *const c_void,
+    pub(crate) ctx: *const c_void,
     /// The host's [`HostServices`], of the host's length (read it with [`HostServicesRef`]).
-    pub services: *const c_void,
+    pub(crate) services: *const c_void,
 }
 
 impl HostHandle {
+    /// A handle on the host's services for one library.
+    ///
+    /// # Safety
+    /// `ctx` is what every function of `services` expects as its context, and stays valid
+    /// for the rest of the process.
+    pub const unsafe fn new(ctx: *const c_void, services: &'static HostServices) -> Self {
+        HostHandle {
+            ctx,
+            services: (services as *const HostServices).cast(),
+        }
+    }
+
     /// The services table behind the handle.
     pub fn services(&self) -> HostServicesRef {
         // SAFETY: the host hands over its static `HostServices` (the contract of `HostHandle`);

@@ -180,6 +180,7 @@ pub trait Filter: Send + Sync + 'static {
     ) -> Result<(), Error> {
         Ok(())
     }
+
     /// (ABI 1.1) Runs once the answer has been sent; an older host never calls it.
     fn on_complete(&self) {}
 }
