@@ -196,3 +196,69 @@ macro_rules! versioned_table {
 }
 
 pub(crate) use versioned_table;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    versioned_table! {
+        /// A table as a later minor version would define it: one core field, one appended.
+        pub struct Grown, read through GrownRef {
+            pub core: extern "C" fn() -> u32,
+        }
+        appended {
+            pub added: extern "C" fn() -> u32,
+        }
+    }
+
+    extern "C" fn one() -> u32 {
+        1
+    }
+
+    extern "C" fn two() -> u32 {
+        2
+    }
+
+    /// The reader of a newer definition handed a table built by an older one (only the core
+    /// filled in, as its header says) finds the appended field absent, and reads it when a
+    /// table of its own version holds it: both directions of the promise, at the table level.
+    #[test]
+    fn an_appended_field_is_absent_from_an_older_table_and_present_in_a_newer_one() {
+        static OLD: Grown = Grown {
+            table_header: TableHeader {
+                size: (std::mem::offset_of!(Grown, added)) as u32,
+                version: AbiVersion::new(1, 0),
+            },
+            core: one,
+            added: two,
+        };
+        static NEW: Grown = Grown {
+            table_header: TableHeader::of::<Grown>(),
+            core: one,
+            added: two,
+        };
+        let old = GrownRef::of(&OLD);
+        assert!(old.holds_core());
+        assert_eq!((old.core())(), 1);
+        assert!(
+            old.added().is_none(),
+            "an older table never lends a newer field"
+        );
+        let new = GrownRef::of(&NEW);
+        assert_eq!(new.added().map(|f| f()), Some(2));
+        assert!(Grown::layout().contains("added: extern \"C\" fn() -> u32 (appended)"));
+    }
+
+    #[test]
+    fn a_table_shorter_than_its_core_is_refused() {
+        static BROKEN: Grown = Grown {
+            table_header: TableHeader {
+                size: 4,
+                version: AbiVersion::new(1, 0),
+            },
+            core: one,
+            added: two,
+        };
+        assert!(!GrownRef::of(&BROKEN).holds_core());
+    }
+}
