@@ -7,6 +7,7 @@ mod access_log;
 mod connection;
 mod errors;
 mod limits;
+mod linger;
 mod listener;
 mod metrics_listener;
 mod reload;

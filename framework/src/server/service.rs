@@ -8,11 +8,12 @@ use std::time::Instant;
 use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http::{Method, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 
 use super::access_log::{AccessRecord, REQUEST_ID, request_id};
 use super::errors;
+use super::linger::linger;
 use super::reload::{Generation, ReloadSource};
 use crate::builtin;
 use crate::pipeline;
@@ -145,10 +146,8 @@ async fn route(
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
         let message = format!("request body larger than {} bytes", limits.max_body_bytes);
-        return (
-            error_response(StatusCode::PAYLOAD_TOO_LARGE, &message),
-            template,
-        );
+        linger(request.into_body());
+        return (too_large(&message), template);
     }
     let (parts, body) = request.into_parts();
     let incoming = pipeline::Incoming {
@@ -173,21 +172,58 @@ async fn route(
     (response, template)
 }
 
-/// Buffers a request body up to `limit` bytes; larger bodies are answered 413.
+/// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the
+/// client still sends of them is read away, so it sees that answer).
 pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
     // Most requests (GET, HEAD) have no body: nothing to poll or collect.
     if body.is_end_stream() {
         return Ok(Bytes::new());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("request body larger than {limit} bytes"),
-        )),
-        Err(error) => Err(error_response(
-            StatusCode::BAD_REQUEST,
-            &format!("request body could not be read: {error}"),
-        )),
+    let mut body = body;
+    // The common single-chunk body is kept as it came, without a copy.
+    let mut first: Option<Bytes> = None;
+    let mut more: Vec<u8> = Vec::new();
+    let mut length = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|error| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                &format!("request body could not be read: {error}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        length += data.len();
+        if length > limit {
+            linger(body);
+            return Err(too_large(&format!(
+                "request body larger than {limit} bytes"
+            )));
+        }
+        match &first {
+            None => first = Some(data),
+            Some(chunk) => {
+                if more.is_empty() {
+                    more.extend_from_slice(chunk);
+                }
+                more.extend_from_slice(&data);
+            }
+        }
     }
+    Ok(if more.is_empty() {
+        first.unwrap_or_default()
+    } else {
+        Bytes::from(more)
+    })
+}
+
+/// The 413 answer; the connection closes after it (the rest of the body is not read).
+fn too_large(message: &str) -> Response {
+    let mut response = error_response(StatusCode::PAYLOAD_TOO_LARGE, message);
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
 }
