@@ -87,8 +87,13 @@ impl InProcessServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
+        if let Some(thread) = self.thread.take()
+            && let Err(panic) = thread.join()
+            // A panic of the server thread fails the test, unless the test is already
+            // failing (a second panic while unwinding would abort the test binary).
+            && !thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
         }
     }
 }

@@ -344,6 +344,17 @@ pub fn start_expecting_failure(app_yaml: &str, extra_args: &[&str]) -> Failed {
     }
 }
 
+/// A test that needs a service or tool this machine lacks skips, saying so on stderr, unless
+/// its `BEGINNINGS_REQUIRE_*` flag is set (CI sets every one): then it fails, so a missing
+/// service never passes for a working one.
+pub fn skip_unless_required(flag: &str, reason: &str) {
+    assert!(
+        std::env::var_os(flag).is_none(),
+        "{flag} is set, but {reason}"
+    );
+    eprintln!("skipped: {reason} (set {flag}=1 to make this a failure)");
+}
+
 /// A blocking HTTP client for the tests, with a short timeout so a hung server fails fast.
 pub fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()

@@ -14,7 +14,7 @@ use beginnings::builtin::{Database, sqlx};
 use beginnings::config::{DatabaseConfig, DatabaseUrl};
 use beginnings::routing::StatusCode;
 use beginnings::{Json, Rejection, Request, Router};
-use beginnings_tests::{InProcessServer, app_from_yaml, client};
+use beginnings_tests::{InProcessServer, app_from_yaml, client, skip_unless_required};
 use serde_json::{Value, json};
 
 const MIGRATION: &str = "CREATE TABLE items (id BIGINT PRIMARY KEY, name TEXT NOT NULL);";
@@ -263,7 +263,10 @@ impl Postgres {
     fn create() -> Option<Postgres> {
         let addr: SocketAddr = "127.0.0.1:5432".parse().unwrap();
         if TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err() {
-            eprintln!("skipped: no PostgreSQL server on 127.0.0.1:5432");
+            skip_unless_required(
+                "BEGINNINGS_REQUIRE_POSTGRES",
+                "no PostgreSQL server answers on 127.0.0.1:5432",
+            );
             return None;
         }
         let name = format!(
@@ -277,7 +280,10 @@ impl Postgres {
                 return Some(Postgres { admin, name });
             }
         }
-        eprintln!("skipped: PostgreSQL on 127.0.0.1:5432 refused users postgres and root");
+        skip_unless_required(
+            "BEGINNINGS_REQUIRE_POSTGRES",
+            "PostgreSQL on 127.0.0.1:5432 refused users postgres and root",
+        );
         None
     }
 

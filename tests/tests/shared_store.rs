@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use beginnings::{Json, Request, Router};
-use beginnings_tests::{InProcessServer, TestServer, app_from_yaml, client};
+use beginnings_tests::{InProcessServer, TestServer, app_from_yaml, client, skip_unless_required};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
@@ -31,11 +31,10 @@ fn redis_or_skip() -> bool {
     if redis_reachable(6379) {
         return true;
     }
-    assert!(
-        std::env::var_os("BEGINNINGS_REQUIRE_REDIS").is_none(),
-        "BEGINNINGS_REQUIRE_REDIS is set but no Redis answers on 127.0.0.1:6379"
+    skip_unless_required(
+        "BEGINNINGS_REQUIRE_REDIS",
+        "no Redis answers on 127.0.0.1:6379",
     );
-    eprintln!("skipped: no Redis on 127.0.0.1:6379");
     false
 }
 
@@ -334,7 +333,7 @@ fn free_port() -> u16 {
 fn limits_hold_again_when_redis_comes_back() {
     let port = free_port();
     let Some(mut redis) = OwnRedis::start(port) else {
-        eprintln!("skipped: redis-server is not on PATH");
+        skip_unless_required("BEGINNINGS_REQUIRE_REDIS", "redis-server is not on PATH");
         return;
     };
     let server = limited_server(&format!("redis://127.0.0.1:{port}/0"), 3, "closed");

@@ -270,6 +270,7 @@ fn load_reads_the_process_environment() {
         .args([
             "--exact",
             "config::tests_files::child_process_load",
+            "--ignored",
             "--nocapture",
             "--test-threads=1",
         ])
@@ -285,12 +286,12 @@ fn load_reads_the_process_environment() {
     );
 }
 
+/// The child half of `load_reads_the_process_environment`; never run on its own.
 #[test]
+#[ignore = "run in a child process by load_reads_the_process_environment"]
 fn child_process_load() {
-    // Does nothing unless started by `load_reads_the_process_environment`.
-    let Some(path) = std::env::var_os("BEGINNINGS_CHILD_CONFIG") else {
-        return;
-    };
+    let path = std::env::var_os("BEGINNINGS_CHILD_CONFIG")
+        .expect("started by load_reads_the_process_environment with BEGINNINGS_CHILD_CONFIG");
     let config = load(&LoadOptions {
         path: path.into(),
         profile: None,
