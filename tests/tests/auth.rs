@@ -242,6 +242,35 @@ fn an_expired_token_is_refused_beyond_the_leeway_only() {
 }
 
 #[test]
+fn require_exp_decides_whether_a_token_without_exp_is_accepted() {
+    let no_exp = token(json!({"exp": null}));
+    let with_exp = token(json!({}));
+    let require_exp = |value: bool| {
+        let leeway = "      leeway_seconds: 30\n";
+        let yaml = config("").replace(leeway, &format!("{leeway}      require_exp: {value}\n"));
+        assert!(yaml.contains("require_exp"), "{yaml}");
+        yaml
+    };
+    // On by default, and saying so changes nothing.
+    for yaml in [config(""), require_exp(true)] {
+        let server = serve(&yaml);
+        assert_invalid_token(
+            bearer(&server, "/api/me", &no_exp),
+            "a required claim is missing",
+        );
+        assert_eq!(bearer(&server, "/api/me", &with_exp).status(), 200);
+    }
+
+    let server = serve(&require_exp(false));
+    let response = bearer(&server, "/api/me", &no_exp);
+    assert_eq!(response.status(), 200, "require_exp: false accepts it");
+    assert_eq!(response.json::<Value>().unwrap()["subject"], "user-42");
+    // Only the requirement is lifted: an `exp` that is present is still checked.
+    let expired = token(json!({"exp": now() - 3600}));
+    assert_invalid_token(bearer(&server, "/api/me", &expired), "expired");
+}
+
+#[test]
 fn a_token_not_valid_yet_is_refused() {
     let server = serve(&config(""));
     let early = token(json!({"nbf": now() + 3600}));

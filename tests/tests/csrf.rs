@@ -24,7 +24,11 @@ extensions:
 }
 
 fn server_with(secret: &str) -> InProcessServer {
-    let (app, _dir) = app_from_yaml(&config(secret));
+    server_from_yaml(&config(secret))
+}
+
+fn server_from_yaml(yaml: &str) -> InProcessServer {
+    let (app, _dir) = app_from_yaml(yaml);
     let echo = |request: Request| async move {
         Json(json!({"token": request.value("csrf.token"), "method": request.method().as_str()}))
     };
@@ -116,6 +120,31 @@ fn a_safe_request_issues_the_cookie_and_hands_the_token_over() {
     let again = load(&server, &format!("session=a; csrf_token={}", page.token));
     assert!(again.set_cookie.is_none(), "a valid cookie is kept");
     assert_eq!(again.token, page.token);
+}
+
+#[test]
+fn max_age_seconds_becomes_the_cookies_max_age() {
+    // The key sets only the cookie's lifetime (the token itself carries no time).
+    let server = server_from_yaml(&format!("{}    max_age_seconds: 7200\n", config(SECRET)));
+    let page = load(&server, "session=a");
+    let set_cookie = page.set_cookie.expect("a cookie is issued");
+    let max_ages: Vec<&str> = set_cookie
+        .split("; ")
+        .skip(1)
+        .filter(|attribute| attribute.to_ascii_lowercase().starts_with("max-age="))
+        .collect();
+    assert_eq!(max_ages, ["Max-Age=7200"], "{set_cookie}");
+    assert_eq!(cookie_value(&set_cookie), page.token);
+
+    // A cookie issued again, for a new session, carries it too.
+    let again = load(&server, &format!("session=b; csrf_token={}", page.token));
+    let set_cookie = again.set_cookie.expect("a new cookie for the new session");
+    assert!(
+        set_cookie
+            .split("; ")
+            .any(|attribute| attribute == "Max-Age=7200"),
+        "{set_cookie}"
+    );
 }
 
 #[test]

@@ -4,6 +4,7 @@
 
 use beginnings::{Json, Request, Router};
 use beginnings_tests::{InProcessServer, app_from_yaml, client};
+use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
 
@@ -184,6 +185,63 @@ fn a_header_key_limits_each_value_apart() {
         200,
         "without the header the client address is the key"
     );
+}
+
+const JWT_SECRET: &str = "a-rate-limit-secret-of-32-bytes-or-more";
+
+/// An HS256 token for `subject`; `jti` tells two tokens of one subject apart.
+fn user_token(subject: &str, jti: &str) -> String {
+    let claims = json!({"sub": subject, "jti": jti, "exp": 4_102_444_800u64});
+    let key = EncodingKey::from_secret(JWT_SECRET.as_bytes());
+    format!(
+        "Bearer {}",
+        encode(&Header::default(), &claims, &key).unwrap()
+    )
+}
+
+#[test]
+fn a_user_key_gives_each_authenticated_user_a_budget_of_their_own() {
+    // Auth runs first and sets `auth.subject`; every request comes from 127.0.0.1.
+    let yaml = format!(
+        r#"
+routes:
+  exact:
+    "/rl/me": {{auth_required: true, rate_limit: {{requests: 2, key: user}}}}
+extensions:
+  "auth:AuthExtension":
+    jwt: {{algorithms: [HS256], secret: "{JWT_SECRET}"}}
+  "rate_limit:RateLimitExtension": {{}}
+"#
+    );
+    let (app, _dir) = app_from_yaml(&yaml);
+    let router = Router::new("/rl").get("/me", |request: Request| async move {
+        Json(json!({"subject": request.value("auth.subject")}))
+    });
+    let server = InProcessServer::start(app.mount(router).build().unwrap());
+    let as_user = |token: &str| get(&server, "/rl/me", &[("authorization", token)]);
+
+    let alice = user_token("alice", "1");
+    for expected in ["1", "0"] {
+        let response = as_user(&alice);
+        assert_eq!(response.status(), 200);
+        assert_eq!(header(&response, "ratelimit-remaining"), expected);
+        assert_eq!(response.json::<Value>().unwrap()["subject"], "alice");
+    }
+    assert_eq!(as_user(&alice).status(), 429, "alice used her two requests");
+    assert_eq!(
+        as_user(&user_token("alice", "2")).status(),
+        429,
+        "a new token of the same user does not buy a fresh limit"
+    );
+
+    // Same address, another user: a budget of its own.
+    let bob = user_token("bob", "1");
+    for expected in ["1", "0"] {
+        let response = as_user(&bob);
+        assert_eq!(response.status(), 200, "bob is not limited by alice");
+        assert_eq!(header(&response, "ratelimit-remaining"), expected);
+    }
+    assert_eq!(as_user(&bob).status(), 429);
 }
 
 #[test]

@@ -118,8 +118,9 @@ fn demo_users_api_round_trip() {
 }
 
 mod policies {
-    use beginnings::{Json, Request, Router};
+    use beginnings::{IntoResponse, Json, Request, Router};
     use beginnings_tests::{InProcessServer, app_from_yaml, client};
+    use reqwest::header::HeaderValue;
     use serde_json::json;
 
     const CSP: &str = r#"
@@ -213,6 +214,83 @@ extensions:
             headers["strict-transport-security"],
             "max-age=31536000; includeSubDomains"
         );
+    }
+
+    /// The documented rule: a header the handler already set is kept, so one route can
+    /// loosen one policy. Checked for a fixed header, HSTS and the CSP, with and without a
+    /// nonce (each takes its own path in the extension).
+    #[test]
+    fn a_header_the_handler_set_is_kept() {
+        for nonce in [false, true] {
+            let yaml = format!(
+                r#"
+extensions:
+  "security:SecurityHeadersExtension":
+    x_frame_options: DENY
+    hsts_always: true
+    content_security_policy: {{default-src: ["'self'"]}}
+    nonce: {nonce}
+"#
+            );
+            let (app, _dir) = app_from_yaml(&yaml);
+            let router = Router::new("")
+                .get("/embeddable", |_request: Request| async move {
+                    let mut response = "embeddable".into_response();
+                    let headers = response.headers_mut();
+                    headers.insert("x-frame-options", HeaderValue::from_static("SAMEORIGIN"));
+                    headers.insert(
+                        "strict-transport-security",
+                        HeaderValue::from_static("max-age=0"),
+                    );
+                    headers.insert(
+                        "content-security-policy",
+                        HeaderValue::from_static("frame-ancestors https://partner.example"),
+                    );
+                    response
+                })
+                .get("/plain", |_request: Request| async move { "plain" });
+            let server = InProcessServer::start(app.mount(router).build().unwrap());
+            let http = client();
+
+            let kept = http.get(server.url("/embeddable")).send().unwrap();
+            assert_eq!(kept.status(), 200);
+            let headers = kept.headers();
+            assert_eq!(headers["x-frame-options"], "SAMEORIGIN", "nonce: {nonce}");
+            assert_eq!(
+                headers["strict-transport-security"], "max-age=0",
+                "nonce: {nonce}"
+            );
+            assert_eq!(
+                headers["content-security-policy"], "frame-ancestors https://partner.example",
+                "nonce: {nonce}"
+            );
+            for name in [
+                "x-frame-options",
+                "strict-transport-security",
+                "content-security-policy",
+            ] {
+                assert_eq!(
+                    headers.get_all(name).iter().count(),
+                    1,
+                    "{name} is not sent twice (nonce: {nonce})"
+                );
+            }
+            assert_eq!(
+                headers["x-content-type-options"], "nosniff",
+                "the headers the handler did not set are still added"
+            );
+
+            // The same configuration where the handler sets nothing: the configured values.
+            let plain = http.get(server.url("/plain")).send().unwrap();
+            let headers = plain.headers();
+            assert_eq!(headers["x-frame-options"], "DENY");
+            assert_eq!(
+                headers["strict-transport-security"],
+                "max-age=31536000; includeSubDomains"
+            );
+            let policy = headers["content-security-policy"].to_str().unwrap();
+            assert!(policy.starts_with("default-src 'self'"), "{policy}");
+        }
     }
 
     #[test]

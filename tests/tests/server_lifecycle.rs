@@ -245,3 +245,53 @@ fn watch_reloads_when_the_configuration_file_changes() {
         thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Startup hooks run in load order (the order of `extensions:`), shutdown hooks in reverse:
+/// the fixture logs each hook it runs.
+#[test]
+fn shutdown_hooks_run_in_reverse_load_order() {
+    let yaml = r#"
+app:
+  name: lifecycle-order
+  host: 127.0.0.1
+extensions:
+  "fixture_pipeline:Alpha": {counter_prefix: order_alpha}
+  "fixture_pipeline:Beta": {counter_prefix: order_beta}
+  "fixture_pipeline:Gamma": {counter_prefix: order_gamma}
+"#;
+    let mut server = Proc::start(yaml);
+    const MARK: &str = "fixture lifecycle: ";
+    assert!(
+        server.wait_for_log_count(MARK, 3, Duration::from_secs(10)),
+        "the startup hooks did not log:\n{}",
+        server.log()
+    );
+    server.signal("TERM");
+    let exit = server
+        .wait_exit(Duration::from_secs(15))
+        .expect("the server exited on SIGTERM");
+    assert!(exit.success(), "exit status {exit:?}\n{}", server.log());
+    // The log is read on another thread: wait for all six lines.
+    assert!(
+        server.wait_for_log_count(MARK, 6, Duration::from_secs(5)),
+        "the shutdown hooks did not all log:\n{}",
+        server.log()
+    );
+    let log = server.log();
+    let hooks: Vec<&str> = log
+        .lines()
+        .filter_map(|line| Some(line.split_once(MARK)?.1.trim()))
+        .collect();
+    assert_eq!(
+        hooks,
+        [
+            "alpha started",
+            "beta started",
+            "gamma started",
+            "gamma stopped",
+            "beta stopped",
+            "alpha stopped",
+        ],
+        "{log}"
+    );
+}
