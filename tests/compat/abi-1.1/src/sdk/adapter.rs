@@ -2,16 +2,14 @@
 //! runs inside `catch_unwind`: a panic unwinding out of the library would end the process.
 
 use std::any::Any;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
+use std::collections::HashMap;
 use std::ffi::c_void;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
-use std::task::{Context, Poll};
-
-use std::collections::HashMap;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 
 use abi_stable::std_types::{RErr, RNone, ROk, ROption, RSlice, RSome, RStr, RString, RVec};
 use async_ffi::BorrowingFfiFuture;
