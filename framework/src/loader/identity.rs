@@ -11,8 +11,7 @@ use std::path::{Path, PathBuf};
 use parking_lot::Mutex;
 
 use super::error::LoadErrorKind;
-use super::library::{self, Library, sha256_of};
-use super::note::AbiNote;
+use super::library::{self, Judged, Library};
 
 /// Process-wide because the linker's copies are: two `App`s in one process that name the
 /// same file get the same code, whichever opened it first.
@@ -51,9 +50,9 @@ impl Stamp {
 
 /// Opens `path` with every check of [`library::open`], unless this process already opened a
 /// different build under that path or of that file, and remembers what it opened.
-pub(crate) fn open(path: &Path, judged: &AbiNote) -> Result<Library, LoadErrorKind> {
-    let first = unchanged_since_opened(path)?;
-    let library = library::open(path, judged)?;
+pub(crate) fn open(path: &Path, judged: &Judged) -> Result<Library, LoadErrorKind> {
+    let first = unchanged_since_opened(path, &judged.sha256)?;
+    let library = library::open(path, &judged.note)?;
     // Only a library that opened is remembered: one refused after `dlopen` may stay mapped,
     // but opening it again fails the same way rather than serving the old build.
     if let Some((stamp, sha256)) = first {
@@ -70,7 +69,12 @@ pub(crate) fn open(path: &Path, judged: &AbiNote) -> Result<Library, LoadErrorKi
 /// `dlopen` maps it); `Ok(None)` when it opened it before and it still holds that build, or
 /// when it is no regular file (which [`library::open`] refuses); an error when it now holds
 /// another build.
-fn unchanged_since_opened(path: &Path) -> Result<Option<(Stamp, String)>, LoadErrorKind> {
+///
+/// `sha256` is the digest of the file as [`library::judge`] just read it.
+fn unchanged_since_opened(
+    path: &Path,
+    sha256: &str,
+) -> Result<Option<(Stamp, String)>, LoadErrorKind> {
     let Ok(metadata) = fs::metadata(path) else {
         return Ok(None);
     };
@@ -90,17 +94,16 @@ fn unchanged_since_opened(path: &Path) -> Result<Option<(Stamp, String)>, LoadEr
     });
     let Some(index) = known else {
         drop(opened);
-        return Ok(Some((stamp, sha256_of(path)?)));
+        return Ok(Some((stamp, sha256.to_string())));
     };
     if opened[index].stamp == stamp {
         return Ok(None);
     }
-    let now = sha256_of(path)?;
     let record = &mut opened[index];
-    if now != record.sha256 {
+    if sha256 != record.sha256 {
         return Err(LoadErrorKind::Changed {
             loaded: record.sha256.clone(),
-            now,
+            now: sha256.to_string(),
         });
     }
     // Touched or copied again unchanged: the next comparison need not hash.

@@ -24,11 +24,26 @@ pub(crate) fn library_path(directory: &Path, module: &str) -> PathBuf {
     directory.join(format!("lib{module}.so"))
 }
 
+/// What is known of a library file before any of it runs, read from it once.
+#[derive(Debug, Clone)]
+pub(crate) struct Judged {
+    pub note: AbiNote,
+    /// The file's SHA-256 in lowercase hex, as the `sha256` key writes it.
+    pub sha256: String,
+}
+
 /// Everything decided about a library without running any of it: the file may be loaded
-/// and its note says this host serves it.
-pub(crate) fn judge(directory: &Path, path: &Path) -> Result<AbiNote, LoadErrorKind> {
+/// and its note says this host serves it. The file is read once, after its checks (so a
+/// FIFO planted under the name is refused, never read), for the note and the digest.
+pub(crate) fn judge(directory: &Path, path: &Path) -> Result<Judged, LoadErrorKind> {
     check_file(directory, path)?;
-    note::judge(path)
+    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
+        reason: e.to_string(),
+    })?;
+    Ok(Judged {
+        note: note::judge(&bytes)?,
+        sha256: sha256_hex(&bytes),
+    })
 }
 
 /// Opens a library that [`judge`] accepted.
@@ -71,9 +86,9 @@ pub(crate) fn list_libraries(directory: &Path) -> Vec<String> {
     names
 }
 
-/// Compares the file's SHA-256 with the one the configuration pins.
-pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorKind> {
-    let actual = sha256_of(path)?;
+/// Compares a judged file's SHA-256 with the one the configuration pins.
+pub(crate) fn check_sha256(judged: &Judged, expected: &str) -> Result<(), LoadErrorKind> {
+    let actual = &judged.sha256;
     if actual == expected {
         Ok(())
     } else {
@@ -86,16 +101,12 @@ pub(crate) fn check_sha256(path: &Path, expected: &str) -> Result<(), LoadErrorK
     }
 }
 
-/// The file's SHA-256 in lowercase hex, as the `sha256` key writes it.
-pub(crate) fn sha256_of(path: &Path) -> Result<String, LoadErrorKind> {
+fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
-        reason: e.to_string(),
-    })?;
-    Ok(Sha256::digest(&bytes)
+    Sha256::digest(bytes)
         .iter()
         .map(|byte| format!("{byte:02x}"))
-        .collect())
+        .collect()
 }
 
 fn classify(error: LibraryError) -> LoadErrorKind {

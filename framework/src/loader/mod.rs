@@ -55,7 +55,7 @@ pub fn load_all(
     entries: &[ExtensionEntry],
     directory: &Path,
 ) -> Result<Vec<LoadedExtension>, LoadErrors> {
-    let mut notes: HashMap<&str, Result<note::AbiNote, ()>> = HashMap::new();
+    let mut judgements: HashMap<&str, Result<library::Judged, ()>> = HashMap::new();
     let mut libraries: HashMap<&str, Result<library::Library, ()>> = HashMap::new();
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
@@ -78,17 +78,9 @@ pub fn load_all(
             tracing::info!(extension = %entry.name, "extension disabled by configuration");
             continue;
         }
-        // Checked before the library is opened: opening runs its constructors.
-        if let Some(expected) = &host_settings.sha256
-            && path.exists()
-            && let Err(kind) = library::check_sha256(&path, expected)
-        {
-            errors.push(fail(kind));
-            continue;
-        }
         // Judged from the file first: nothing of a library runs before it is accepted, and
         // a type it does not export is reported before it is opened.
-        let judged = match notes.get(entry.module.as_str()) {
+        let judged = match judgements.get(entry.module.as_str()) {
             Some(Ok(judged)) => judged.clone(),
             // Already reported for an earlier entry of the same module.
             Some(Err(())) => continue,
@@ -103,21 +95,28 @@ pub fn load_all(
                 };
                 match judged {
                     Ok(judged) => {
-                        notes.insert(&entry.module, Ok(judged.clone()));
+                        judgements.insert(&entry.module, Ok(judged.clone()));
                         judged
                     }
                     Err(kind) => {
-                        notes.insert(&entry.module, Err(()));
+                        judgements.insert(&entry.module, Err(()));
                         errors.push(fail(kind));
                         continue;
                     }
                 }
             }
         };
-        if !judged.types.iter().any(|t| t.name == entry.type_name) {
+        // Checked before the library is opened: opening runs its constructors.
+        if let Some(expected) = &host_settings.sha256
+            && let Err(kind) = library::check_sha256(&judged, expected)
+        {
+            errors.push(fail(kind));
+            continue;
+        }
+        if !judged.note.types.iter().any(|t| t.name == entry.type_name) {
             errors.push(fail(LoadErrorKind::UnknownType {
                 type_name: entry.type_name.clone(),
-                exported: judged.types.iter().map(|t| t.name.clone()).collect(),
+                exported: judged.note.types.iter().map(|t| t.name.clone()).collect(),
             }));
             continue;
         }

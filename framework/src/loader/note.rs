@@ -1,9 +1,6 @@
 //! Judging a library from its file alone: its ABI note (written by `export_extension!`) is
 //! read without opening the library, so a refused file never runs a constructor.
 
-use std::fs;
-use std::path::Path;
-
 use beginnings_abi::ffi::{ABI_VERSION, note};
 use object::{Object, ObjectSection};
 
@@ -11,19 +8,16 @@ pub use beginnings_abi::ffi::note::AbiNote;
 
 use super::error::LoadErrorKind;
 
-/// Reads the ABI note of the file at `path` and checks it against this host.
-pub(crate) fn judge(path: &Path) -> Result<AbiNote, LoadErrorKind> {
-    let note = read(path)?;
+/// Reads the ABI note from a library file's bytes and checks it against this host.
+pub(crate) fn judge(bytes: &[u8]) -> Result<AbiNote, LoadErrorKind> {
+    let note = read(bytes)?;
     verdict(&note)?;
     Ok(note)
 }
 
-/// The note of the file at `path`, read as bytes; nothing of the file is executed.
-pub(crate) fn read(path: &Path) -> Result<AbiNote, LoadErrorKind> {
-    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
-        reason: e.to_string(),
-    })?;
-    let file = object::File::parse(&*bytes).map_err(|e| LoadErrorKind::Open {
+/// The note in a library file's bytes; nothing of the file is executed.
+fn read(bytes: &[u8]) -> Result<AbiNote, LoadErrorKind> {
+    let file = object::File::parse(bytes).map_err(|e| LoadErrorKind::Open {
         reason: format!("not a shared library this host can read ({e})"),
     })?;
     if file.format() != object::BinaryFormat::Elf || !file.is_little_endian() {
