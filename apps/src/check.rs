@@ -11,7 +11,8 @@ pub fn check(options: &BuildOptions, routers: Vec<Router>) -> ExitCode {
     match options.build(routers) {
         Ok(runtime) => {
             let config = runtime.config();
-            if let Err(problem) = store_reachable(&config.app.shared_store) {
+            if let Err(problem) = store_reachable(runtime.shared_store(), &config.app.shared_store)
+            {
                 eprintln!("{problem}");
                 eprintln!(
                     "check failed: 1 problem in {}",
@@ -48,8 +49,11 @@ pub fn check(options: &BuildOptions, routers: Vec<Router>) -> ExitCode {
 }
 
 /// A configured Redis store must answer now; the in-process store always does.
-fn store_reachable(store: &beginnings::store::StoreConfig) -> Result<(), String> {
-    let beginnings::store::StoreConfig::Redis(url) = store else {
+fn store_reachable(
+    store: &beginnings::store::SharedStore,
+    config: &beginnings::store::StoreConfig,
+) -> Result<(), String> {
+    let beginnings::store::StoreConfig::Redis(url) = config else {
         return Ok(());
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -59,7 +63,7 @@ fn store_reachable(store: &beginnings::store::StoreConfig) -> Result<(), String>
     // A first connection may take longer than one operation's budget.
     runtime.block_on(async {
         for _ in 0..20 {
-            if beginnings::store::ping().await.is_ok() {
+            if beginnings::store::ping(store).await.is_ok() {
                 return Ok(());
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -19,6 +19,7 @@ use crate::routing::{
     Router,
 };
 use crate::server::{Generation, ReloadSource, RouteLimits, Server};
+use crate::store::SharedStore;
 
 /// An application before it starts: configuration plus the routes registered in code.
 pub struct App {
@@ -115,11 +116,12 @@ impl App {
                 .collect(),
             None => self.routes,
         };
-        let (table, extensions) = build_routes(&self.config, &routes, &directory)?;
+        let (table, extensions, store) = build_routes(&self.config, &routes, &directory)?;
         Ok(Runtime {
             config: self.config,
             extensions,
             table,
+            store,
             database: self.database,
             source: ReloadSource {
                 load: self.source,
@@ -168,11 +170,12 @@ pub(crate) fn build_routes(
     config: &Config,
     routes: &[RouteDef],
     directory: &Path,
-) -> Result<(RouteTable, Vec<LoadedExtension>), Error> {
-    // Before the extensions: their start-up may already use the store.
-    crate::store::configure(&config.app.shared_store, config.app.store_timeout)
+) -> Result<(RouteTable, Vec<LoadedExtension>, Arc<SharedStore>), Error> {
+    // Before the extensions: their start-up may already use the store. It becomes the
+    // process's store only when this generation starts serving (`store::commit`).
+    let store = crate::store::prepare(&config.app.shared_store, config.app.store_timeout)
         .map_err(Error::Store)?;
-    let extensions = loader::load_all(&config.extensions, directory)?;
+    let extensions = loader::load_all(&config.extensions, directory, &store)?;
     for extension in &extensions {
         tracing::info!(
             extension = %extension.name,
@@ -246,7 +249,7 @@ pub(crate) fn build_routes(
     }
     drop(builder);
     let table = RouteTable::new(entries)?;
-    Ok((table, extensions))
+    Ok((table, extensions, store))
 }
 
 /// An application with its extensions loaded and its chains built.
@@ -254,6 +257,8 @@ pub struct Runtime {
     config: Config,
     extensions: Vec<LoadedExtension>,
     table: RouteTable,
+    /// The shared store the extensions were created with.
+    store: Arc<SharedStore>,
     database: Option<Database>,
     source: ReloadSource,
 }
@@ -277,6 +282,11 @@ impl Runtime {
 
     pub fn extensions(&self) -> &[LoadedExtension] {
         &self.extensions
+    }
+
+    /// The shared store this runtime's extensions use (`app.shared_store`).
+    pub fn shared_store(&self) -> &Arc<SharedStore> {
+        &self.store
     }
 
     pub fn database(&self) -> Option<Database> {
@@ -321,6 +331,7 @@ impl Runtime {
         let generation = Generation::new(
             self.table,
             self.extensions,
+            self.store,
             &self.config,
             self.source.access_log,
         );

@@ -73,7 +73,11 @@ const ROUTE: &str = "/api/v1/slow?ms=0";
 /// A demo server whose `/api/v1/slow` is limited to `requests` per minute per `X-Run`
 /// value, counted in `store`.
 fn limited_server(store: &str, requests: u32, on_store_error: &str) -> TestServer {
-    TestServer::start(&format!(
+    TestServer::start(&limited_server_yaml(store, requests, on_store_error))
+}
+
+fn limited_server_yaml(store: &str, requests: u32, on_store_error: &str) -> String {
+    format!(
         r#"
 app:
   shared_store: "{store}"
@@ -85,7 +89,7 @@ extensions:
     store: shared
     on_store_error: {on_store_error}
 "#
-    ))
+    )
 }
 
 /// A demo server whose `/api/*` needs a bearer token checked against the revocation list
@@ -504,4 +508,36 @@ extensions:
         "answered by the extension, not the handler"
     );
     assert_eq!(status(&other), 401);
+}
+
+#[test]
+fn a_failed_reload_keeps_the_store_the_running_configuration_counts_in() {
+    // Three requests a minute, counted in memory; a store failure would answer 503.
+    let server = limited_server("memory", 3, "closed");
+    let run = unique("failed-reload");
+    for _ in 0..2 {
+        assert_eq!(get_run(&server, &run).status(), 200);
+    }
+    // The new configuration names another store (nothing answers on port 1) and an
+    // extension whose library is missing: the reload fails while loading extensions, after
+    // the new store was made, and the running configuration must keep counting where it was.
+    let broken =
+        limited_server_yaml("redis://127.0.0.1:1/0", 3, "closed") + "  \"missing:Nothing\": {}\n";
+    server.write_config(&broken);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("reload failed", 1, Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+    assert_eq!(
+        get_run(&server, &run).status(),
+        200,
+        "the third request of the minute passes, counted in the store that served before"
+    );
+    assert_eq!(
+        get_run(&server, &run).status(),
+        429,
+        "the fourth is over the limit: the count was kept"
+    );
 }

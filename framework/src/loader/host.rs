@@ -3,7 +3,7 @@
 
 use std::ffi::c_void;
 use std::panic::AssertUnwindSafe;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use abi_stable::std_types::{RDuration, ROption, RStr, RString};
@@ -15,15 +15,19 @@ use futures_util::FutureExt as _;
 
 use super::guard::guarded;
 use crate::builtin::metrics::registry;
+use crate::store::SharedStore;
 
 /// What the host knows about the library a handle was given to.
 struct ModuleContext {
+    module: String,
     log_target: String,
     /// Prefix of the metric names the library registers (`ext_<module>_`).
     metric_prefix: String,
     /// Prefix of the library's shared-store keys (`beginnings:<module>:`), so modules
     /// never see each other's keys.
     store_prefix: String,
+    /// The shared store of the generation this library's extensions were created for.
+    store: Arc<SharedStore>,
 }
 
 static HOST_SERVICES: HostServices = HostServices {
@@ -64,14 +68,29 @@ fn runtime() -> Option<tokio::runtime::Handle> {
         .or_else(|| RUNTIME.read().clone())
 }
 
-/// A host handle for one library. The context is leaked on purpose: libraries are never
-/// unloaded, so the handle must stay valid for the rest of the process.
-pub(crate) fn handle_for(module: &str) -> HostHandle {
-    let context: &'static ModuleContext = Box::leak(Box::new(ModuleContext {
-        log_target: format!("ext::{module}"),
-        metric_prefix: format!("ext_{module}_"),
-        store_prefix: format!("beginnings:{module}:"),
-    }));
+/// A host handle for one library, bound to the shared store of the generation being built.
+/// The context is leaked on purpose: libraries are never unloaded, so the handle must stay
+/// valid for the rest of the process. Contexts are kept and reused, so a reload with the
+/// same store leaks nothing new.
+pub(crate) fn handle_for(module: &str, store: &Arc<SharedStore>) -> HostHandle {
+    static CONTEXTS: parking_lot::Mutex<Vec<&'static ModuleContext>> =
+        parking_lot::Mutex::new(Vec::new());
+    let mut contexts = CONTEXTS.lock();
+    let known = (contexts.iter()).find(|c| c.module == module && Arc::ptr_eq(&c.store, store));
+    let context: &'static ModuleContext = match known {
+        Some(context) => context,
+        None => {
+            let context = Box::leak(Box::new(ModuleContext {
+                module: module.to_owned(),
+                log_target: format!("ext::{module}"),
+                metric_prefix: format!("ext_{module}_"),
+                store_prefix: format!("beginnings:{module}:"),
+                store: store.clone(),
+            }));
+            contexts.push(context);
+            context
+        }
+    };
     // SAFETY: every host service reads its context as the `ModuleContext` made here, which
     // is leaked and so valid for the rest of the process.
     unsafe {
@@ -307,12 +326,15 @@ extern "C" fn host_gauge_set(id: u32, value: i64) {
     )
 }
 
+/// The generation's store and the key namespaced by module.
+///
 /// # Safety
 /// As for [`context`].
-unsafe fn store_key(ctx: *const c_void, key: RStr<'_>) -> String {
+unsafe fn store_and_key(ctx: *const c_void, key: RStr<'_>) -> (Arc<SharedStore>, String) {
     // SAFETY: guaranteed by the caller.
     let context = unsafe { context(ctx) };
-    format!("{}{}", context.store_prefix, key.as_str())
+    let key = format!("{}{}", context.store_prefix, key.as_str());
+    (context.store.clone(), key)
 }
 
 fn ttl(ttl_ms: u64) -> Option<std::time::Duration> {
@@ -341,10 +363,10 @@ unsafe extern "C" fn host_store_incr(
 ) -> StoreFuture<i64> {
     guarded("store_incr", store_panicked, || {
         // SAFETY: the extension passes back the context of its handle.
-        let key = unsafe { store_key(ctx, key) };
-        into_ffi(crate::store::run(move |store| {
-            store.incr(key, delta, ttl(ttl_ms))
-        }))
+        let (shared, key) = unsafe { store_and_key(ctx, key) };
+        into_ffi(async move {
+            crate::store::run(&shared, move |store| store.incr(key, delta, ttl(ttl_ms))).await
+        })
     })
 }
 
@@ -354,9 +376,9 @@ unsafe extern "C" fn host_store_get(
 ) -> StoreFuture<ROption<RString>> {
     guarded("store_get", store_panicked, || {
         // SAFETY: as in `host_store_incr`.
-        let key = unsafe { store_key(ctx, key) };
+        let (shared, key) = unsafe { store_and_key(ctx, key) };
         into_ffi(async move {
-            let value = crate::store::run(move |store| store.get(key)).await?;
+            let value = crate::store::run(&shared, move |store| store.get(key)).await?;
             Ok(value.map(RString::from).into())
         })
     })
@@ -370,19 +392,19 @@ unsafe extern "C" fn host_store_set(
 ) -> StoreFuture<()> {
     guarded("store_set", store_panicked, || {
         // SAFETY: as in `host_store_incr`.
-        let key = unsafe { store_key(ctx, key) };
+        let (shared, key) = unsafe { store_and_key(ctx, key) };
         let value = value.as_str().to_string();
-        into_ffi(crate::store::run(move |store| {
-            store.set(key, value, ttl(ttl_ms))
-        }))
+        into_ffi(async move {
+            crate::store::run(&shared, move |store| store.set(key, value, ttl(ttl_ms))).await
+        })
     })
 }
 
 unsafe extern "C" fn host_store_delete(ctx: *const c_void, key: RStr<'_>) -> StoreFuture<bool> {
     guarded("store_delete", store_panicked, || {
         // SAFETY: as in `host_store_incr`.
-        let key = unsafe { store_key(ctx, key) };
-        into_ffi(crate::store::run(move |store| store.delete(key)))
+        let (shared, key) = unsafe { store_and_key(ctx, key) };
+        into_ffi(async move { crate::store::run(&shared, move |store| store.delete(key)).await })
     })
 }
 
@@ -395,10 +417,13 @@ unsafe extern "C" fn host_store_take(
 ) -> StoreFuture<TakeOutcome> {
     guarded("store_take", store_panicked, || {
         // SAFETY: as in `host_store_incr`.
-        let key = unsafe { store_key(ctx, key) };
-        into_ffi(crate::store::run(move |store| {
-            store.take(key, interval_ns, burst, tokens)
-        }))
+        let (shared, key) = unsafe { store_and_key(ctx, key) };
+        into_ffi(async move {
+            crate::store::run(&shared, move |store| {
+                store.take(key, interval_ns, burst, tokens)
+            })
+            .await
+        })
     })
 }
 

@@ -14,6 +14,7 @@ pub(crate) mod views;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use abi_stable::std_types::{RErr, ROk, RStr};
 use beginnings_abi::ffi::ExtensionInstance;
@@ -26,6 +27,7 @@ pub use inspect::{LibraryInfo, TypeSummary, inspect};
 use crate::pipeline::BreakerPolicy;
 
 use crate::config::ExtensionEntry;
+use crate::store::SharedStore;
 
 /// A created extension instance and where it came from.
 pub struct LoadedExtension {
@@ -54,6 +56,7 @@ impl std::fmt::Debug for LoadedExtension {
 pub fn load_all(
     entries: &[ExtensionEntry],
     directory: &Path,
+    store: &Arc<SharedStore>,
 ) -> Result<Vec<LoadedExtension>, LoadErrors> {
     let mut judgements: HashMap<&str, Result<library::Judged, ()>> = HashMap::new();
     let mut libraries: HashMap<&str, Result<library::Library, ()>> = HashMap::new();
@@ -135,7 +138,7 @@ pub fn load_all(
                 }
             },
         };
-        match create(&library, entry, &config) {
+        match create(&library, entry, &config, store) {
             Ok(instance) => {
                 let route_keys = instance
                     .route_keys()
@@ -166,6 +169,7 @@ fn create(
     library: &library::Library,
     entry: &ExtensionEntry,
     config: &Value,
+    store: &Arc<SharedStore>,
 ) -> Result<ExtensionInstance, LoadErrorKind> {
     let exported: Vec<String> = library
         .module
@@ -184,7 +188,7 @@ fn create(
     match new_extension(
         RStr::from_str(&entry.type_name),
         RStr::from_str(&config_json),
-        host::handle_for(&entry.module),
+        host::handle_for(&entry.module, store),
     ) {
         // SAFETY: a fresh object from the library's own constructor, taken over once.
         ROk(object) => unsafe { ExtensionInstance::from_object(object) }

@@ -35,7 +35,9 @@ impl ChainProbe {
         path: &str,
         method: &str,
     ) -> Result<Self, Error> {
-        let extensions = loader::load_all(&config.extensions, extensions_dir)?;
+        let store = crate::store::prepare(&config.app.shared_store, config.app.store_timeout)
+            .map_err(Error::Store)?;
+        let extensions = loader::load_all(&config.extensions, extensions_dir, &store)?;
         let resolver = RouteConfigResolver::new(&config.routes)?;
         let resolved = resolver.resolve(path, &[method], None);
         let chain =

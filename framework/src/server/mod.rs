@@ -60,6 +60,8 @@ impl Reloader {
             .map_err(|error| Error::Reload(format!("the reload task failed: {error}")))??;
         let next = Arc::new(next);
         reload::warn_restart_needed(&state.current.load().app, &next.app);
+        // The new store serves from the swap on; a reload that failed above changed nothing.
+        crate::store::commit(&next.store);
         let previous = state.current.swap(next);
         tokio::spawn(reload::retire(previous));
         tracing::info!("configuration reloaded");
@@ -77,6 +79,7 @@ impl Server {
         listener::raise_open_files_limit();
         // Startup hooks run in load order before the listener opens.
         reload::start_extensions(&generation.extensions)?;
+        crate::store::commit(&generation.store);
         let listener = listener::bind(addr, generation.app.backlog).await?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: addr.to_string(),

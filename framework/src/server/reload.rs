@@ -14,12 +14,15 @@ use crate::config::{self, AppConfig, LoadOptions};
 use crate::error::Error;
 use crate::loader::LoadedExtension;
 use crate::routing::{Method, RouteDef, RouteMatch, RouteTable};
+use crate::store::SharedStore;
 
 /// A configuration in force: the route table with its chains and the extensions they use.
 pub(crate) struct Generation {
     // Fields drop in order: the chains (and their filters) before the extensions.
     pub table: RouteTable,
     pub extensions: Vec<LoadedExtension>,
+    /// The shared store this generation's extensions were created with.
+    pub store: Arc<SharedStore>,
     pub app: AppConfig,
     /// Whether requests are logged (`app.access_log`, unless the command line said no).
     pub access_log: bool,
@@ -47,6 +50,7 @@ impl Generation {
     pub fn new(
         table: RouteTable,
         extensions: Vec<LoadedExtension>,
+        store: Arc<SharedStore>,
         config: &config::Config,
         access_log: Option<bool>,
     ) -> Self {
@@ -58,6 +62,7 @@ impl Generation {
             ready_probe: unmounted("/ready"),
             table,
             extensions,
+            store,
             access_log: access_log.unwrap_or(config.app.access_log),
             app: config.app.clone(),
             files: config.files.clone(),
@@ -77,9 +82,15 @@ impl ReloadSource {
         };
         let config = config::load(load)?;
         let directory = app::extensions_dir_for(self.extensions_dir.as_deref(), &config);
-        let (table, extensions) = app::build_routes(&config, &self.routes, &directory)?;
+        let (table, extensions, store) = app::build_routes(&config, &self.routes, &directory)?;
         start_extensions(&extensions)?;
-        Ok(Generation::new(table, extensions, &config, self.access_log))
+        Ok(Generation::new(
+            table,
+            extensions,
+            store,
+            &config,
+            self.access_log,
+        ))
     }
 }
 

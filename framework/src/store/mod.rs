@@ -45,17 +45,28 @@ pub trait Store: Send + Sync {
     fn describe(&self) -> String;
 }
 
-/// Which store serves, and how long operations may take.
-struct Active {
+/// One configured store and how long its operations may take. Each generation of the
+/// runtime holds the one it was built with, through its extensions' host handles: a reload
+/// that fails never changes the store the running generation uses.
+pub struct SharedStore {
     config: StoreConfig,
     store: Arc<dyn Store>,
     timeout: Duration,
 }
 
-fn active() -> &'static ArcSwap<Active> {
-    static ACTIVE: std::sync::OnceLock<ArcSwap<Active>> = std::sync::OnceLock::new();
-    ACTIVE.get_or_init(|| {
-        ArcSwap::from_pointee(Active {
+impl SharedStore {
+    /// A one-line description for logs (`memory`, `redis://..`).
+    pub fn describe(&self) -> String {
+        self.store.describe()
+    }
+}
+
+/// The store of the generation that serves now: what the next [`prepare`] reuses when the
+/// configuration names the same store, and what [`ping`] asks.
+fn committed() -> &'static ArcSwap<SharedStore> {
+    static COMMITTED: std::sync::OnceLock<ArcSwap<SharedStore>> = std::sync::OnceLock::new();
+    COMMITTED.get_or_init(|| {
+        ArcSwap::from_pointee(SharedStore {
             config: StoreConfig::Memory,
             store: Arc::new(MemoryStore::default()),
             timeout: DEFAULT_TIMEOUT,
@@ -84,32 +95,39 @@ impl StoreConfig {
     }
 }
 
-/// Makes `config` the process's shared store. The same configuration keeps the store it
-/// has (a reload must not forget limits and revocations held in memory); a Redis store
-/// connects lazily and reconnects by itself; `check` asks [`ping`] whether it is reachable.
-pub fn configure(config: &StoreConfig, timeout: Duration) -> Result<(), String> {
-    let current = active().load_full();
+/// The store a new generation will use for `config`. The same configuration keeps the
+/// store that serves now (a reload must not forget limits and revocations held in memory); a
+/// Redis store connects lazily and reconnects by itself. Nothing changes for the running
+/// generation until [`commit`].
+pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStore>, String> {
+    let current = committed().load_full();
     let store: Arc<dyn Store> = if current.config == *config {
         current.store.clone()
     } else {
-        let store: Arc<dyn Store> = match config {
+        match config {
             StoreConfig::Memory => Arc::new(MemoryStore::default()),
             StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
-        };
-        tracing::info!(store = %store.describe(), "shared store configured");
-        store
+        }
     };
-    active().store(Arc::new(Active {
+    Ok(Arc::new(SharedStore {
         config: config.clone(),
         store,
         timeout,
-    }));
-    Ok(())
+    }))
 }
 
-/// Whether the configured store answers within its timeout.
-pub async fn ping() -> StoreResult<()> {
-    run(|store| store.get("beginnings:ping".into()))
+/// Records `shared` as the store of the generation that now serves (called once that
+/// generation has started).
+pub fn commit(shared: &Arc<SharedStore>) {
+    let previous = committed().swap(shared.clone());
+    if previous.config != shared.config {
+        tracing::info!(store = %shared.describe(), "shared store configured");
+    }
+}
+
+/// Whether `store` answers within its timeout.
+pub async fn ping(store: &SharedStore) -> StoreResult<()> {
+    run(store, |store| store.get("beginnings:ping".into()))
         .await
         .map(|_| ())
 }
@@ -119,11 +137,10 @@ static FAILING: AtomicBool = AtomicBool::new(false);
 
 /// Runs one operation on the active store under its timeout, and keeps the outage log
 /// and the error counter.
-pub(crate) async fn run<T, F>(operation: F) -> StoreResult<T>
+pub(crate) async fn run<T, F>(active: &SharedStore, operation: F) -> StoreResult<T>
 where
     F: for<'a> FnOnce(&'a dyn Store) -> StoreFuture<'a, T>,
 {
-    let active = active().load_full();
     let outcome = match tokio::time::timeout(active.timeout, operation(&*active.store)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(format!("no answer within {:?}", active.timeout)),

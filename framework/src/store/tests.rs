@@ -109,17 +109,19 @@ async fn an_unreachable_redis_fails_fast_instead_of_hanging() {
 }
 
 #[tokio::test]
-async fn configuring_the_same_store_again_keeps_what_it_holds() {
-    // A reload configures the store again; limits and revocations held in memory survive.
-    let timeout = Duration::from_millis(50);
-    super::configure(&super::StoreConfig::Memory, timeout).unwrap();
+async fn preparing_the_same_store_again_keeps_what_it_holds() {
+    // A reload prepares the store again; limits and revocations held in memory survive.
+    let first = super::prepare(&super::StoreConfig::Memory, Duration::from_millis(50)).unwrap();
+    super::commit(&first);
     let key = key("kept");
     let stored = key.clone();
-    super::run(move |store| store.set(stored, "v".into(), None))
+    super::run(&first, move |store| store.set(stored, "v".into(), None))
         .await
         .unwrap();
-    super::configure(&super::StoreConfig::Memory, Duration::from_millis(80)).unwrap();
+    let second = super::prepare(&super::StoreConfig::Memory, Duration::from_millis(80)).unwrap();
     let read = key.clone();
-    let value = super::run(move |store| store.get(read)).await.unwrap();
+    let value = super::run(&second, move |store| store.get(read))
+        .await
+        .unwrap();
     assert_eq!(value.as_deref(), Some("v"));
 }
