@@ -23,6 +23,9 @@ struct Opened {
     path: PathBuf,
     stamp: Stamp,
     sha256: String,
+    /// The root module it exported: a reload that names the library again reuses it
+    /// instead of opening the file again (each open would keep a little memory for good).
+    library: Library,
 }
 
 /// What changes whenever a file's content does: a file with the same stamp needs no second
@@ -52,6 +55,12 @@ impl Stamp {
 /// different build under that path or of that file, and remembers what it opened.
 pub(crate) fn open(path: &Path, judged: &Judged) -> Result<Library, LoadErrorKind> {
     let first = unchanged_since_opened(path, &judged.sha256)?;
+    if first.is_none()
+        && let Some(opened) = OPENED.lock().iter().find(|o| o.path == path)
+    {
+        // This build was opened under this name before, and the file still holds it.
+        return Ok(opened.library);
+    }
     let library = library::open(path, &judged.note)?;
     // Only a library that opened is remembered: one refused after `dlopen` may stay mapped,
     // but opening it again fails the same way rather than serving the old build.
@@ -60,6 +69,7 @@ pub(crate) fn open(path: &Path, judged: &Judged) -> Result<Library, LoadErrorKin
             path: path.to_path_buf(),
             stamp,
             sha256,
+            library,
         });
     }
     Ok(library)

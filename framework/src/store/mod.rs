@@ -101,6 +101,10 @@ impl StoreConfig {
 /// generation until [`commit`].
 pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStore>, String> {
     let current = committed().load_full();
+    if current.config == *config && current.timeout == timeout {
+        // The same store: the extensions' host contexts, keyed by it, are reused too.
+        return Ok(current);
+    }
     let store: Arc<dyn Store> = if current.config == *config {
         current.store.clone()
     } else {
