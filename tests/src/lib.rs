@@ -136,9 +136,20 @@ impl TestServer {
     }
 
     pub fn start_binary(binary: &str, app_yaml: &str, extra_args: &[&str]) -> TestServer {
+        Self::start_binary_with_env(binary, app_yaml, extra_args, &[])
+    }
+
+    /// As [`TestServer::start_binary`], with more environment variables for the server.
+    pub fn start_binary_with_env(
+        binary: &str,
+        app_yaml: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> TestServer {
         ensure_built();
         let config = ConfigDir::new(app_yaml);
         let mut child = server_command(binary, &config, extra_args)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

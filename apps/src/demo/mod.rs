@@ -80,6 +80,8 @@ fn slow_router() -> Router {
             .unwrap_or(1000)
             .min(60_000);
         async move {
+            // Tests wait for this line to know a request is in the handler.
+            tracing::info!(ms, "slow request sleeping");
             tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
             Json(serde_json::json!({"slept_ms": ms}))
         }
