@@ -473,7 +473,8 @@ fn null_with_credentials_is_warned_about_once_at_start() {
         {allow_origins: [\"null\", \"https://app.example.com\"], allow_credentials: true}\n";
     let server = TestServer::start(yaml);
     let needle = "allow_origins lists \"null\" with allow_credentials";
-    let log = server.wait_for_log(needle);
+    // The extensions start before the server logs its address.
+    let log = server.wait_for_log("listening addr=");
     let lines: Vec<&str> = log.lines().filter(|line| line.contains(needle)).collect();
     assert_eq!(lines.len(), 1, "{log}");
     assert!(lines[0].contains("cors:CorsExtension"), "{}", lines[0]);
@@ -483,7 +484,8 @@ fn null_with_credentials_is_warned_about_once_at_start() {
     // Without credentials, `null` is no warning.
     let server =
         TestServer::start("extensions:\n  \"cors:CorsExtension\": {allow_origins: [\"null\"]}\n");
-    let log = server.wait_for_log("listening on");
+    let log = server.wait_for_log("listening addr=");
+    assert!(log.contains("listening addr="), "{log}");
     assert!(!log.contains(needle), "{log}");
 }
 

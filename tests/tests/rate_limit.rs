@@ -279,7 +279,7 @@ fn a_burst_above_the_rate_is_let_through_at_once() {
 
 #[test]
 fn a_full_key_table_never_refuses_a_newcomer() {
-    // Two cells: /rl/a counted per address, so the table holds one client at a time.
+    // Room for two clients of /rl/a (counted per address).
     let server = start("    trusted_proxies: [\"127.0.0.0/8\"]\n    max_keys: 2\n");
     let from = |address| [("x-forwarded-for", address)];
     for address in ["1.1.1.1", "2.2.2.2"] {
@@ -299,10 +299,11 @@ fn a_full_key_table_never_refuses_a_newcomer() {
         }
         assert_eq!(get(&server, "/rl/a", &from(address)).status(), 429);
     }
-    let stats = server
+    // A sweep counts the cells themselves (and forgets none here: no bucket has refilled).
+    let kept = server
         .extension("rate_limit:RateLimitExtension")
-        .command("stats", &json!({}));
-    assert_eq!(stats.unwrap()["keys"], 2, "the table stays bounded");
+        .command("sweep", &json!({}));
+    assert_eq!(kept.unwrap()["keys"], 2, "the table stays bounded");
 }
 
 #[test]
@@ -324,7 +325,7 @@ fn rotating_a_header_value_does_not_escape_the_address_limit() {
             "a new value does not buy a fresh limit from the same address"
         );
     }
-    // Refused values took no cell: another client is served as usual.
+    // Nor does a forwarded address the server does not believe.
     let other = client()
         .get(server.url("/rl/by-client"))
         .header("x-client", "someone")
@@ -336,11 +337,12 @@ fn rotating_a_header_value_does_not_escape_the_address_limit() {
         429,
         "X-Forwarded-For from an untrusted peer is no other client"
     );
-    let stats = server
+    // A sweep counts the cells themselves (none has refilled yet).
+    let kept = server
         .extension("rate_limit:RateLimitExtension")
-        .command("stats", &json!({}));
+        .command("sweep", &json!({}));
     assert_eq!(
-        stats.unwrap()["keys"],
+        kept.unwrap()["keys"],
         3,
         "the address's cell and its two values: refused values take no cell"
     );
