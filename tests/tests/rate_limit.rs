@@ -7,7 +7,9 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use beginnings::{Json, Request, Router};
-use beginnings_tests::{InProcessServer, app_from_yaml, client, start_expecting_failure};
+use beginnings_tests::{
+    InProcessServer, TestServer, app_from_yaml, client, start_expecting_failure,
+};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use reqwest::blocking::Response;
 use serde_json::{Value, json};
@@ -530,6 +532,45 @@ fn bad_settings_are_configuration_errors() {
         assert!(
             error.contains(key) && error.contains("unknown variant"),
             "{error}"
+        );
+    }
+}
+
+#[test]
+fn the_shared_store_counts_head_with_get_and_bounds_rotating_values_too() {
+    // The demo's /api/v1/slow answers without a database.
+    let server = TestServer::start(
+        r#"
+app:
+  shared_store: memory
+routes:
+  exact:
+    "/api/v1/slow": {rate_limit: {requests: 2, key: "header:X-Client"}}
+extensions:
+  "rate_limit:RateLimitExtension": {store: shared}
+"#,
+    );
+    let url = server.url("/api/v1/slow?ms=0");
+    let send = |method: reqwest::Method, value: &str| {
+        client()
+            .request(method, &url)
+            .header("x-client", value)
+            .send()
+            .unwrap()
+            .status()
+    };
+    assert_eq!(send(reqwest::Method::HEAD, "a"), 200);
+    assert_eq!(send(reqwest::Method::GET, "a"), 200);
+    assert_eq!(
+        send(reqwest::Method::HEAD, "a"),
+        429,
+        "HEAD and GET share one bucket"
+    );
+    for value in ["b", "c", "d"] {
+        assert_eq!(
+            send(reqwest::Method::GET, value),
+            429,
+            "{value}: a new value does not buy a fresh limit from the same address"
         );
     }
 }
