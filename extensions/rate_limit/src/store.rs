@@ -54,7 +54,7 @@ const EVICTION_SAMPLE: usize = 16;
 
 /// A cell's theoretical arrival time, read without changing it (`None`: never counted).
 fn read_tat(cell: &InMemoryState) -> Option<Nanos> {
-    cell.measure_and_replace(&NotKeyed::NonKey, |tat| Err::<((), Nanos), _>(tat))
+    cell.measure_and_replace(&NotKeyed::NonKey, Err::<((), Nanos), _>)
         .err()
         .flatten()
 }
