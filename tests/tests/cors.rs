@@ -4,7 +4,7 @@
 
 use beginnings::builtin::metrics::registry;
 use beginnings::{IntoResponse, Json, Request, Router};
-use beginnings_tests::{InProcessServer, app_from_yaml, client};
+use beginnings_tests::{InProcessServer, TestServer, app_from_yaml, client};
 use reqwest::Method;
 use reqwest::blocking::Response;
 use serde_json::json;
@@ -395,12 +395,24 @@ fn cached_preflights_give_the_same_answers() {
 }
 
 #[test]
-fn requests_without_origin_are_untouched() {
+fn requests_without_origin_get_no_cors_headers_but_vary_origin() {
     let server = start(CONFIG);
     let response = get(&server, "/api/items", None);
     assert_eq!(response.status(), 200);
     assert_eq!(cors_headers(&response), []);
+    // The answer to an allowed origin differs, so a cache must keep the two apart.
+    assert_eq!(vary(&response), ["Origin"]);
+    let response = get(&server, "/api/vary", None);
+    assert_eq!(vary(&response), ["Accept-Encoding", "Origin"]);
+    // `*` without credentials: every origin gets the same answer, nothing varies.
+    let response = get(&server, "/public/x", None);
     assert_eq!(vary(&response), Vec::<String>::new());
+    let response = get(&server, "/internal/x", None);
+    assert_eq!(
+        vary(&response),
+        Vec::<String>::new(),
+        "the extension is off"
+    );
     let response = client().post(server.url("/api/items")).send().unwrap();
     assert_eq!(
         response.status(),
@@ -414,6 +426,67 @@ fn requests_without_origin_are_untouched() {
     assert_eq!(response.status(), 204);
     assert_eq!(header(&response, "allow"), Some("GET, POST, HEAD, OPTIONS"));
     assert_eq!(cors_headers(&response), []);
+    assert_eq!(vary(&response), ["Origin"]);
+}
+
+#[test]
+fn a_port_wildcard_takes_digits_only() {
+    let server =
+        start("extensions:\n  \"cors:CorsExtension\": {allow_origins: [\"http://localhost:*\"]}\n");
+    for origin in [
+        "http://localhost:8080",
+        "http://localhost:3000",
+        "http://localhost",
+    ] {
+        let response = get(&server, "/api/items", Some(origin));
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some(origin),
+            "{origin}"
+        );
+        let response = preflight(&server, "/api/items", origin, "POST", None);
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            Some(origin),
+            "preflight from {origin}"
+        );
+    }
+    for origin in [
+        "http://localhost:evil",
+        "http://localhost:80.evil.com",
+        "http://localhost:8080@evil.com",
+        "http://localhost:",
+        "http://localhost:+80",
+        "http://localhost:99999",
+        "https://localhost:8080",
+    ] {
+        let response = get(&server, "/api/items", Some(origin));
+        assert_eq!(cors_headers(&response), [], "{origin} must not match");
+        let response = preflight(&server, "/api/items", origin, "POST", None);
+        assert_eq!(cors_headers(&response), [], "preflight from {origin}");
+    }
+}
+
+#[test]
+fn null_with_credentials_is_warned_about_once_at_start() {
+    let yaml = "extensions:\n  \"cors:CorsExtension\": \
+        {allow_origins: [\"null\", \"https://app.example.com\"], allow_credentials: true}\n";
+    let server = TestServer::start(yaml);
+    let needle = "allow_origins lists \"null\" with allow_credentials";
+    // The extensions start before the server logs its address.
+    let log = server.wait_for_log("listening addr=");
+    let lines: Vec<&str> = log.lines().filter(|line| line.contains(needle)).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("cors:CorsExtension"), "{}", lines[0]);
+    assert!(lines[0].contains("WARN"), "{}", lines[0]);
+    drop(server);
+
+    // Without credentials, `null` is no warning.
+    let server =
+        TestServer::start("extensions:\n  \"cors:CorsExtension\": {allow_origins: [\"null\"]}\n");
+    let log = server.wait_for_log("listening addr=");
+    assert!(log.contains("listening addr="), "{log}");
+    assert!(!log.contains(needle), "{log}");
 }
 
 fn build_error(yaml: &str) -> String {

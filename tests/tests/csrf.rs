@@ -1,6 +1,11 @@
 //! `csrf:CsrfExtension` through the real loader and a real server: the token cookie and
 //! request value on safe requests, the header and form-field checks on the others, forged,
-//! missing and cross-session tokens refused, tabs sharing one token, exempt routes.
+//! missing and cross-session tokens refused, tabs sharing one token, exempt routes, cookies
+//! split over several `Cookie` lines.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use beginnings::{Json, Request, Router};
 use beginnings_tests::{InProcessServer, app_from_yaml, client};
@@ -327,4 +332,102 @@ fn a_short_secret_is_a_configuration_error() {
     let (app, _dir) = app_from_yaml(&yaml);
     let error = app.build().err().expect("refused").to_string();
     assert!(error.contains("bind_to"), "{error}");
+}
+
+/// Sends a POST to /c/form over a raw HTTP/1.1 socket with `headers` as written, one line
+/// each (a client library would merge the `Cookie` lines); the status and the body.
+fn raw_post(server: &InProcessServer, headers: &[(&str, &str)]) -> (u16, String) {
+    let addr = server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = format!(
+        "POST /c/form HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("an HTTP/1.1 answer: {answer:?}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn cookies_split_over_several_lines_are_all_read() {
+    let server = server();
+    let token = load(&server, "session=a").token;
+    let csrf_cookie = format!("csrf_token={token}");
+
+    // The session and the token cookie on lines of their own, in either order.
+    for cookies in [
+        ["session=a", csrf_cookie.as_str()],
+        [csrf_cookie.as_str(), "session=a"],
+    ] {
+        let (status, body) = raw_post(
+            &server,
+            &[
+                ("Cookie", cookies[0]),
+                ("Cookie", cookies[1]),
+                ("X-CSRF-Token", &token),
+            ],
+        );
+        assert_eq!(status, 200, "{cookies:?}: {body}");
+    }
+
+    // The binding is read from every line too: a token issued without a session does not
+    // pass for a session cookie sent on a later line.
+    let sessionless = load(&server, "").token;
+    let (status, body) = raw_post(
+        &server,
+        &[
+            ("Cookie", &format!("csrf_token={sessionless}")),
+            ("Cookie", "session=victim"),
+            ("X-CSRF-Token", &sessionless),
+        ],
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("csrf token invalid"), "{body}");
+}
+
+#[test]
+fn cookies_in_separate_http2_fields_are_all_read() {
+    let server = server();
+    let token = load(&server, "session=a").token;
+    let h2 = reqwest::blocking::Client::builder()
+        .http2_prior_knowledge()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    // Each `header` call adds a field: the client sends two `cookie` fields.
+    let response = h2
+        .post(server.url("/c/form"))
+        .header("cookie", "session=a")
+        .header("cookie", format!("csrf_token={token}"))
+        .header("x-csrf-token", &token)
+        .send()
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+
+    let sessionless = load(&server, "").token;
+    let response = h2
+        .post(server.url("/c/form"))
+        .header("cookie", format!("csrf_token={sessionless}"))
+        .header("cookie", "session=victim")
+        .header("x-csrf-token", &sessionless)
+        .send()
+        .unwrap();
+    refused_because(response, "csrf token invalid");
 }

@@ -71,7 +71,8 @@ fn token(subject: &str, roles: &[&str], jti: Option<&str>) -> String {
 const ROUTE: &str = "/api/v1/slow?ms=0";
 
 /// A demo server whose `/api/v1/slow` is limited to `requests` per minute per `X-Run`
-/// value, counted in `store`.
+/// value, counted in `store` (every request comes from 127.0.0.1: `per_address` lets that
+/// one address send the requests of many values).
 fn limited_server(store: &str, requests: u32, on_store_error: &str) -> TestServer {
     TestServer::start(&limited_server_yaml(store, requests, on_store_error))
 }
@@ -83,7 +84,7 @@ app:
   shared_store: "{store}"
 routes:
   exact:
-    "/api/v1/slow": {{rate_limit: {{requests: {requests}, window_seconds: 60, key: "header:X-Run"}}}}
+    "/api/v1/slow": {{rate_limit: {{requests: {requests}, window_seconds: 60, key: "header:X-Run", per_address: 1000}}}}
 extensions:
   "rate_limit:RateLimitExtension":
     store: shared

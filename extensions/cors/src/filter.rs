@@ -1,5 +1,6 @@
 //! The per-route filter: answers preflights, and marks the answers to allowed cross-origin
-//! requests. A request without `Origin` costs one header lookup and is left as it is.
+//! requests. A request without `Origin` costs one header lookup and gets only `Vary: Origin`
+//! (unless every origin gets the same answer, `*`).
 
 use std::collections::HashMap;
 
@@ -37,7 +38,9 @@ pub struct CorsFilter {
 /// What the request hook decided, for the response hook.
 #[derive(Debug, Default)]
 pub enum Outcome {
-    /// No `Origin`: same-origin or not from a browser; nothing to add.
+    /// No `Origin`: same-origin or not from a browser; no CORS header, but `Vary: Origin`
+    /// when an answer to an origin would differ (a cache must not hand this answer to a
+    /// cross-origin request, nor the other way round).
     #[default]
     Untouched,
     /// A preflight this filter answered itself.
@@ -171,8 +174,10 @@ impl Filter for CorsFilter {
 
     fn on_response(&self, state: &mut Outcome, response: &mut Response<'_>) -> Result<(), Error> {
         let origin = match std::mem::take(state) {
-            Outcome::Untouched | Outcome::Answered => return Ok(()),
-            Outcome::Denied => return add_vary(response, "Origin"),
+            Outcome::Answered => return Ok(()),
+            // `*` without credentials is the same answer to every origin: nothing varies.
+            Outcome::Untouched if matches!(self.policy.origins, Origins::Any) => return Ok(()),
+            Outcome::Untouched | Outcome::Denied => return add_vary(response, "Origin"),
             Outcome::AnyOrigin => None,
             Outcome::Origin(origin) => Some(origin),
         };

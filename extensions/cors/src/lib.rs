@@ -75,7 +75,32 @@ impl CorsExtension {
                 .map_err(|e| Error::new(format!("route {}: {ROUTE_OVERRIDES}: {e}", route.path)))?,
         };
         let config = self.config.overlay(&overrides)?;
-        Policy::compile(&config, Some(&overrides))
+        let policy = Policy::compile(&config, Some(&overrides))?;
+        // Said once for the extension's own entry; a route's map that brings it says it again.
+        if (overrides.contains_key("allow_origins") || overrides.contains_key("allow_credentials"))
+            && !null_with_credentials(&self.config)
+        {
+            warn_null_with_credentials(&config, &format!("route {}: cors.", route.path));
+        }
+        Ok(policy)
+    }
+}
+
+/// True when `allow_origins` lists `null` and `allow_credentials` is on.
+fn null_with_credentials(config: &CorsConfig) -> bool {
+    config.allow_credentials && config.allow_origins.0.iter().any(|o| o.trim() == "null")
+}
+
+/// `Origin: null` is sent by sandboxed iframes, `data:` and `file:` documents and some
+/// redirects, so any site can produce it: allowing it with credentials lets any site read
+/// the user's answers. Legal, so a warning, not an error.
+fn warn_null_with_credentials(config: &CorsConfig, place: &str) {
+    if null_with_credentials(config) {
+        warn!(
+            "cors:CorsExtension: {place}allow_origins lists \"null\" with allow_credentials: \
+             true: any site can send Origin: null (from a sandboxed iframe) and read \
+             credentialed answers; list real origins instead"
+        );
     }
 }
 
@@ -106,6 +131,7 @@ impl Extension for CorsExtension {
                 "preflight answers built for the cache",
             ),
         };
+        warn_null_with_credentials(&config, "");
         if policy.origins.is_empty() {
             warn!(
                 "allow_origins is empty: the extension applies only to routes whose `cors` map lists origins"

@@ -138,7 +138,9 @@ impl Pattern {
             return false;
         }
         let port_ok = match &self.port {
-            PortRule::Any => true,
+            // A port is digits only: `localhost:*` must not take `localhost:evil` or
+            // `localhost:80.evil.com` (another host to anyone who reads past the colon).
+            PortRule::Any => port.is_none_or(is_port),
             PortRule::Exact(expected) => expected.as_deref() == port,
         };
         port_ok
@@ -168,6 +170,13 @@ fn split_host_port(authority: &str) -> Option<(&str, Option<&str>)> {
     }
 }
 
+/// A port as an origin carries it: 1 to 5 ASCII digits, at most 65535.
+fn is_port(text: &str) -> bool {
+    (1..=5).contains(&text.len())
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && text.parse::<u16>().is_ok()
+}
+
 /// Dot-separated, non-empty labels of lowercase letters, digits, `-` and `_`.
 fn valid_labels(host: &str) -> bool {
     !host.is_empty()
@@ -177,4 +186,41 @@ fn valid_labels(host: &str) -> bool {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origins(entries: &[&str]) -> Origins {
+        let entries: Vec<String> = entries.iter().map(|e| e.to_string()).collect();
+        Origins::compile(&entries, "allow_origins").unwrap()
+    }
+
+    #[test]
+    fn a_port_wildcard_takes_digits_only() {
+        let local = origins(&["http://localhost:*"]);
+        for origin in [
+            "http://localhost",
+            "http://localhost:1",
+            "http://localhost:8080",
+            "http://localhost:65535",
+        ] {
+            assert!(local.allows(origin), "{origin}");
+        }
+        for origin in [
+            "http://localhost:evil",
+            "http://localhost:80.evil.com",
+            "http://localhost:",
+            "http://localhost:+80",
+            "http://localhost:-1",
+            "http://localhost:65536",
+            "http://localhost:000080",
+            "http://localhost:8080/",
+            "https://localhost:8080",
+            "http://localhost.evil.com:8080",
+        ] {
+            assert!(!local.allows(origin), "{origin}");
+        }
+    }
 }

@@ -151,12 +151,15 @@ impl Filter for CsrfFilter {
     }
 }
 
+/// Every value of cookie `name`, from every `Cookie` line in order: an HTTP/2 client may
+/// send each cookie in a field of its own (RFC 9113, section 8.2.3), so reading only the
+/// first line would miss the token or, worse, the session the token is bound to.
 fn named_cookies<'r, 'n>(
     request: &'r Request<'_>,
     name: &'n str,
 ) -> impl Iterator<Item = &'r str> + use<'r, 'n> {
     request
-        .header("cookie")
+        .header_values("cookie")
         .into_iter()
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)

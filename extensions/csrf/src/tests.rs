@@ -92,3 +92,40 @@ fn the_route_settings_field_is_the_documented_key() {
     let settings: RouteSettings = serde_json::from_value(json!({ROUTE_EXEMPT: null})).unwrap();
     assert_eq!(settings.csrf_exempt, None);
 }
+
+#[test]
+fn cookies_on_several_lines_are_all_read() {
+    let csrf = TestExtension::new::<CsrfExtension>(
+        json!({"secret": SECRET, "secure": false, "bind_to": "cookie:session"}),
+    )
+    .unwrap();
+    let filter = csrf.filter("/form", json!({})).unwrap();
+    let issue = |cookie: Option<&str>| {
+        let mut request = TestRequest::get("/form");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let outcome = filter
+            .exchange(request, |_| TestResponse::new(200))
+            .unwrap();
+        outcome.request.value(TOKEN_VALUE).unwrap().to_string()
+    };
+    let post = |lines: &[String], token: &str| {
+        let mut request = TestRequest::post("/form").header("x-csrf-token", token);
+        for line in lines {
+            request = request.header("cookie", line);
+        }
+        filter
+            .exchange(request, |_| TestResponse::new(200))
+            .unwrap()
+            .response
+            .status
+    };
+    let token = issue(Some("session=a"));
+    let split = [format!("csrf_token={token}"), "session=a".to_string()];
+    assert_eq!(post(&split, &token), 200);
+    // A token issued without a session does not pass beside a session cookie on a later line.
+    let sessionless = issue(None);
+    let split = [format!("csrf_token={sessionless}"), "session=a".to_string()];
+    assert_eq!(post(&split, &sessionless), 403);
+}

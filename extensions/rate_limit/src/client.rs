@@ -18,18 +18,21 @@ impl ClientIp {
         }
     }
 
-    /// The client address to key on. `forwarded` is the `X-Forwarded-For` value; it is read
-    /// only when the peer itself is trusted, since anyone else can write anything there.
-    /// Each proxy appends the address it received from, so the list is walked from the
-    /// right, past trusted hops, and the first untrusted address is the client. When every
-    /// hop is trusted the leftmost one is; an unreadable entry stops the walk at the last
-    /// hop read (a trusted proxy: keying on it is coarse but cannot be forged).
-    pub fn of(&self, peer: Option<SocketAddr>, forwarded: Option<&str>) -> IpAddr {
+    /// The client address to key on. `forwarded` holds the `X-Forwarded-For` lines in the
+    /// order they came: one list, as if joined with commas (RFC 9110, section 5.3), since a
+    /// proxy may add its hop on a line of its own. It is read only when the peer itself is
+    /// trusted, since anyone else can write anything there. Each proxy appends the address
+    /// it received from, so the list is walked from the right, past trusted hops, and the
+    /// first untrusted address is the client. When every hop is trusted the leftmost one
+    /// is; an unreadable entry stops the walk at the last hop read (a trusted proxy: keying
+    /// on it is coarse but cannot be forged).
+    pub fn of(&self, peer: Option<SocketAddr>, forwarded: &[&str]) -> IpAddr {
         // No peer address: every such request shares one key.
         let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip().to_canonical());
         let mut client = peer;
-        if let Some(list) = forwarded.filter(|_| self.is_trusted(peer)) {
-            for hop in list.rsplit(',') {
+        if self.is_trusted(peer) {
+            let hops = forwarded.iter().rev().flat_map(|line| line.rsplit(','));
+            for hop in hops {
                 let Some(address) = parse_hop(hop.trim()) else {
                     break;
                 };
@@ -76,10 +79,31 @@ mod tests {
     use super::*;
 
     fn client(trusted: &[&str], peer: &str, forwarded: Option<&str>) -> String {
+        lines(trusted, peer, forwarded.as_slice())
+    }
+
+    fn lines(trusted: &[&str], peer: &str, forwarded: &[&str]) -> String {
         let trusted = trusted.iter().map(|t| t.parse().unwrap()).collect();
         ClientIp::new(trusted, 64)
             .of(Some(peer.parse().unwrap()), forwarded)
             .to_string()
+    }
+
+    #[test]
+    fn several_lines_are_one_list_in_order() {
+        let trusted = ["127.0.0.0/8", "2.2.2.2/32"];
+        let split = ["1.1.1.1", "5.5.5.5, 2.2.2.2"];
+        assert_eq!(lines(&trusted, "127.0.0.1:1", &split), "5.5.5.5");
+        assert_eq!(
+            lines(&trusted, "127.0.0.1:1", &["1.1.1.1", "2.2.2.2"]),
+            "1.1.1.1",
+            "the walk goes on into the earlier line"
+        );
+        assert_eq!(
+            lines(&["10.0.0.0/8"], "127.0.0.1:1", &split),
+            "127.0.0.1",
+            "untrusted peer"
+        );
     }
 
     #[test]

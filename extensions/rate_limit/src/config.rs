@@ -94,7 +94,14 @@ pub struct LimitSpec {
     pub window_seconds: Option<u64>,
     pub burst: Option<u32>,
     pub key: Option<KeySpec>,
+    /// With a key the client writes itself (`api_key`, `header:NAME`): the requests one
+    /// client address may send per window over all its values. Default: `requests`.
+    pub per_address: Option<u32>,
 }
+
+/// The longest a bucket may take to refill: beyond it a limit means nothing, and the GCRA
+/// arithmetic (nanoseconds in 64 bits) would overflow.
+pub const MAX_REFILL_SECONDS: u64 = 365 * 24 * 60 * 60;
 
 impl LimitSpec {
     /// Fills the fields left out from `fallback` (the extension's `default`): the window and
@@ -123,20 +130,50 @@ impl LimitSpec {
         if window_seconds == 0 {
             return Err("window_seconds: must be at least 1".into());
         }
+        if window_seconds > MAX_REFILL_SECONDS {
+            return Err(format!(
+                "window_seconds: {window_seconds} is more than {MAX_REFILL_SECONDS} (365 days)"
+            ));
+        }
         let burst = burst.unwrap_or(requests);
         if burst == 0 {
             return Err("burst: must be at least 1".into());
+        }
+        // The whole burst refills in window_seconds * burst / requests.
+        if u128::from(window_seconds) * u128::from(burst)
+            > u128::from(MAX_REFILL_SECONDS) * u128::from(requests)
+        {
+            return Err(format!(
+                "burst: {burst} takes longer than {MAX_REFILL_SECONDS} seconds (365 days) to \
+                 refill at {requests} per {window_seconds} seconds"
+            ));
         }
         let key = self
             .key
             .clone()
             .or_else(|| fallback.and_then(|f| f.key.clone()))
             .unwrap_or(KeySpec::Ip);
+        let per_address = match (self.per_address, key.written_by_client()) {
+            (Some(0), _) => return Err("per_address: must be at least 1".into()),
+            (Some(_), false) => {
+                return Err(
+                    "per_address: applies only to key: api_key or header:NAME (values the \
+                     client writes itself)"
+                        .into(),
+                );
+            }
+            (own, true) => Some(
+                own.or_else(|| fallback.and_then(|f| f.per_address))
+                    .unwrap_or(requests),
+            ),
+            (None, false) => None,
+        };
         Ok(Limit {
             requests,
             window: Duration::from_secs(window_seconds),
             burst,
             key,
+            per_address,
         })
     }
 }
@@ -148,6 +185,27 @@ pub struct Limit {
     pub window: Duration,
     pub burst: u32,
     pub key: KeySpec,
+    /// The requests (and burst) one client address may send per window over all its key
+    /// values; `Some` exactly when the key is one the client writes itself.
+    pub per_address: Option<u32>,
+}
+
+impl Limit {
+    /// The limit every value of one client address counts against, when the key is one
+    /// the client writes itself: `per_address` per window, its burst scaled like the
+    /// route's (so it refills in the same time; by default it is the route's own limit).
+    pub fn address_limit(&self) -> Option<Limit> {
+        let requests = self.per_address?;
+        let burst =
+            (u64::from(requests) * u64::from(self.burst)).div_ceil(u64::from(self.requests));
+        Some(Limit {
+            requests,
+            window: self.window,
+            burst: u32::try_from(burst).unwrap_or(u32::MAX),
+            key: KeySpec::Ip,
+            per_address: None,
+        })
+    }
 }
 
 /// What a client is recognized by.
@@ -160,6 +218,13 @@ pub enum KeySpec {
     ApiKey,
     /// A header (hashed, lowercase name), else the IP.
     Header(String),
+}
+
+impl KeySpec {
+    /// Whether the client writes the value itself (and could change it at every request).
+    pub fn written_by_client(&self) -> bool {
+        matches!(self, KeySpec::ApiKey | KeySpec::Header(_))
+    }
 }
 
 impl<'de> Deserialize<'de> for KeySpec {

@@ -26,12 +26,17 @@ pub struct RateLimitFilter {
     pub(crate) limit_header: String,
     pub(crate) policy_header: String,
     pub(crate) rejected: Counter,
-    pub(crate) overflowed: Counter,
+    pub(crate) evicted: Counter,
 }
 
 /// Where the route's buckets live.
 pub(crate) enum Backend {
-    Local(Arc<Bucket>),
+    /// The route's own cells and, for keys the client writes itself, the cells of client
+    /// addresses that every value of one address counts against.
+    Local {
+        bucket: Arc<Bucket>,
+        by_address: Option<Arc<Bucket>>,
+    },
     Shared(SharedLimit),
 }
 
@@ -43,25 +48,44 @@ pub struct RateState {
 }
 
 /// What the key is made of; the tag keeps a user named `1.2.3.4` apart from that address.
-#[derive(Hash)]
+#[derive(Clone, Copy, Hash)]
 pub(crate) enum KeyPart<'a> {
     Ip(std::net::IpAddr),
     Value(u8, &'a [u8]),
-    Overflow,
+}
+
+/// The method a route's cells are counted under: `HEAD` is a `GET` without the body
+/// (RFC 9110, section 9.3.2), so the two share one allowance instead of doubling it.
+pub(crate) fn counted_method(method: &str) -> &str {
+    if method == "HEAD" { "GET" } else { method }
 }
 
 impl RateLimitFilter {
-    /// The client's key, hashed with the method and route template (so each route counts apart) under
-    /// a per-process random SipHash key: the table holds no API key or header in the clear,
-    /// and nobody outside can aim two clients at one cell.
-    fn key(&self, request: &Request<'_>) -> u64 {
+    /// A cell's key: `part` hashed with the method and route template (so each route counts
+    /// apart) under a per-process random SipHash key: the table holds no API key or header
+    /// in the clear, and nobody outside can aim two clients at one cell.
+    fn key(&self, request: &Request<'_>, part: &KeyPart<'_>) -> u64 {
         self.shared
             .hasher
-            .hash_one((request.method(), request.route(), self.key_part(request)))
+            .hash_one((counted_method(request.method()), request.route(), part))
     }
 
-    /// What identifies the client, before hashing.
-    pub(crate) fn key_part<'r>(&self, request: &'r Request<'_>) -> KeyPart<'r> {
+    /// The client's address: the peer, or behind trusted proxies what they forwarded
+    /// (every `X-Forwarded-For` line, in order).
+    pub(crate) fn address(&self, request: &Request<'_>) -> std::net::IpAddr {
+        self.shared.clients.of(
+            request.peer_addr(),
+            &request.header_values("x-forwarded-for"),
+        )
+    }
+
+    /// What identifies the client, before hashing: the configured value, else its address.
+    /// The second part is the address when the key is a value the client writes itself (an
+    /// API key, a header), which the address's own limit then bounds.
+    pub(crate) fn key_parts<'r>(
+        &self,
+        request: &'r Request<'_>,
+    ) -> (KeyPart<'r>, Option<KeyPart<'r>>) {
         let value = match &self.limit.key {
             KeySpec::Ip => None,
             KeySpec::User => request
@@ -72,31 +96,11 @@ impl RateLimitFilter {
                 .map(|v| KeyPart::Value(2, v)),
             KeySpec::Header(name) => request.header_bytes(name).map(|v| KeyPart::Value(3, v)),
         };
-        value.unwrap_or_else(|| {
-            KeyPart::Ip(
-                self.shared
-                    .clients
-                    .of(request.peer_addr(), request.header("x-forwarded-for")),
-            )
-        })
-    }
-
-    fn overflow_key(&self, request: &Request<'_>) -> u64 {
-        self.shared
-            .hasher
-            .hash_one((request.method(), request.route(), KeyPart::Overflow))
-    }
-
-    /// Seconds until the bucket is full again after an allowed request: an upper bound
-    /// within one period, since governor reports whole remaining requests.
-    fn reset_when_allowed(&self, period: Duration, remaining: u32) -> u64 {
-        ceil_seconds(period * self.limit.burst.saturating_sub(remaining))
-    }
-
-    /// Seconds until the bucket is full again after a refusal: the wait for the next
-    /// request plus the periods of the rest of the burst (exact).
-    fn reset_when_denied(&self, period: Duration, wait: Duration) -> u64 {
-        ceil_seconds(wait + period * self.limit.burst.saturating_sub(1))
+        let address = KeyPart::Ip(self.address(request));
+        // Without the value the address is the key, and it still counts against the
+        // address's own limit: leaving the header out buys nothing either.
+        let bounded = self.limit.key.written_by_client().then_some(address);
+        (value.unwrap_or(address), bounded)
     }
 
     /// The 429 answer, with `Retry-After` and the headers of an exhausted bucket.
@@ -113,26 +117,65 @@ impl RateLimitFilter {
         Action::Respond(reply)
     }
 
-    fn check_local(&self, bucket: &Bucket, state: &mut RateState, request: &Request<'_>) -> Action {
-        let key = self.key(request);
-        let (key, admitted) = self
-            .shared
-            .limiters
-            .admit(bucket, key, self.overflow_key(request));
-        if !admitted {
-            self.overflowed.add(1);
+    /// One request against one local bucket: `Ok(remaining, reset)` or the 429.
+    fn take_local(
+        &self,
+        bucket: &Bucket,
+        state: &mut RateState,
+        key: u64,
+    ) -> Result<(u32, u64), Action> {
+        if self.shared.limiters.admit(bucket, key) {
+            self.evicted.add(1);
         }
         match bucket.check(key) {
-            Outcome::Allowed { remaining } => {
-                state.counted =
-                    Some((remaining, self.reset_when_allowed(bucket.period, remaining)));
-                Action::Continue
-            }
+            // An upper bound within one period: governor reports whole remaining requests.
+            Outcome::Allowed { remaining } => Ok((
+                remaining,
+                ceil_seconds(bucket.period * bucket.burst.saturating_sub(remaining)),
+            )),
+            // Exact: the wait for the next request plus the periods of the rest of the burst.
             Outcome::Denied { wait } => {
-                let reset = self.reset_when_denied(bucket.period, wait);
-                self.refuse(state, wait, reset)
+                let reset = ceil_seconds(wait + bucket.period * bucket.burst.saturating_sub(1));
+                Err(self.refuse(state, wait, reset))
             }
         }
+    }
+
+    fn check_local(
+        &self,
+        bucket: &Bucket,
+        by_address: Option<&Bucket>,
+        state: &mut RateState,
+        request: &Request<'_>,
+    ) -> Action {
+        let (part, address) = self.key_parts(request);
+        // The address first: a client that changes its value at every request is stopped
+        // there, before each made-up value takes a cell of the table.
+        let mut counted = None;
+        if let (Some(address), Some(by_address)) = (address, by_address) {
+            let key = self.key(request, &address);
+            match self.take_local(by_address, state, key) {
+                Ok(taken) => counted = Some(taken),
+                Err(refusal) => return refusal,
+            }
+        }
+        let key = self.key(request, &part);
+        match self.take_local(bucket, state, key) {
+            Ok(taken) => {
+                state.counted = Some(tighter(taken, counted));
+                Action::Continue
+            }
+            Err(refusal) => refusal,
+        }
+    }
+}
+
+/// What the answer reports when a request was counted twice: the fewer requests left and
+/// the later refill.
+pub(crate) fn tighter(own: (u32, u64), address: Option<(u32, u64)>) -> (u32, u64) {
+    match address {
+        Some((remaining, reset)) => (own.0.min(remaining), own.1.max(reset)),
+        None => own,
     }
 }
 
@@ -144,7 +187,7 @@ impl Filter for RateLimitFilter {
     fn hooks(&self) -> Hooks {
         let hooks = Hooks::none().response();
         match self.backend {
-            Backend::Local(_) => hooks.request(),
+            Backend::Local { .. } => hooks.request(),
             Backend::Shared(_) => hooks.request_async(),
         }
     }
@@ -160,7 +203,9 @@ impl Filter for RateLimitFilter {
             return Ok(Action::Continue);
         }
         match &self.backend {
-            Backend::Local(bucket) => Ok(self.check_local(bucket, state, request)),
+            Backend::Local { bucket, by_address } => {
+                Ok(self.check_local(bucket, by_address.as_deref(), state, request))
+            }
             Backend::Shared(_) => Err(Error::new(
                 "a shared-store limit runs in the asynchronous hook only",
             )),
@@ -178,8 +223,10 @@ impl Filter for RateLimitFilter {
         if request.method() == "OPTIONS" {
             return Ok(Action::Continue);
         }
-        let key = crate::shared::store_key(request, self.key_part(request));
-        Ok(limit.check(self, state, &key).await)
+        let (part, address) = self.key_parts(request);
+        let key = crate::shared::store_key(request, &part);
+        let address = address.map(|address| crate::shared::store_key(request, &address));
+        Ok(limit.check(self, state, &key, address.as_deref()).await)
     }
 
     fn on_response(&self, state: &mut RateState, response: &mut Response<'_>) -> Result<(), Error> {

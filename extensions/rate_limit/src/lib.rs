@@ -22,10 +22,12 @@
 //! ```
 //!
 //! Routes without `rate_limit` (or with `false`) are not limited. Every route (method and
-//! path template) counts on its own, even when routes share one configuration. When
-//! `max_keys` clients are remembered, a new client is counted against one cell per route
-//! shared by every such newcomer until a sweep frees room: memory stays bounded and
-//! newcomers stay limited, together.
+//! path template; `HEAD` counted as `GET`) counts on its own, even when routes share one
+//! configuration. Keys the client writes itself (`api_key`, `header:NAME`) also count
+//! against the client address (`per_address`), so a made-up value buys no fresh limit.
+//! When `max_keys` clients are remembered and a sweep frees no room, the least recently
+//! used key of a sample is forgotten: memory stays bounded and a newcomer is never refused
+//! for the table being full.
 //!
 //! With `store: shared` the buckets live in the host's shared store (`app.shared_store`:
 //! in memory, or Redis for several instances) and the check runs in the asynchronous hook;
@@ -87,7 +89,7 @@ pub struct RateLimitExtension {
     store: StoreKind,
     on_store_error: StorePolicy,
     rejected: Counter,
-    overflowed: Counter,
+    evicted: Counter,
     store_errors: Counter,
 }
 
@@ -95,9 +97,10 @@ impl Extension for RateLimitExtension {
     const DESCRIPTION: &'static str = "per-route rate limits (GCRA) by client IP, user, API key or header; 429 with Retry-After and RateLimit-* headers";
     const CONFIG_SUMMARY: &'static str = "trusted_proxies: [cidr] = []; max_keys: int = 100000; \
         sweep_interval_seconds: int = 10; ipv6_prefix: int = 64; default: {requests, \
-        window_seconds = 60, burst = requests, key = ip|user|api_key|header:NAME} = none; \
+        window_seconds = 60, burst = requests, key = ip|user|api_key|header:NAME, \
+        per_address = requests} = none; \
         store: local|shared = local; on_store_error: open|closed = open; \
-        route: rate_limit: N | true | false | {requests, window_seconds, burst, key}";
+        route: rate_limit: N | true | false | {requests, window_seconds, burst, key, per_address}";
 
     type Config = RateLimitConfig;
     type RouteConfig = RouteSettings;
@@ -119,9 +122,9 @@ impl Extension for RateLimitExtension {
             host,
             stop: Arc::new(AtomicBool::new(false)),
             rejected: host.counter("rejected", "requests answered 429"),
-            overflowed: host.counter(
-                "overflowed",
-                "requests of new clients counted in the shared cell because max_keys was reached",
+            evicted: host.counter(
+                "evicted",
+                "clients forgotten before their bucket refilled, to make room for a new one (max_keys reached)",
             ),
             store_errors: host.counter(
                 "store_errors",
@@ -142,7 +145,18 @@ impl Extension for RateLimitExtension {
             StoreKind::Local => {
                 let bucket = Arc::new(Bucket::new(&limit).map_err(problem)?);
                 self.shared.limiters.register(&bucket);
-                Backend::Local(bucket)
+                let by_address = match limit.address_limit() {
+                    Some(address_limit) => {
+                        let bucket = Arc::new(
+                            Bucket::new(&address_limit)
+                                .map_err(|e| problem(format!("per_address: {e}")))?,
+                        );
+                        self.shared.limiters.register(&bucket);
+                        Some(bucket)
+                    }
+                    None => None,
+                };
+                Backend::Local { bucket, by_address }
             }
             StoreKind::Shared => {
                 // The same bound as governor's: a period of zero cannot be a rate.
@@ -168,7 +182,7 @@ impl Extension for RateLimitExtension {
             backend,
             shared: self.shared.clone(),
             rejected: self.rejected,
-            overflowed: self.overflowed,
+            evicted: self.evicted,
         }))
     }
 

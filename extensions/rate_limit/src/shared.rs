@@ -7,72 +7,108 @@ use beginnings_abi::{Action, Counter, Rate, Reply, Request, SharedStore};
 use sha2::{Digest, Sha256};
 
 use crate::config::{Limit, StorePolicy};
-use crate::filter::{KeyPart, RateLimitFilter, RateState, ceil_seconds};
+use crate::filter::{KeyPart, RateLimitFilter, RateState, ceil_seconds, counted_method, tighter};
 
 /// One route's limit in the shared store.
 pub struct SharedLimit {
     pub store: SharedStore,
     pub rate: Rate,
+    /// The rate every value of one client address counts against, for keys the client
+    /// writes itself.
+    pub address_rate: Option<Rate>,
     pub on_error: StorePolicy,
     /// Requests whose limit could not be checked.
     pub store_errors: Counter,
+}
+
+fn rate(limit: &Limit) -> Rate {
+    Rate::new(
+        u64::from(limit.requests),
+        limit.window,
+        u64::from(limit.burst),
+    )
 }
 
 impl SharedLimit {
     pub fn new(store: SharedStore, limit: &Limit, on_error: StorePolicy, errors: Counter) -> Self {
         SharedLimit {
             store,
-            rate: Rate::new(
-                u64::from(limit.requests),
-                limit.window,
-                u64::from(limit.burst),
-            ),
+            rate: rate(limit),
+            address_rate: limit.address_limit().as_ref().map(rate),
             on_error,
             store_errors: errors,
         }
     }
 
-    /// Takes one token for `key`; a store failure is answered per `on_store_error`.
+    /// Takes one token for `key`, after one for `address` when there is one (as the local
+    /// buckets do); a store failure is answered per `on_store_error`.
     pub async fn check(
         &self,
         filter: &RateLimitFilter,
         state: &mut RateState,
         key: &str,
+        address: Option<&str>,
     ) -> Action {
-        match self.store.take(key, self.rate, 1).await {
+        let mut counted = None;
+        if let (Some(address), Some(rate)) = (address, self.address_rate) {
+            match self.take(filter, state, address, rate).await {
+                Ok(taken) => counted = Some(taken),
+                Err(action) => return action,
+            }
+        }
+        match self.take(filter, state, key, self.rate).await {
+            Ok(taken) => {
+                state.counted = Some(tighter(taken, counted));
+                Action::Continue
+            }
+            Err(action) => action,
+        }
+    }
+
+    /// One token for `key`: `Ok(remaining, reset)`, or the answer to give instead (a 429,
+    /// or per `on_store_error`; `Continue` when the store failed and the policy is open).
+    async fn take(
+        &self,
+        filter: &RateLimitFilter,
+        state: &mut RateState,
+        key: &str,
+        rate: Rate,
+    ) -> Result<(u32, u64), Action> {
+        match self.store.take(key, rate, 1).await {
             Ok(take) if take.allowed => {
                 let remaining = u32::try_from(take.remaining).unwrap_or(u32::MAX);
                 let reset = ceil_seconds(Duration::from_nanos(take.reset_after_ns));
-                state.counted = Some((remaining, reset));
-                Action::Continue
+                Ok((remaining, reset))
             }
             Ok(take) => {
                 let wait = Duration::from_nanos(take.retry_after_ns);
                 let reset = ceil_seconds(Duration::from_nanos(take.reset_after_ns));
-                filter.refuse(state, wait, reset)
+                Err(filter.refuse(state, wait, reset))
             }
             Err(_) => {
                 // The host logs the outage once and counts every failed operation; the
                 // answer carries no RateLimit-* headers, since nothing was counted.
                 self.store_errors.add(1);
-                match self.on_error {
+                state.counted = None;
+                Err(match self.on_error {
                     StorePolicy::Open => Action::Continue,
                     StorePolicy::Closed => Action::Respond(
                         Reply::error(503, "rate limit unavailable").header("retry-after", "1"),
                     ),
-                }
+                })
             }
         }
     }
 }
 
 /// The bucket's key in the shared store. Every instance must derive the same key, so it is
-/// a SHA-256 digest (not the per-process SipHash of `store: local`) of the method, the route
-/// template and what identifies the client; header values and API keys are never stored.
-pub fn store_key(request: &Request<'_>, part: KeyPart<'_>) -> String {
+/// a SHA-256 digest (not the per-process SipHash of `store: local`) of the method (`HEAD`
+/// counted as `GET`), the route template and what identifies the client; header values and
+/// API keys are never stored.
+pub fn store_key(request: &Request<'_>, part: &KeyPart<'_>) -> String {
     let mut digest = Sha256::new();
     // NUL cannot occur in a method or a route template, so the fields cannot run together.
-    digest.update(request.method().as_bytes());
+    digest.update(counted_method(request.method()).as_bytes());
     digest.update([0]);
     digest.update(request.route().as_bytes());
     digest.update([0]);
@@ -82,10 +118,9 @@ pub fn store_key(request: &Request<'_>, part: KeyPart<'_>) -> String {
             digest.update(ip.to_string().as_bytes());
         }
         KeyPart::Value(tag, value) => {
-            digest.update([tag]);
+            digest.update([*tag]);
             digest.update(value);
         }
-        KeyPart::Overflow => digest.update([255]),
     }
     let digest = digest.finalize();
     let mut key = String::with_capacity(3 + 32);

@@ -32,6 +32,31 @@ impl KeyStore {
     fn len(&self) -> usize {
         self.0.len()
     }
+
+    /// Forgets the key closest to refilled among the first [`EVICTION_SAMPLE`] (the
+    /// smallest theoretical arrival time: the least recently or least heavily used), as
+    /// nginx forgets its least recently used state when its zone is full. A sample, not the
+    /// whole table, so a flood of newcomers into a full table costs little per request.
+    /// True when a key was forgotten.
+    fn evict_one(&self) -> bool {
+        let oldest = self
+            .0
+            .iter()
+            .take(EVICTION_SAMPLE)
+            .map(|entry| (read_tat(entry.value()), *entry.key()))
+            .min();
+        oldest.is_some_and(|(_, key)| self.0.remove(&key).is_some())
+    }
+}
+
+/// How many keys an eviction compares.
+const EVICTION_SAMPLE: usize = 16;
+
+/// A cell's theoretical arrival time, read without changing it (`None`: never counted).
+fn read_tat(cell: &InMemoryState) -> Option<Nanos> {
+    cell.measure_and_replace(&NotKeyed::NonKey, Err::<((), Nanos), _>)
+        .err()
+        .flatten()
 }
 
 impl StateStore for KeyStore {
@@ -83,6 +108,8 @@ pub struct Bucket {
     store: KeyStore,
     /// The time between two requests at the sustained rate.
     pub period: Duration,
+    /// The requests a full bucket lets through at once.
+    pub burst: u32,
 }
 
 impl Bucket {
@@ -97,6 +124,7 @@ impl Bucket {
             limiter,
             store,
             period,
+            burst: limit.burst,
         })
     }
 
@@ -140,19 +168,31 @@ impl Limiters {
         buckets.push(Arc::downgrade(bucket));
     }
 
-    /// The key to count this request against: its own when known or when the budget has
-    /// room, else `overflow`, the one cell that every new client of the route shares while
-    /// the table is full. Memory stays bounded and new clients stay limited (together).
-    pub fn admit(&self, bucket: &Bucket, key: u64, overflow: u64) -> (u64, bool) {
+    /// Makes room for `key` in `bucket` when it is new. Known keys and keys the budget has
+    /// room for are simply counted. When `max_keys` is reached, idle keys are swept (at most
+    /// once per interval, so a flood of new keys cannot make every request sweep) and, if
+    /// there is still no room, the least recently used of a sample is forgotten: a newcomer
+    /// always gets a cell of its own and is never refused for the table being full. True
+    /// when a key was forgotten to make room.
+    pub fn admit(&self, bucket: &Bucket, key: u64) -> bool {
         if bucket.store.contains(key) || self.reserve() {
-            return (key, true);
+            return false;
         }
-        // Full: forget idle keys now rather than at the next timer tick, at most once
-        // per interval so a flood of new keys cannot make every request sweep.
         if self.sweep_if_due() && self.reserve() {
-            return (key, true);
+            return false;
         }
-        (overflow, false)
+        // The new key takes the forgotten key's place in the budget. This bucket first; when
+        // it holds nothing, the others of the extension.
+        if bucket.store.evict_one() {
+            return true;
+        }
+        let buckets: Vec<Arc<Bucket>> = {
+            let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+            buckets.iter().filter_map(Weak::upgrade).collect()
+        };
+        // Nothing to forget anywhere (other requests took the keys first): counted over the
+        // budget, which the next sweep recounts.
+        buckets.iter().any(|other| other.store.evict_one())
     }
 
     fn reserve(&self) -> bool {
@@ -223,21 +263,30 @@ mod tests {
             window: Duration::from_secs(1),
             burst,
             key: KeySpec::Ip,
+            per_address: None,
         };
         Arc::new(Bucket::new(&limit).unwrap())
     }
 
     #[test]
-    fn the_budget_sends_newcomers_to_the_overflow_cell() {
+    fn a_full_table_forgets_the_least_recently_used_key_for_a_newcomer() {
         let limiters = Limiters::new(2, Duration::from_secs(3600));
         let bucket = bucket(1, 1);
         limiters.register(&bucket);
-        assert_eq!(limiters.admit(&bucket, 1, 99), (1, true));
+        assert!(!limiters.admit(&bucket, 1));
         assert!(matches!(bucket.check(1), Outcome::Allowed { remaining: 0 }));
-        assert_eq!(limiters.admit(&bucket, 2, 99), (2, true));
-        assert_eq!(limiters.admit(&bucket, 3, 99), (99, false));
-        assert_eq!(limiters.admit(&bucket, 1, 99), (1, true), "known keys stay");
-        assert!(matches!(bucket.check(1), Outcome::Denied { .. }));
+        std::thread::sleep(Duration::from_millis(5));
+        assert!(!limiters.admit(&bucket, 2));
+        assert!(matches!(bucket.check(2), Outcome::Allowed { remaining: 0 }));
+        assert!(!limiters.admit(&bucket, 2), "known keys are not new");
+        assert!(limiters.admit(&bucket, 3), "full: a key is forgotten");
+        assert!(
+            matches!(bucket.check(3), Outcome::Allowed { .. }),
+            "the newcomer has a cell of its own"
+        );
+        assert!(!bucket.store.contains(1), "key 1 was used longest ago");
+        assert!(bucket.store.contains(2));
+        assert_eq!(limiters.keys(), 2);
     }
 
     #[test]
@@ -247,7 +296,7 @@ mod tests {
         let bucket = bucket(1000, 1);
         limiters.register(&bucket);
         for key in 0..5 {
-            limiters.admit(&bucket, key, 99);
+            limiters.admit(&bucket, key);
             bucket.check(key);
         }
         assert_eq!(limiters.keys(), 5);

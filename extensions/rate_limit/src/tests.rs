@@ -70,6 +70,22 @@ fn a_malformed_setting_is_an_error_naming_the_route_and_the_key() {
             json!({"requests": 1, "key": "nope"}),
             "route /a: rate_limit: key: \"nope\" is not a key",
         ),
+        (
+            json!({"requests": 5, "window_seconds": u64::MAX}),
+            "route /a: rate_limit: window_seconds: 18446744073709551615 is more than 31536000 (365 days)",
+        ),
+        (
+            json!({"requests": 2, "window_seconds": 31_536_000, "burst": 3}),
+            "route /a: rate_limit: burst: 3 takes longer than 31536000 seconds",
+        ),
+        (
+            json!({"requests": 2, "per_address": 5}),
+            "route /a: rate_limit: per_address: applies only to key: api_key or header:NAME",
+        ),
+        (
+            json!({"requests": 2, "key": "api_key", "per_address": 0}),
+            "route /a: rate_limit: per_address: must be at least 1",
+        ),
     ] {
         let error = extension
             .applies("/a", get, json!({ ROUTE_SETTING: setting }))
@@ -142,5 +158,29 @@ fn both_hooks_run_and_the_request_hook_waits_only_on_the_shared_store() {
     assert_eq!(
         hooks_of(json!({"store": "shared"})),
         Hooks::none().request_async().response()
+    );
+}
+
+#[test]
+fn the_longest_window_and_burst_still_count() {
+    let extension = extension(json!({}));
+    let filter = extension
+        .filter(
+            "/slow",
+            json!({"rate_limit": {"requests": 2, "window_seconds": 31_536_000, "burst": 2}}),
+        )
+        .unwrap();
+    let answer = filter
+        .exchange(TestRequest::get("/slow"), |_| TestResponse::new(200))
+        .unwrap();
+    assert_eq!(
+        answer.response.header_value("ratelimit-remaining"),
+        Some("1")
+    );
+    assert!(
+        TestExtension::new::<RateLimitExtension>(
+            json!({"default": {"requests": 1, "window_seconds": 31_536_001u64}})
+        )
+        .is_err()
     );
 }
