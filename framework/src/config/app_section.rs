@@ -76,6 +76,14 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
             "timeout" => app.timeout = optional_seconds(field, &path, ctx),
             "header_read_timeout" => app.header_read_timeout = optional_seconds(field, &path, ctx),
             "keep_alive_timeout" => app.keep_alive_timeout = optional_seconds(field, &path, ctx),
+            "send_timeout" => app.send_timeout = optional_seconds(field, &path, ctx),
+            "client_body_timeout" => app.client_body_timeout = optional_seconds(field, &path, ctx),
+            "client_body_min_rate" => {
+                app.client_body_min_rate = match field.value.kind {
+                    Kind::Null => None,
+                    _ => integer(field, &path, 0, u32::MAX.into(), ctx).filter(|n| *n > 0),
+                }
+            }
             "shutdown_grace_seconds" => {
                 if let Some(d) = seconds(field, &path, ctx) {
                     app.shutdown_grace = d;
