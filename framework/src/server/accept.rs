@@ -66,8 +66,7 @@ impl Acceptor {
             match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    let stream = SendTimeout::new(stream, self.bounds.send_timeout);
-                    self.serve(TokioIo::new(stream), peer, slot);
+                    self.serve(stream, peer, slot);
                 }
                 Err(error) => {
                     // Running out of file descriptors must not end the server: wait a
@@ -81,12 +80,17 @@ impl Acceptor {
 
     fn serve(
         &self,
-        io: TokioIo<SendTimeout<tokio::net::TcpStream>>,
+        stream: tokio::net::TcpStream,
         peer: std::net::SocketAddr,
         slot: Option<OwnedSemaphorePermit>,
     ) {
         let state = self.state.clone();
         let activity = Activity::new();
+        let io = TokioIo::new(SendTimeout::new(
+            stream,
+            self.bounds.send_timeout,
+            activity.clone(),
+        ));
         let busy = activity.clone();
         let pace = self.bounds.body_pace;
         let service = hyper::service::service_fn(move |request| {

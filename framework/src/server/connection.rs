@@ -29,6 +29,8 @@ pub(crate) struct Activity {
     served: AtomicBool,
     /// Milliseconds since `epoch` when the connection was last busy.
     last: AtomicU64,
+    /// Milliseconds since `epoch` when bytes were last written to the client.
+    last_write: AtomicU64,
     epoch: Instant,
 }
 
@@ -38,6 +40,7 @@ impl Activity {
             in_flight: AtomicU32::new(0),
             served: AtomicBool::new(false),
             last: AtomicU64::new(0),
+            last_write: AtomicU64::new(0),
             epoch: Instant::now(),
         })
     }
@@ -47,6 +50,20 @@ impl Activity {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         self.served.store(true, Ordering::Relaxed);
         Busy(self.clone())
+    }
+
+    /// Records that bytes reached the client's socket.
+    pub fn wrote(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.last_write.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether the connection has had no request in flight and written nothing for `quiet`:
+    /// an answer still streaming out (after its handler returned) is not quiet.
+    fn quiet_for(&self, quiet: Duration) -> bool {
+        let last_write = Duration::from_millis(self.last_write.load(Ordering::Relaxed));
+        self.idle_for().is_some_and(|idle| idle >= quiet)
+            && self.epoch.elapsed().saturating_sub(last_write) >= quiet
     }
 
     /// How long the connection has had no request in flight (`None` while it has one).
@@ -145,7 +162,8 @@ impl Waits {
 
 /// Drives `connection` to its end under the server's stop signal and `waits`. A connection
 /// told to close for waiting too long gets that long again to finish closing (an HTTP/2
-/// client answers the GOAWAY's PING), then it is dropped once no request is in flight.
+/// client answers the GOAWAY's PING); it is dropped once it has had no request in flight and
+/// written nothing for that long (an answer still streaming out is let finish).
 /// `graceful` asks the connection to finish what it is doing and close.
 pub(crate) async fn drive<C, E>(
     connection: C,
@@ -196,12 +214,13 @@ where
             }
             () = check => {
                 if let Some((_, allowed)) = close_by {
-                    if activity.idle_for().is_some() {
+                    if activity.quiet_for(allowed) {
                         tracing::debug!(?allowed, "the client did not finish closing; dropped");
                         return None;
                     }
-                    // A request that raced the GOAWAY is still answered.
-                    close_by = Some((Instant::now() + allowed, allowed));
+                    // A request that raced the GOAWAY, or an answer still being written,
+                    // is let finish.
+                    close_by = Some((Instant::now() + allowed / 4, allowed));
                 } else if let (Some(timeout), Some(idle)) = (timeout, activity.idle_for())
                     && idle >= timeout
                 {

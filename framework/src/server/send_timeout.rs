@@ -5,34 +5,49 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::{Instant, Sleep};
 
+use super::connection::Activity;
+
 /// The connection's socket with a timer on its writes: armed when a write or flush cannot
 /// proceed, disarmed by any progress, and failing the write with `TimedOut` when it fires.
-/// The timer is allocated once per connection; a write costs no allocation.
+/// The timer is allocated once per connection; a write costs no allocation. Bytes written
+/// count as the connection's activity (an answer still streaming out is not idle).
 pub(crate) struct SendTimeout<T> {
     io: T,
     timer: Option<(Duration, Pin<Box<Sleep>>)>,
     armed: bool,
+    activity: Arc<Activity>,
 }
 
 impl<T> SendTimeout<T> {
     /// `timeout: None` lets writes wait as long as the client makes them.
-    pub fn new(io: T, timeout: Option<Duration>) -> Self {
+    pub fn new(io: T, timeout: Option<Duration>, activity: Arc<Activity>) -> Self {
         SendTimeout {
             io,
             timer: timeout.map(|t| (t, Box::pin(tokio::time::sleep(t)))),
             armed: false,
+            activity,
         }
     }
 
+    /// Bytes reached the socket: the clock stops, and the connection is active.
+    fn wrote(&mut self, poll: &Poll<io::Result<usize>>) {
+        if let Poll::Ready(Ok(1..)) = poll {
+            self.armed = false;
+            self.activity.wrote();
+        }
+    }
+
+    /// A write or flush that cannot proceed starts the clock (unless it runs already: only
+    /// bytes written stop it) and fails once it has run for the timeout.
     fn watch<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
         if poll.is_ready() {
-            self.armed = false;
             return poll;
         }
         let Some((timeout, sleep)) = &mut self.timer else {
@@ -73,6 +88,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for SendTimeout<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write(cx, buf);
+        this.wrote(&poll);
         this.watch(cx, poll)
     }
 
@@ -83,6 +99,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for SendTimeout<T> {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let poll = Pin::new(&mut this.io).poll_write_vectored(cx, bufs);
+        this.wrote(&poll);
         this.watch(cx, poll)
     }
 
