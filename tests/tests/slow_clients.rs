@@ -256,3 +256,27 @@ fn without_a_keep_alive_timeout_a_connection_without_a_first_request_is_closed()
         200
     );
 }
+
+#[test]
+fn an_answer_still_streaming_out_is_not_cut_by_the_idle_close() {
+    // The handler returns at once; writing its answer out to a reader that takes its time
+    // lasts several keep-alive timeouts. The connection is told to close when idle, yet the
+    // answer arrives whole.
+    let server = start("  keep_alive_timeout: 1\n  send_timeout: 5\n");
+    let mut reader = connect_small_window(&server);
+    reader
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut read = 0usize;
+    let mut buffer = vec![0u8; 64 * 1024];
+    loop {
+        match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => read += n,
+            Err(error) => panic!("after {read} bytes: {error}"),
+        }
+        // A reader paced at about 3 MiB a second: the answer takes over 5 s.
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(read > BIG_ANSWER, "the answer was cut after {read} bytes");
+}
