@@ -234,6 +234,28 @@ fn an_http2_client_that_never_answers_the_goaway_ping_is_dropped() {
 }
 
 #[test]
+fn an_http2_answer_held_back_by_a_zero_window_does_not_pin_its_connection() {
+    // The client grants no stream window: the answer's data can never be sent, and no write
+    // blocks (send_timeout cannot see it). The idle close bounds it.
+    let server = start("  keep_alive_timeout: 1\n  header_read_timeout: 60\n  send_timeout: 60\n");
+    let mut stream = connect(&server);
+    let mut hello = PREFACE.to_vec();
+    // SETTINGS_INITIAL_WINDOW_SIZE (0x4) = 0.
+    hello.extend(frame(SETTINGS, 0, 0, &[0, 4, 0, 0, 0, 0]));
+    let mut block = vec![0x82, 0x86, 0x44, 4];
+    block.extend_from_slice(b"/big");
+    block.extend_from_slice(&[0x41, 1, b'x']);
+    hello.extend(frame(HEADERS, 0x5, 1, &block));
+    stream.write_all(&hello).unwrap();
+    let types = frame_types_until_closed(&mut stream);
+    assert!(
+        types.contains(&HEADERS),
+        "the answer was started: {types:?}"
+    );
+    assert!(types.contains(&GOAWAY), "{types:?}");
+}
+
+#[test]
 fn without_a_keep_alive_timeout_a_connection_without_a_first_request_is_closed() {
     let server = start("  keep_alive_timeout: null\n  header_read_timeout: 1\n");
     // Nothing at all.
