@@ -132,6 +132,39 @@ mod tests {
     }
 
     #[test]
+    fn a_body_is_due_by_the_earlier_of_its_pause_and_its_rate() {
+        let start = Instant::now();
+        let second = Duration::from_secs(1);
+        let pace = BodyPace {
+            timeout: Some(second),
+            min_rate: Some(100),
+        };
+        // Fast so far: the pause since the last piece binds.
+        assert_eq!(
+            pace.next_deadline(start, start + second, 1000),
+            Some(start + 2 * second)
+        );
+        // Behind the rate: 50 bytes are owed half a second after the grace.
+        assert_eq!(
+            pace.next_deadline(start, start + second, 50),
+            Some(start + second + second / 2)
+        );
+        let no_pause = BodyPace {
+            timeout: None,
+            ..pace
+        };
+        assert_eq!(
+            no_pause.next_deadline(start, start, 0),
+            Some(start + RATE_GRACE)
+        );
+        let unbounded = BodyPace {
+            timeout: None,
+            min_rate: None,
+        };
+        assert_eq!(unbounded.next_deadline(start, start, 0), None);
+    }
+
+    #[test]
     fn route_settings_win_over_app_defaults() {
         let app = AppConfig {
             timeout: Some(Duration::from_secs(30)),
