@@ -53,11 +53,13 @@ pub struct AppConfig {
     pub max_body_bytes: usize,
     /// The whole request (hooks and handler) for routes without their own `timeout`.
     pub timeout: Option<Duration>,
-    /// A client must send a request head within this, or its connection is closed.
+    /// A client must send a request head within this, or its connection is closed; it also
+    /// bounds the wait for a connection's first request on HTTP/2.
     pub header_read_timeout: Option<Duration>,
     /// Whether connections are kept open between requests.
     pub keep_alive: bool,
-    /// An idle kept-alive connection is closed after this; `None` keeps it open.
+    /// An idle kept-alive connection is told to close after this, and dropped if it has not
+    /// closed after the same time again; `None` keeps it open.
     pub keep_alive_timeout: Option<Duration>,
     /// The request line and headers together; larger heads are answered 431.
     pub max_header_bytes: usize,

@@ -22,7 +22,8 @@ pub(crate) enum Stop {
     Abort,
 }
 
-/// Requests in flight on one connection and when the last one ended, for the idle timeout.
+/// Requests in flight on one connection, when the last one ended and when bytes were last
+/// written: what the idle timeout and the bound on finishing a close look at.
 pub(crate) struct Activity {
     in_flight: AtomicU32,
     /// Whether any request started: until then the header-read timeout bounds the wait.
