@@ -76,6 +76,14 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
             "timeout" => app.timeout = optional_seconds(field, &path, ctx),
             "header_read_timeout" => app.header_read_timeout = optional_seconds(field, &path, ctx),
             "keep_alive_timeout" => app.keep_alive_timeout = optional_seconds(field, &path, ctx),
+            "send_timeout" => app.send_timeout = optional_seconds(field, &path, ctx),
+            "client_body_timeout" => app.client_body_timeout = optional_seconds(field, &path, ctx),
+            "client_body_min_rate" => {
+                app.client_body_min_rate = match field.value.kind {
+                    Kind::Null => None,
+                    _ => integer(field, &path, 0, u32::MAX.into(), ctx).filter(|n| *n > 0),
+                }
+            }
             "shutdown_grace_seconds" => {
                 if let Some(d) = seconds(field, &path, ctx) {
                     app.shutdown_grace = d;
@@ -215,4 +223,51 @@ fn optional_seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Dura
         return None;
     }
     seconds(field, path, ctx).filter(|d| !d.is_zero())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::super::{AppConfig, load_str_with_env};
+
+    fn app(yaml: &str) -> AppConfig {
+        load_str_with_env(yaml, Path::new("app.yaml"), &|_| None)
+            .unwrap()
+            .app
+    }
+
+    #[test]
+    fn slow_client_bounds_default_to_nginx_like_values_and_turn_off_with_null_or_zero() {
+        let defaults = app("{}");
+        assert_eq!(defaults.send_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(defaults.client_body_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(defaults.client_body_min_rate, Some(240));
+        let set = app(
+            "app:\n  send_timeout: 1.5\n  client_body_timeout: 2\n  client_body_min_rate: 100\n",
+        );
+        assert_eq!(set.send_timeout, Some(Duration::from_millis(1500)));
+        assert_eq!(set.client_body_timeout, Some(Duration::from_secs(2)));
+        assert_eq!(set.client_body_min_rate, Some(100));
+        for off in ["null", "0"] {
+            let off = app(&format!(
+                "app:\n  send_timeout: {off}\n  client_body_timeout: {off}\n  client_body_min_rate: {off}\n"
+            ));
+            assert_eq!(off.send_timeout, None);
+            assert_eq!(off.client_body_timeout, None);
+            assert_eq!(off.client_body_min_rate, None);
+        }
+        let wrong = load_str_with_env(
+            "app:\n  client_body_min_rate: fast\n",
+            Path::new("app.yaml"),
+            &|_| None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            wrong.contains("app.yaml:2:25: app.client_body_min_rate: expected integer"),
+            "{wrong}"
+        );
+    }
 }

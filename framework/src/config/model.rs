@@ -53,14 +53,23 @@ pub struct AppConfig {
     pub max_body_bytes: usize,
     /// The whole request (hooks and handler) for routes without their own `timeout`.
     pub timeout: Option<Duration>,
-    /// A client must send a request head within this, or its connection is closed.
+    /// A client must send a request head within this, or its connection is closed; it also
+    /// bounds the wait for a connection's first request on HTTP/2.
     pub header_read_timeout: Option<Duration>,
     /// Whether connections are kept open between requests.
     pub keep_alive: bool,
-    /// An idle kept-alive connection is closed after this; `None` keeps it open.
+    /// An idle kept-alive connection is told to close after this, and dropped if it has not
+    /// closed after the same time again; `None` keeps it open.
     pub keep_alive_timeout: Option<Duration>,
     /// The request line and headers together; larger heads are answered 431.
     pub max_header_bytes: usize,
+    /// A connection whose answer could not be written at all for this long is closed.
+    pub send_timeout: Option<Duration>,
+    /// A request body that sends nothing for this long is answered 408.
+    pub client_body_timeout: Option<Duration>,
+    /// Bytes per second a request body must keep up, on average, once
+    /// `client_body_timeout` has passed; slower bodies are answered 408.
+    pub client_body_min_rate: Option<u64>,
     /// How long requests in flight may take to finish once shutdown starts.
     pub shutdown_grace: Duration,
     /// How long readiness answers 503 while connections are still accepted, before the
@@ -119,6 +128,9 @@ impl Default for AppConfig {
             keep_alive: true,
             keep_alive_timeout: Some(Duration::from_secs(5)),
             max_header_bytes: 32 * 1024,
+            send_timeout: Some(Duration::from_secs(60)),
+            client_body_timeout: Some(Duration::from_secs(60)),
+            client_body_min_rate: Some(240),
             shutdown_grace: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             probes: true,
@@ -155,6 +167,9 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "keep_alive",
     "keep_alive_timeout",
     "max_header_bytes",
+    "send_timeout",
+    "client_body_timeout",
+    "client_body_min_rate",
     "shutdown_grace_seconds",
     "shutdown_delay_seconds",
     "probes",

@@ -1,5 +1,6 @@
 //! The accept loop: a connection slot (`max_connections`), then a connection served by the
-//! HTTP/1.1 + h2c builder under the server's stop signal and the idle timeout.
+//! HTTP/1.1 + h2c builder under the server's stop signal and its time bounds: the idle and
+//! first-request waits, the send timeout on its socket and the pace of its request bodies.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -10,8 +11,32 @@ use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
-use super::connection::{self, Activity, Stop, Tracker};
+use super::connection::{self, Activity, Stop, Tracker, Waits};
+use super::limits::BodyPace;
+use super::send_timeout::SendTimeout;
 use super::service::ServerState;
+use crate::config::AppConfig;
+
+/// The time bounds of every connection, from `app`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionBounds {
+    pub waits: Waits,
+    pub send_timeout: Option<Duration>,
+    pub body_pace: BodyPace,
+}
+
+impl ConnectionBounds {
+    pub fn of(app: &AppConfig) -> Self {
+        ConnectionBounds {
+            waits: Waits {
+                idle: app.keep_alive_timeout,
+                first_request: app.header_read_timeout,
+            },
+            send_timeout: app.send_timeout,
+            body_pace: BodyPace::of(app),
+        }
+    }
+}
 
 pub(crate) struct Acceptor {
     pub listener: TcpListener,
@@ -20,7 +45,7 @@ pub(crate) struct Acceptor {
     pub tracker: Arc<Tracker>,
     pub stopping: watch::Receiver<Stop>,
     pub slots: Option<Arc<Semaphore>>,
-    pub idle_timeout: Option<Duration>,
+    pub bounds: ConnectionBounds,
 }
 
 impl Acceptor {
@@ -41,7 +66,7 @@ impl Acceptor {
             match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    self.serve(TokioIo::new(stream), peer, slot);
+                    self.serve(stream, peer, slot);
                 }
                 Err(error) => {
                     // Running out of file descriptors must not end the server: wait a
@@ -55,30 +80,36 @@ impl Acceptor {
 
     fn serve(
         &self,
-        io: TokioIo<tokio::net::TcpStream>,
+        stream: tokio::net::TcpStream,
         peer: std::net::SocketAddr,
         slot: Option<OwnedSemaphorePermit>,
     ) {
         let state = self.state.clone();
         let activity = Activity::new();
+        let io = TokioIo::new(SendTimeout::new(
+            stream,
+            self.bounds.send_timeout,
+            activity.clone(),
+        ));
         let busy = activity.clone();
+        let pace = self.bounds.body_pace;
         let service = hyper::service::service_fn(move |request| {
             let state = state.clone();
             let busy = busy.begin();
-            async move {
+            pace.scope(async move {
                 let response = state.handle(request, peer).await;
                 drop(busy);
                 Ok::<_, std::convert::Infallible>(response)
-            }
+            })
         });
         let connection = self.builder.serve_connection(io, service).into_owned();
         let tracked = self.tracker.track();
         let stopping = self.stopping.clone();
-        let idle = self.idle_timeout;
+        let waits = self.bounds.waits;
         tokio::spawn(async move {
             let graceful = |c: std::pin::Pin<&mut _>| auto::Connection::graceful_shutdown(c);
             if let Some(error) =
-                connection::drive(connection, graceful, activity, idle, stopping).await
+                connection::drive(connection, graceful, activity, waits, stopping).await
             {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }

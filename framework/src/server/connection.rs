@@ -1,9 +1,11 @@
 //! One connection's life: served until the client leaves, it idles past the keep-alive
-//! timeout, or the server drains (then it is told to close: `Connection: close` on HTTP/1.1,
-//! GOAWAY on HTTP/2) or gives up draining (then it is dropped).
+//! timeout (or sends no first request within the header-read timeout), or the server drains.
+//! Then it is told to close (`Connection: close` on HTTP/1.1, GOAWAY on HTTP/2); one that
+//! does not finish closing in time (an HTTP/2 client withholding the PING answer) or a server
+//! that gives up draining drops it.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
@@ -20,11 +22,16 @@ pub(crate) enum Stop {
     Abort,
 }
 
-/// Requests in flight on one connection and when the last one ended, for the idle timeout.
+/// Requests in flight on one connection, when the last one ended and when bytes were last
+/// written: what the idle timeout and the bound on finishing a close look at.
 pub(crate) struct Activity {
     in_flight: AtomicU32,
+    /// Whether any request started: until then the header-read timeout bounds the wait.
+    served: AtomicBool,
     /// Milliseconds since `epoch` when the connection was last busy.
     last: AtomicU64,
+    /// Milliseconds since `epoch` when bytes were last written to the client.
+    last_write: AtomicU64,
     epoch: Instant,
 }
 
@@ -32,7 +39,9 @@ impl Activity {
     pub fn new() -> Arc<Self> {
         Arc::new(Activity {
             in_flight: AtomicU32::new(0),
+            served: AtomicBool::new(false),
             last: AtomicU64::new(0),
+            last_write: AtomicU64::new(0),
             epoch: Instant::now(),
         })
     }
@@ -40,7 +49,22 @@ impl Activity {
     /// Marks a request as started; the guard marks it ended however the request ends.
     pub fn begin(self: &Arc<Self>) -> Busy {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.served.store(true, Ordering::Relaxed);
         Busy(self.clone())
+    }
+
+    /// Records that bytes reached the client's socket.
+    pub fn wrote(&self) {
+        let now = self.epoch.elapsed().as_millis() as u64;
+        self.last_write.store(now, Ordering::Relaxed);
+    }
+
+    /// Whether the connection has had no request in flight and written nothing for `quiet`:
+    /// an answer still streaming out (after its handler returned) is not quiet.
+    fn quiet_for(&self, quiet: Duration) -> bool {
+        let last_write = Duration::from_millis(self.last_write.load(Ordering::Relaxed));
+        self.idle_for().is_some_and(|idle| idle >= quiet)
+            && self.epoch.elapsed().saturating_sub(last_write) >= quiet
     }
 
     /// How long the connection has had no request in flight (`None` while it has one).
@@ -114,13 +138,39 @@ impl Drop for Tracked {
     }
 }
 
-/// Drives `connection` to its end under the server's stop signal and the idle timeout.
+/// How long a connection may wait for requests before it is told to close.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Waits {
+    /// `app.keep_alive_timeout`: no request in flight for this long.
+    pub idle: Option<Duration>,
+    /// `app.header_read_timeout`: no first request (a silent client, half an HTTP/2
+    /// preface, a preface and no stream) for this long, whatever the keep-alive timeout.
+    pub first_request: Option<Duration>,
+}
+
+impl Waits {
+    /// The wait that applies now: before the first request the shorter of the two.
+    fn current(&self, activity: &Activity) -> Option<Duration> {
+        if activity.served.load(Ordering::Relaxed) {
+            return self.idle;
+        }
+        match (self.idle, self.first_request) {
+            (Some(idle), Some(first)) => Some(idle.min(first)),
+            (idle, first) => idle.or(first),
+        }
+    }
+}
+
+/// Drives `connection` to its end under the server's stop signal and `waits`. A connection
+/// told to close for waiting too long gets that long again to finish closing (an HTTP/2
+/// client answers the GOAWAY's PING); it is dropped once it has had no request in flight and
+/// written nothing for that long (an answer still streaming out is let finish).
 /// `graceful` asks the connection to finish what it is doing and close.
 pub(crate) async fn drive<C, E>(
     connection: C,
     graceful: impl Fn(std::pin::Pin<&mut C>),
     activity: Arc<Activity>,
-    idle_timeout: Option<Duration>,
+    waits: Waits,
     mut stop: watch::Receiver<Stop>,
 ) -> Option<E>
 where
@@ -128,14 +178,20 @@ where
 {
     tokio::pin!(connection);
     let mut closing = false;
+    // Set when the connection was told to close for idling: by then it must have closed.
+    let mut close_by: Option<(Instant, Duration)> = None;
     if *stop.borrow_and_update() != Stop::Serve {
         graceful(connection.as_mut());
         closing = true;
     }
     loop {
-        let check_idle = async {
-            match (idle_timeout, closing) {
-                (Some(timeout), false) => {
+        let timeout = waits.current(&activity);
+        let check = async {
+            match (close_by, timeout, closing) {
+                (Some((deadline, _)), _, _) => {
+                    tokio::time::sleep_until(deadline.into()).await;
+                }
+                (None, Some(timeout), false) => {
                     let wait = match activity.idle_for() {
                         Some(idle) => timeout.saturating_sub(idle),
                         None => timeout,
@@ -157,12 +213,21 @@ where
                     closing = true;
                 }
             }
-            () = check_idle => {
-                if let (Some(timeout), Some(idle)) = (idle_timeout, activity.idle_for())
+            () = check => {
+                if let Some((_, allowed)) = close_by {
+                    if activity.quiet_for(allowed) {
+                        tracing::debug!(?allowed, "the client did not finish closing; dropped");
+                        return None;
+                    }
+                    // A request that raced the GOAWAY, or an answer still being written,
+                    // is let finish.
+                    close_by = Some((Instant::now() + allowed / 4, allowed));
+                } else if let (Some(timeout), Some(idle)) = (timeout, activity.idle_for())
                     && idle >= timeout
                 {
                     graceful(connection.as_mut());
                     closing = true;
+                    close_by = Some((Instant::now() + timeout, timeout));
                 }
             }
         }

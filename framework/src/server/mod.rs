@@ -11,6 +11,7 @@ mod linger;
 mod listener;
 mod metrics_listener;
 mod reload;
+mod send_timeout;
 mod service;
 mod signals;
 
@@ -175,7 +176,7 @@ impl Server {
             tracker: Arc::new(Tracker::default()),
             stopping,
             slots: app.max_connections.map(|n| Arc::new(Semaphore::new(n))),
-            idle_timeout: app.keep_alive_timeout,
+            bounds: accept::ConnectionBounds::of(&app),
         };
         state.set_phase(Phase::Ready);
         acceptor.accept_until(shutdown).await;

@@ -159,6 +159,15 @@ pub(crate) fn warn_restart_needed(old: &AppConfig, new: &AppConfig) {
             "max_header_bytes",
             old.max_header_bytes != new.max_header_bytes,
         ),
+        ("send_timeout", old.send_timeout != new.send_timeout),
+        (
+            "client_body_timeout",
+            old.client_body_timeout != new.client_body_timeout,
+        ),
+        (
+            "client_body_min_rate",
+            old.client_body_min_rate != new.client_body_min_rate,
+        ),
         ("log_format", old.log_format != new.log_format),
     ];
     for (key, changed) in fixed {

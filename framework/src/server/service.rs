@@ -13,6 +13,7 @@ use hyper::body::{Body as _, Incoming};
 
 use super::access_log::{AccessRecord, REQUEST_ID, request_id};
 use super::errors;
+use super::limits::BodyPace;
 use super::linger::linger;
 use super::reload::{Generation, ReloadSource};
 use crate::builtin;
@@ -173,18 +174,33 @@ async fn route(
 }
 
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the
-/// client still sends of them is read away, so it sees that answer).
+/// client still sends of them is read away, so it sees that answer). A body that pauses past
+/// `app.client_body_timeout` or falls behind `app.client_body_min_rate` is answered 408.
 pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
     // Most requests (GET, HEAD) have no body: nothing to poll or collect.
     if body.is_end_stream() {
         return Ok(Bytes::new());
     }
     let mut body = body;
+    let pace = BodyPace::current();
+    let started = std::time::Instant::now();
+    let mut last = started;
     // The common single-chunk body is kept as it came, without a copy.
     let mut first: Option<Bytes> = None;
     let mut more: Vec<u8> = Vec::new();
     let mut length = 0usize;
-    while let Some(frame) = body.frame().await {
+    loop {
+        let frame = match pace.next_deadline(started, last, length) {
+            Some(deadline) => match tokio::time::timeout_at(deadline.into(), body.frame()).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    tracing::debug!(received = length, "request body too slow");
+                    return Err(body_too_slow());
+                }
+            },
+            None => body.frame().await,
+        };
+        let Some(frame) = frame else { break };
         let frame = frame.map_err(|error| {
             error_response(
                 StatusCode::BAD_REQUEST,
@@ -194,6 +210,7 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
         let Ok(data) = frame.into_data() else {
             continue;
         };
+        last = std::time::Instant::now();
         length += data.len();
         if length > limit {
             linger(body);
@@ -216,6 +233,17 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
     } else {
         Bytes::from(more)
     })
+}
+
+/// The 408 answer to a body that came too slowly; the connection closes after it (the rest
+/// of the body is not waited for).
+fn body_too_slow() -> Response {
+    let mut response = error_response(StatusCode::REQUEST_TIMEOUT, "request body timed out");
+    response.headers_mut().insert(
+        header::CONNECTION,
+        header::HeaderValue::from_static("close"),
+    );
+    response
 }
 
 /// The 413 answer; the connection closes after it (the rest of the body is not read).
