@@ -16,6 +16,10 @@
 //!   * `<!-- file: NAME -->`: not checked alone but written as `NAME` beside every checked
 //!     block (an included file, a profile overlay); some check must report reading it.
 //!   * `<!-- check: ARGS -->`: extra arguments for `check`, such as `--profile prod`.
+//!
+//! Each shipped extension checks its own section of `docs/extensions.md` both ways, with the
+//! key list taken from its configuration types (`the_documented_keys_are_the_keys_it_reads`
+//! in the extension's crate, through `beginnings_abi::testing::check_documented_keys`).
 
 use std::path::Path;
 use std::process::Command;

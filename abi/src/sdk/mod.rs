@@ -37,7 +37,7 @@ pub(crate) mod export;
 mod host;
 mod message;
 mod reply;
-mod route_keys;
+pub(crate) mod route_keys;
 mod store;
 mod traits;
 

@@ -227,3 +227,13 @@ fn the_request_hook_waits_only_with_a_revocation_list() {
         Hooks::none().request_async()
     );
 }
+
+#[test]
+fn the_documented_keys_are_the_keys_it_reads() {
+    let docs = include_str!("../../../docs/extensions.md");
+    beginnings_abi::testing::check_documented_keys::<crate::AuthExtension>(
+        docs,
+        "auth:AuthExtension",
+    )
+    .unwrap_or_else(|problems| panic!("docs/extensions.md: {problems}"));
+}

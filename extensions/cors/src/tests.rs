@@ -168,3 +168,13 @@ fn the_route_settings_fields_are_the_documented_keys() {
     assert_eq!(settings.cors_enabled, None);
     assert_eq!(settings.cors, None);
 }
+
+#[test]
+fn the_documented_keys_are_the_keys_it_reads() {
+    let docs = include_str!("../../../docs/extensions.md");
+    beginnings_abi::testing::check_documented_keys::<crate::CorsExtension>(
+        docs,
+        "cors:CorsExtension",
+    )
+    .unwrap_or_else(|problems| panic!("docs/extensions.md: {problems}"));
+}

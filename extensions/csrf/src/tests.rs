@@ -129,3 +129,13 @@ fn cookies_on_several_lines_are_all_read() {
     let split = [format!("csrf_token={sessionless}"), "session=a".to_string()];
     assert_eq!(post(&split, &sessionless), 403);
 }
+
+#[test]
+fn the_documented_keys_are_the_keys_it_reads() {
+    let docs = include_str!("../../../docs/extensions.md");
+    beginnings_abi::testing::check_documented_keys::<crate::CsrfExtension>(
+        docs,
+        "csrf:CsrfExtension",
+    )
+    .unwrap_or_else(|problems| panic!("docs/extensions.md: {problems}"));
+}

@@ -78,3 +78,14 @@ pub struct RouteSettings {
 }
 
 export_extension!(PerformanceMonitorExtension);
+
+#[cfg(test)]
+#[test]
+fn the_documented_keys_are_the_keys_it_reads() {
+    let docs = include_str!("../../../docs/extensions.md");
+    beginnings_abi::testing::check_documented_keys::<PerformanceMonitorExtension>(
+        docs,
+        "monitor:PerformanceMonitorExtension",
+    )
+    .unwrap_or_else(|problems| panic!("docs/extensions.md: {problems}"));
+}

@@ -35,3 +35,21 @@ pub use memory::{Memory, MemoryProfilerExtension, NoFilter, read_memory};
 pub use request::{OWN_TIMING, ROUTE_SWITCH, RequestProfilerExtension, RequestProfilerFilter};
 
 export_extension!(MemoryProfilerExtension, RequestProfilerExtension);
+
+#[cfg(test)]
+#[test]
+fn the_documented_keys_are_the_keys_they_read() {
+    let docs = include_str!("../../../docs/extensions.md");
+    for check in [
+        beginnings_abi::testing::check_documented_keys::<RequestProfilerExtension>(
+            docs,
+            "profiler:RequestProfilerExtension",
+        ),
+        beginnings_abi::testing::check_documented_keys::<MemoryProfilerExtension>(
+            docs,
+            "profiler:MemoryProfilerExtension",
+        ),
+    ] {
+        check.unwrap_or_else(|problems| panic!("docs/extensions.md: {problems}"));
+    }
+}

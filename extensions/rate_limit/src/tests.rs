@@ -184,3 +184,13 @@ fn the_longest_window_and_burst_still_count() {
         .is_err()
     );
 }
+
+#[test]
+fn the_documented_keys_are_the_keys_it_reads() {
+    let docs = include_str!("../../../docs/extensions.md");
+    beginnings_abi::testing::check_documented_keys::<crate::RateLimitExtension>(
+        docs,
+        "rate_limit:RateLimitExtension",
+    )
+    .unwrap_or_else(|problems| panic!("docs/extensions.md: {problems}"));
+}
