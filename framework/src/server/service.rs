@@ -176,32 +176,23 @@ async fn route(
         }
     };
     let (parts, body) = request.into_parts();
-    let body = match answer {
-        // A 404 or 405 reads no body.
-        pipeline::Answer::Host(_) => None,
-        pipeline::Answer::Handler(_) => {
-            // A declared length over the limit is refused before the body is read; an
-            // undeclared one is counted while it is read.
-            let declared = parts
-                .headers
-                .get(header::CONTENT_LENGTH)
-                .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-            if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
-                let message = format!("request body larger than {} bytes", limits.max_body_bytes);
-                linger(body);
-                let incoming = pipeline::Incoming {
-                    parts,
-                    body: None,
-                    params,
-                    peer: Some(peer),
-                    request_id: Some(id),
-                };
-                let answer = pipeline::Answer::Host(too_large(&message));
-                let response = pipeline::run(chain, answer, template, incoming, limits).await;
-                return (response, template);
-            }
-            Some(body)
+    // A declared length over the limit is refused before the body is read (what the client
+    // still sends is read away); an undeclared one is counted while it is read.
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    let (answer, body) = match answer {
+        pipeline::Answer::Handler(_)
+            if declared.is_some_and(|length| length > limits.max_body_bytes as u64) =>
+        {
+            linger(body);
+            let message = format!("request body larger than {} bytes", limits.max_body_bytes);
+            (pipeline::Answer::Host(too_large(&message)), None)
         }
+        // A 404 or 405 reads no body.
+        pipeline::Answer::Host(_) => (answer, None),
+        pipeline::Answer::Handler(_) => (answer, Some(body)),
     };
     let incoming = pipeline::Incoming {
         parts,
