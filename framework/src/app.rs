@@ -13,7 +13,7 @@ use crate::builtin::Templates;
 use crate::config::{self, Config, LoadOptions};
 use crate::error::{Error, RouteError};
 use crate::loader::{self, LoadedExtension};
-use crate::pipeline::{Chain, ChainBuilder};
+use crate::pipeline::{Chain, ChainBuilder, HostChains};
 use crate::routing::{
     IntoResponse, MethodEntry, ResolvedRouteConfig, RouteConfigResolver, RouteDef, RouteTable,
     Router,
@@ -231,7 +231,8 @@ pub(crate) fn build_routes(
         for def in defs {
             let method_name = def.method.as_str();
             let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref());
-            let chain = builder.chain_for(&path, &[method_name], &resolved.settings)?;
+            let chain =
+                builder.chain_for(&extensions, &path, &[method_name], &resolved.settings)?;
             let limits = RouteLimits::resolve(&config.app, &resolved.settings, chain.timeout());
             methods.push(MethodEntry {
                 method: def.method,
@@ -247,8 +248,9 @@ pub(crate) fn build_routes(
             methods,
         });
     }
-    drop(builder);
-    let table = RouteTable::new(entries)?;
+    // Kept by the table: 404 and 405 answers get their chains from it on first use.
+    let host = HostChains::new(resolver, config.app.clone(), builder);
+    let table = RouteTable::new(entries, host)?;
     Ok((table, extensions, store))
 }
 

@@ -60,8 +60,12 @@ impl Chain {
     }
 }
 
-pub(crate) struct ChainBuilder<'a> {
-    extensions: &'a [LoadedExtension],
+/// Builds chains and keeps what they share: one breaker per extension, one filter per
+/// extension and distinct settings. It owns no extension, so it can outlive the start-up
+/// build: the route table keeps it to build the chains of host answers on paths no route
+/// matched, sharing the routes' breakers and filters. Every call must pass the extensions
+/// it was made with.
+pub(crate) struct ChainBuilder {
     names: Vec<Arc<str>>,
     timing_names: Vec<Arc<str>>,
     breakers: Vec<Arc<Breaker>>,
@@ -71,10 +75,9 @@ pub(crate) struct ChainBuilder<'a> {
     applies: HashMap<(usize, String, String, String), bool>,
 }
 
-impl<'a> ChainBuilder<'a> {
-    pub fn new(extensions: &'a [LoadedExtension]) -> Self {
+impl ChainBuilder {
+    pub fn new(extensions: &[LoadedExtension]) -> Self {
         ChainBuilder {
-            extensions,
             names: extensions
                 .iter()
                 .map(|e| Arc::from(e.name.as_str()))
@@ -94,6 +97,7 @@ impl<'a> ChainBuilder<'a> {
 
     pub fn chain_for(
         &mut self,
+        extensions: &[LoadedExtension],
         path: &str,
         methods: &[&str],
         settings: &RouteSettings,
@@ -117,7 +121,12 @@ impl<'a> ChainBuilder<'a> {
         let methods_ffi: Vec<RStr<'_>> = methods.iter().map(|m| RStr::from_str(m)).collect();
         let methods_key = methods.join(",");
         let mut links = Vec::new();
-        for (index, extension) in self.extensions.iter().enumerate() {
+        debug_assert_eq!(
+            extensions.len(),
+            self.names.len(),
+            "the builder's extensions"
+        );
+        for (index, extension) in extensions.iter().enumerate() {
             let fail = |message: String| route_error(&extension.name, message);
             let visible = visible_settings(settings, extension.route_keys.as_deref());
             // serde_json maps are ordered by key, so equal settings give equal text.

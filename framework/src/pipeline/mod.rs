@@ -2,6 +2,7 @@
 
 mod breaker;
 mod chain;
+mod host;
 mod prepared;
 mod probe;
 mod run;
@@ -10,7 +11,8 @@ pub(crate) use crate::loader::views::RequestValues;
 pub use breaker::BreakerPolicy;
 pub use chain::Chain;
 pub(crate) use chain::ChainBuilder;
+pub(crate) use host::{HostChains, HostEntry};
 pub(crate) use prepared::get as prepared_header;
 pub(crate) use prepared::prepare as prepare_header;
 pub use probe::ChainProbe;
-pub(crate) use run::{Incoming, run};
+pub(crate) use run::{Answer, Incoming, run};

@@ -40,8 +40,12 @@ impl ChainProbe {
         let extensions = loader::load_all(&config.extensions, extensions_dir, &store)?;
         let resolver = RouteConfigResolver::new(&config.routes)?;
         let resolved = resolver.resolve(path, &[method], None);
-        let chain =
-            ChainBuilder::new(&extensions).chain_for(path, &[method], &resolved.settings)?;
+        let chain = ChainBuilder::new(&extensions).chain_for(
+            &extensions,
+            path,
+            &[method],
+            &resolved.settings,
+        )?;
         Ok(ChainProbe {
             chain,
             _extensions: extensions,

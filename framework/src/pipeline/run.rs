@@ -1,11 +1,13 @@
-//! Running a route's chain around its handler: request hooks in order (any may answer
-//! early), the handler, then response hooks in reverse for every extension whose request
-//! side ran. A failing hook answers 500 unless the route says `on_error: open` for it.
+//! Running a chain around a handler or a host answer: request hooks in order (any may
+//! answer early), the handler (or the host's answer), then response hooks in reverse for
+//! every extension whose request side ran. A failing hook answers 500 unless the route says
+//! `on_error: open` for it. The rule for host answers is written above [`run`].
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -22,8 +24,8 @@ thread_local! {
     /// The `Server-Timing` name of the handler, shared rather than allocated per request.
     static HANDLER_TIMING: Arc<str> = Arc::from("handler");
 }
-use crate::routing::{Body, MethodEntry, Request, RequestId, Response, error_response};
-use crate::server::read_body;
+use crate::routing::{Body, DynHandler, Request, RequestId, Response, error_response};
+use crate::server::{RouteLimits, read_body};
 
 /// The per-request states of a chain's stateful filters, freed in the library that made
 /// them when the request ends, however it ends (answered, timed out, client gone).
@@ -78,18 +80,55 @@ enum Outcome {
 /// A request as the server hands it to its route's chain.
 pub(crate) struct Incoming {
     pub parts: http::request::Parts,
-    pub body: hyper::body::Incoming,
+    /// None when the host already refused it (and reads it away itself).
+    pub body: Option<hyper::body::Incoming>,
     /// The route template's parameters (`{id}`), in order.
     pub params: Vec<(String, String)>,
     pub peer: Option<SocketAddr>,
     pub request_id: Option<RequestId>,
 }
 
+/// What stands where the handler stands in a chain.
+pub(crate) enum Answer<'a> {
+    /// The route's handler.
+    Handler(&'a DynHandler),
+    /// An answer the host made before the chain ran: 404, 405, a 413 on a declared length.
+    Host(Response),
+}
+
+// Which stages a host answer passes through — the one rule for every answer the host makes
+// itself (404, 405, 413, 504, a refused body, a failed hook):
+//
+// * It is the answer of a chain: the matched route's chain, or for 404 and 405 the chain of
+//   the path's configuration (`HostChains`). The host answer stands where the handler
+//   stands, so it passes through the same stages a handler's answer would.
+// * The request hooks run first, in order, also for an answer decided before them (404,
+//   405, a declared 413): a browser needs its cross-origin request's answer marked, and
+//   CORS marks only what its request hook judged (it saw the `Origin`); every other
+//   extension sees the request as for a handler. Any of them may answer instead — a
+//   preflight, a 401 — as they would in front of a handler.
+// * Hooks that read the body are passed over, on both sides, when the host answers without
+//   a body to give them (a refused body, a 404 or 405): they cannot judge a request they
+//   cannot read, and their refusal must not hide the host's answer.
+// * Then the response hooks run in reverse for every extension whose request hook ran, with
+//   the per-request state that hook left.
+// * The route's timeout covers the body read, the request hooks and the handler. At the
+//   deadline the stage in progress is dropped (the body read, an asynchronous request hook,
+//   the handler) and the answer is 504; the request hooks that had finished keep their
+//   state and their response hooks run on the 504. An asynchronous request hook that was
+//   dropped unfinished gets no response hook: its state is in an unknown condition.
+//
+// Not through any chain: `GET /health` and `/ready` (probes answer ahead of the routes, so a
+// load balancer never depends on an extension), and a request head too large for the
+// connection's buffer, which hyper answers 431 itself before there is a request to route.
+
+/// Runs `chain` around `answer`, under `limits`.
 pub(crate) async fn run(
-    entry: &MethodEntry,
+    chain: &Chain,
+    answer: Answer<'_>,
     template: &str,
     request: Incoming,
-    max_body_bytes: usize,
+    limits: RouteLimits,
 ) -> Response {
     let Incoming {
         mut parts,
@@ -99,9 +138,13 @@ pub(crate) async fn run(
         request_id,
     } = request;
     let id_text = request_id.as_ref().map_or("", RequestId::as_str);
-    let chain = &entry.chain;
     let links = &chain.links;
     let started_ns = crate::loader::monotonic_ns();
+    let deadline = limits.timeout.map(|timeout| Deadline {
+        at: tokio::time::Instant::now() + timeout,
+        timeout,
+        template,
+    });
     // Timing every hook costs two clock reads each; only profiled routes pay it.
     let timings = chain.profile.then(|| Mutex::new(Timings::default()));
     let clock = || timings.as_ref().map(|_| Instant::now());
@@ -112,15 +155,25 @@ pub(crate) async fn run(
     };
     let states = States::new(chain);
     let mut values = RequestValues::default();
+    let (handler, mut host) = match answer {
+        Answer::Handler(handler) => (Some(handler), None),
+        Answer::Host(response) => (None, Some(response)),
+    };
     // The body is read before the hooks only when one of them reads it.
-    let mut body = Some(body);
+    let mut body = if host.is_some() { None } else { body };
     let mut buffered = Bytes::new();
-    if chain.needs_body {
-        match read_body(body.take().expect("body not read yet"), max_body_bytes).await {
-            Ok(bytes) => buffered = bytes,
-            Err(response) => return response,
+    if chain.needs_body
+        && let Some(unread) = body.take()
+    {
+        match within(deadline.as_ref(), read_body(unread, limits.max_body_bytes)).await {
+            Ok(Ok(bytes)) => buffered = bytes,
+            Ok(Err(refused)) => host = Some(refused),
+            Err(timed_out) => host = Some(timed_out),
         }
     }
+    // Without a body to give them, the hooks that read it are passed over.
+    let skips_body_hooks = host.is_some();
+    let passed_over = |link: &ChainLink| skips_body_hooks && link.has(caps::NEEDS_BODY);
     // How many links, from the start, get their response hook.
     let mut ran = links.len();
     let mut early = None;
@@ -136,7 +189,7 @@ pub(crate) async fn run(
             body: &buffered,
         };
         for (index, link) in links.iter().enumerate() {
-            if !link.has(caps::ON_REQUEST) {
+            if !link.has(caps::ON_REQUEST) || passed_over(link) {
                 continue;
             }
             let state = states.get(index);
@@ -145,7 +198,15 @@ pub(crate) async fn run(
                 None
             } else if link.has(caps::ON_REQUEST_ASYNC) {
                 let future = link.filter.on_request_async(state, view(&mut side));
-                Some(flatten_panic(AssertUnwindSafe(future).catch_unwind().await))
+                let polled = within(deadline.as_ref(), AssertUnwindSafe(future).catch_unwind());
+                match polled.await {
+                    Ok(polled) => Some(flatten_panic(polled)),
+                    Err(timed_out) => {
+                        ran = index;
+                        early = Some(timed_out);
+                        break;
+                    }
+                }
             } else {
                 Some(link.filter.on_request(state, view(&mut side)))
             };
@@ -169,41 +230,53 @@ pub(crate) async fn run(
     let uri = parts.uri.clone();
     // Shared by the handler and the response hooks; most requests carry none.
     let values = (!values.is_empty()).then(|| Arc::new(values));
-    let mut response = match early {
-        Some(response) => response,
-        None => {
-            let body = match body {
-                Some(body) => match read_body(body, max_body_bytes).await {
-                    Ok(bytes) => bytes,
-                    Err(response) => return response,
-                },
-                None => buffered,
+    let mut response = match (early, host, handler) {
+        (Some(response), _, _) | (None, Some(response), _) => response,
+        (None, None, None) => unreachable!("a chain runs around a handler or a host answer"),
+        (None, None, Some(handler)) => {
+            let read = match body {
+                Some(body) => {
+                    within(deadline.as_ref(), read_body(body, limits.max_body_bytes)).await
+                }
+                None => Ok(Ok(buffered)),
             };
-            let request = Request {
-                parts,
-                body,
-                params,
-                request_id: request_id.clone(),
-                values: values.clone(),
-            };
-            let handler_started = clock();
-            let answered = AssertUnwindSafe((entry.handler)(request))
-                .catch_unwind()
-                .await;
-            if handler_started.is_some() {
-                timed(&HANDLER_TIMING.with(Arc::clone), handler_started);
-            }
-            match answered {
-                Ok(response) => response,
-                Err(_) => {
-                    tracing::error!(route = template, "handler panicked");
-                    error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+            match read {
+                // A refused body or the deadline: the host's answer stands for the handler's.
+                Ok(Err(refused)) | Err(refused) => refused,
+                Ok(Ok(body)) => {
+                    let request = Request {
+                        parts,
+                        body,
+                        params,
+                        request_id: request_id.clone(),
+                        values: values.clone(),
+                    };
+                    let handler_started = clock();
+                    let answered = within(
+                        deadline.as_ref(),
+                        AssertUnwindSafe(handler(request)).catch_unwind(),
+                    )
+                    .await;
+                    if handler_started.is_some() {
+                        timed(&HANDLER_TIMING.with(Arc::clone), handler_started);
+                    }
+                    match answered {
+                        Ok(Ok(response)) => response,
+                        Ok(Err(_)) => {
+                            tracing::error!(route = template, "handler panicked");
+                            error_response(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "internal server error",
+                            )
+                        }
+                        Err(timed_out) => timed_out,
+                    }
                 }
             }
         }
     };
     for (index, link) in links[..ran].iter().enumerate().rev() {
-        if !link.has(caps::ON_RESPONSE) || link.breaker.is_tripped() {
+        if !link.has(caps::ON_RESPONSE) || link.breaker.is_tripped() || passed_over(link) {
             continue;
         }
         let hook_started = clock();
@@ -226,6 +299,33 @@ pub(crate) async fn run(
         }
     }
     response
+}
+
+/// A route's deadline for the body read, its request hooks and its handler together.
+struct Deadline<'a> {
+    at: tokio::time::Instant,
+    timeout: Duration,
+    template: &'a str,
+}
+
+/// Awaits `stage` until the deadline; past it the stage is dropped and the answer is 504.
+async fn within<F: Future>(
+    deadline: Option<&Deadline<'_>>,
+    stage: F,
+) -> Result<F::Output, Response> {
+    let Some(deadline) = deadline else {
+        return Ok(stage.await);
+    };
+    tokio::time::timeout_at(deadline.at, stage)
+        .await
+        .map_err(|_| {
+            tracing::warn!(
+                route = deadline.template,
+                timeout = ?deadline.timeout,
+                "request timed out"
+            );
+            error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
+        })
 }
 
 /// A panic while polling an FFI future (outside the SDK's own guard) becomes an error.

@@ -7,6 +7,7 @@ pub mod resolve;
 mod router;
 mod table;
 
+pub(crate) use handler::DynHandler;
 pub use handler::{
     Body, IntoResponse, Json, Rejection, Request, RequestId, Response, error_response,
 };

@@ -3,10 +3,13 @@
 
 use http::{HeaderValue, Method};
 
+use std::sync::Arc;
+
 use super::handler::DynHandler;
 use super::resolve::ResolvedRouteConfig;
 use crate::error::RouteError;
-use crate::pipeline::Chain;
+use crate::loader::LoadedExtension;
+use crate::pipeline::{Chain, HostChains, HostEntry};
 
 /// A method of a route: its handler and the chain built for it at startup.
 pub(crate) struct MethodEntry {
@@ -30,6 +33,8 @@ pub(crate) struct RouteEntry {
 pub(crate) struct RouteTable {
     router: matchit::Router<usize>,
     routes: Vec<RouteEntry>,
+    /// The chains of 404 and 405 answers.
+    host: HostChains,
 }
 
 pub(crate) enum RouteMatch<'a> {
@@ -39,13 +44,14 @@ pub(crate) enum RouteMatch<'a> {
         params: Vec<(String, String)>,
     },
     MethodNotAllowed {
+        template: &'a str,
         allow: &'a HeaderValue,
     },
     NotFound,
 }
 
 impl RouteTable {
-    pub fn new(routes: Vec<RouteEntry>) -> Result<Self, RouteError> {
+    pub fn new(routes: Vec<RouteEntry>, host: HostChains) -> Result<Self, RouteError> {
         let mut router = matchit::Router::new();
         for (index, route) in routes.iter().enumerate() {
             router
@@ -61,7 +67,11 @@ impl RouteTable {
                     },
                 })?;
         }
-        Ok(RouteTable { router, routes })
+        Ok(RouteTable {
+            router,
+            routes,
+            host,
+        })
     }
 
     pub fn find(&self, method: &Method, path: &str) -> RouteMatch<'_> {
@@ -73,7 +83,8 @@ impl RouteTable {
             .methods
             .iter()
             .find(|entry| entry.method == method)
-            // HEAD is answered by the GET handler; hyper leaves the body out.
+            // HEAD is answered by the GET handler; the server then sends its headers
+            // without its body (`ServerState::handle`).
             .or_else(|| {
                 (method == Method::HEAD)
                     .then(|| route.methods.iter().find(|e| e.method == Method::GET))
@@ -90,9 +101,21 @@ impl RouteTable {
                     .collect(),
             },
             None => RouteMatch::MethodNotAllowed {
+                template: &route.template,
                 allow: &route.allow,
             },
         }
+    }
+
+    /// The chain a 404 (`template` none) or a 405 on `path` passes through; `extensions`
+    /// are the ones the table was built with.
+    pub fn host_chain(
+        &self,
+        extensions: &[LoadedExtension],
+        path: &str,
+        template: Option<&str>,
+    ) -> Arc<HostEntry> {
+        self.host.entry(extensions, path, template)
     }
 
     pub fn routes(&self) -> &[RouteEntry] {

@@ -4,6 +4,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, header};
 use http_body_util::BodyExt;
+use hyper::body::Body as _;
 
 use crate::builtin::Templates;
 use crate::routing::{Body, Response};
@@ -71,6 +72,18 @@ pub(crate) async fn into_html(response: &mut Response, templates: &Templates) {
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
+}
+
+/// A HEAD answer: the headers of the GET answer, its `Content-Length` included, and no body.
+pub(crate) fn without_body(response: &mut Response) {
+    let body = std::mem::take(response.body_mut());
+    if let Some(length) = body.size_hint().exact()
+        && !response.headers().contains_key(header::CONTENT_LENGTH)
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    }
 }
 
 fn builtin_page(status: u64, reason: &str, message: &str) -> String {

@@ -62,7 +62,11 @@ impl ServerState {
     pub async fn handle(&self, request: http::Request<Incoming>, peer: SocketAddr) -> Response {
         // Requests in flight keep the generation they started on across a reload.
         let generation = self.current.load_full();
-        if let Some(response) = self.probe(&generation, &request) {
+        let head = request.method() == Method::HEAD;
+        if let Some(mut response) = self.probe(&generation, &request) {
+            if head {
+                errors::without_body(&mut response);
+            }
             return response;
         }
         let started = Instant::now();
@@ -72,6 +76,11 @@ impl ServerState {
         let (mut response, route) = route(&generation, request, peer, id.clone()).await;
         if html && response.status().as_u16() >= 400 {
             errors::into_html(&mut response, &self.source.templates).await;
+        }
+        // hyper leaves a HEAD answer's body out on HTTP/1.1 only; over HTTP/2 it would be
+        // sent, which clients refuse as a protocol error.
+        if head {
+            errors::without_body(&mut response);
         }
         if generation.access_log {
             AccessRecord {
@@ -114,43 +123,78 @@ impl ServerState {
     }
 }
 
-/// Finds the route and runs it under its limits; returns the answer and the route template
-/// (`-` when no route matched).
+/// Finds the route and runs the chain its answer passes through — the route's, or for a
+/// 404 or 405 the chain of the path's configuration (the rule is written above
+/// `pipeline::run`); returns the answer and the route template (`-` when no route matched).
 async fn route(
     generation: &Generation,
     request: http::Request<Incoming>,
     peer: SocketAddr,
     id: RequestId,
 ) -> (Response, &str) {
-    let (entry, template, params) = match generation
-        .table
+    let table = &generation.table;
+    let host_entry;
+    let (chain, limits, answer, template, params) = match table
         .find(request.method(), request.uri().path())
     {
         RouteMatch::Found {
             entry,
             template,
             params,
-        } => (entry, template, params),
-        RouteMatch::MethodNotAllowed { allow } => {
+        } => (
+            &entry.chain,
+            entry.limits,
+            pipeline::Answer::Handler(&entry.handler),
+            template,
+            params,
+        ),
+        RouteMatch::MethodNotAllowed { template, allow } => {
             let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
             response.headers_mut().insert(header::ALLOW, allow.clone());
-            return (response, "-");
+            let path = request.uri().path();
+            host_entry = table.host_chain(&generation.extensions, path, Some(template));
+            let answer = host_answer(&host_entry, response);
+            (
+                &host_entry.chain,
+                host_entry.limits,
+                answer,
+                "-",
+                Vec::new(),
+            )
         }
-        RouteMatch::NotFound => return (error_response(StatusCode::NOT_FOUND, "not found"), "-"),
+        RouteMatch::NotFound => {
+            let response = error_response(StatusCode::NOT_FOUND, "not found");
+            let path = request.uri().path();
+            host_entry = table.host_chain(&generation.extensions, path, None);
+            let answer = host_answer(&host_entry, response);
+            (
+                &host_entry.chain,
+                host_entry.limits,
+                answer,
+                "-",
+                Vec::new(),
+            )
+        }
     };
-    let limits = entry.limits;
-    // A declared length over the limit is refused before any hook or handler runs; an
-    // undeclared one is counted while the body is read.
-    let declared = request
-        .headers()
+    let (parts, body) = request.into_parts();
+    // A declared length over the limit is refused before the body is read (what the client
+    // still sends is read away); an undeclared one is counted while it is read.
+    let declared = parts
+        .headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limits.max_body_bytes as u64) {
-        let message = format!("request body larger than {} bytes", limits.max_body_bytes);
-        linger(request.into_body());
-        return (too_large(&message), template);
-    }
-    let (parts, body) = request.into_parts();
+    let (answer, body) = match answer {
+        pipeline::Answer::Handler(_)
+            if declared.is_some_and(|length| length > limits.max_body_bytes as u64) =>
+        {
+            linger(body);
+            let message = format!("request body larger than {} bytes", limits.max_body_bytes);
+            (pipeline::Answer::Host(too_large(&message)), None)
+        }
+        // A 404 or 405 reads no body.
+        pipeline::Answer::Host(_) => (answer, None),
+        pipeline::Answer::Handler(_) => (answer, Some(body)),
+    };
     let incoming = pipeline::Incoming {
         parts,
         body,
@@ -158,19 +202,18 @@ async fn route(
         peer: Some(peer),
         request_id: Some(id),
     };
-    let run = pipeline::run(entry, template, incoming, limits.max_body_bytes);
-    let response = match limits.timeout {
-        // Past the timeout the request's future (hooks, handler) is dropped.
-        Some(timeout) => match tokio::time::timeout(timeout, run).await {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::warn!(route = template, ?timeout, "request timed out");
-                error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
-            }
-        },
-        None => run.await,
-    };
+    let response = pipeline::run(chain, answer, template, incoming, limits).await;
     (response, template)
+}
+
+/// The host's answer, or 500 when the chain it must pass through could not be built (the
+/// error was logged when it was built).
+fn host_answer(entry: &pipeline::HostEntry, answer: Response) -> pipeline::Answer<'static> {
+    pipeline::Answer::Host(if entry.broken {
+        error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+    } else {
+        answer
+    })
 }
 
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the

@@ -1,0 +1,110 @@
+//! The chains host answers pass through when no route's chain applies: a 404 (no route
+//! matched the path) or a 405 (a route matched the path, not the method).
+//!
+//! Such an answer passes through the extensions the configuration gives the path: the
+//! `routes` layers resolved for it (`global_defaults`, the matching `patterns`, an `exact`
+//! entry), as a route registered there would get them, without `methods` entries (the
+//! method is not one the path answers). The extensions are asked with the route template
+//! the path matched (405) or the most specific pattern that matched it (404; `/**` when
+//! none did) and no methods. Chains are built on first use and kept, one per (that path,
+//! distinct settings): both come from the configuration, so a client cannot grow the cache
+//! by sending made-up paths. They share the routes' breakers and filters.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::chain::{Chain, ChainBuilder};
+use crate::config::AppConfig;
+use crate::loader::LoadedExtension;
+use crate::routing::RouteConfigResolver;
+use crate::server::RouteLimits;
+
+/// The route path given to extensions for a 404 on a path no pattern matched.
+const ANY_PATH: &str = "/**";
+
+/// The chain and limits of a host answer.
+pub(crate) struct HostEntry {
+    pub chain: Chain,
+    pub limits: RouteLimits,
+    /// The chain could not be built (an extension refused the settings): the answer is 500.
+    pub broken: bool,
+}
+
+pub(crate) struct HostChains {
+    resolver: RouteConfigResolver,
+    app: AppConfig,
+    built: Mutex<Built>,
+}
+
+struct Built {
+    builder: ChainBuilder,
+    /// (route path given to the extensions, canonical settings) -> entry.
+    entries: HashMap<(String, String), Arc<HostEntry>>,
+}
+
+impl HostChains {
+    pub fn new(resolver: RouteConfigResolver, app: AppConfig, builder: ChainBuilder) -> Self {
+        HostChains {
+            resolver,
+            app,
+            built: Mutex::new(Built {
+                builder,
+                entries: HashMap::new(),
+            }),
+        }
+    }
+
+    /// The chain for a host answer on `path`; `template` is the route template the path
+    /// matched (a 405), none for a 404. `extensions` are the ones the table was built with.
+    pub fn entry(
+        &self,
+        extensions: &[LoadedExtension],
+        path: &str,
+        template: Option<&str>,
+    ) -> Arc<HostEntry> {
+        let resolved = self.resolver.resolve(template.unwrap_or(path), &[], None);
+        let route = match template {
+            Some(template) => template,
+            None => resolved
+                .matched_patterns
+                .last()
+                .map_or(ANY_PATH, String::as_str),
+        };
+        // serde_json maps are ordered by key, so equal settings give equal text.
+        let canonical = serde_json::to_string(&resolved.settings).unwrap_or_default();
+        let key = (route.to_string(), canonical);
+        let mut built = self.built.lock();
+        if let Some(entry) = built.entries.get(&key) {
+            return entry.clone();
+        }
+        let entry = match built
+            .builder
+            .chain_for(extensions, route, &[], &resolved.settings)
+        {
+            Ok(chain) => HostEntry {
+                limits: RouteLimits::resolve(&self.app, &resolved.settings, chain.timeout()),
+                chain,
+                broken: false,
+            },
+            Err(error) => {
+                tracing::error!(
+                    extension = %error.extension,
+                    route,
+                    "the chain for answers on paths without a route could not be built, \
+                     they are answered 500: {}",
+                    error.message
+                );
+                HostEntry {
+                    chain: Chain::default(),
+                    limits: RouteLimits::resolve(&self.app, &resolved.settings, None),
+                    broken: true,
+                }
+            }
+        };
+        let entry = Arc::new(entry);
+        built.entries.insert(key, entry.clone());
+        entry
+    }
+}
