@@ -88,10 +88,19 @@ fn check_passes_on_every_example_configuration() {
     // The production overlay is meant to be read over app.yaml, with the token secret set.
     let extensions = build_dir().display().to_string();
     let output = Command::new(build_dir().join("beginnings-demo"))
-        .args(["check", "--profile", "prod", "--extensions-dir", &extensions])
+        .args([
+            "check",
+            "--profile",
+            "prod",
+            "--extensions-dir",
+            &extensions,
+        ])
         .env_remove("BEGINNINGS_EXTENSIONS_DIR")
         .env_remove("BEGINNINGS_ENV")
-        .env("DEMO_JWT_SECRET", "a-production-secret-of-enough-length-0123456789")
+        .env(
+            "DEMO_JWT_SECRET",
+            "a-production-secret-of-enough-length-0123456789",
+        )
         .current_dir(&root)
         .output()
         .expect("the binary runs");
@@ -308,7 +317,10 @@ fn check_within_deadline(dir: &Path) -> Output {
 fn an_include_that_is_not_a_regular_file_is_refused_by_name() {
     let config = ConfigDir::new("include: [pipe.yaml]\napp: {name: piped}\n");
     let fifo = config.path().join("pipe.yaml");
-    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
     assert!(made.success(), "mkfifo {}", fifo.display());
     let output = check_within_deadline(config.path());
     let (stdout, stderr) = expect(&output, 1);
@@ -337,7 +349,9 @@ fn includes_that_fan_out_are_each_read_once() {
         }
     }
     for side in ["a", "b"] {
-        let body = format!("app: {{port: 8123}}\nroutes:\n  patterns:\n    \"/{side}{LEVELS}/*\": {{timeout: 1}}\n");
+        let body = format!(
+            "app: {{port: 8123}}\nroutes:\n  patterns:\n    \"/{side}{LEVELS}/*\": {{timeout: 1}}\n"
+        );
         std::fs::write(config.path().join(format!("{side}{LEVELS}.yaml")), body).unwrap();
     }
     let output = check_within_deadline(config.path());

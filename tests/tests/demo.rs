@@ -370,7 +370,9 @@ fn bearer_of(http: &Client, server: &TestServer, email: &str, password: &str) ->
 }
 
 fn put_user(http: &Client, server: &TestServer, id: i64, bearer: Option<&str>, body: Value) -> u16 {
-    let mut request = http.put(server.url(&format!("/api/v1/users/{id}"))).json(&body);
+    let mut request = http
+        .put(server.url(&format!("/api/v1/users/{id}")))
+        .json(&body);
     if let Some(bearer) = bearer {
         request = request.bearer_auth(bearer);
     }
@@ -386,7 +388,10 @@ fn a_user_is_changed_only_by_that_user_or_an_admin() {
     let takeover = json!({"password": "taken-over-password"});
     assert_eq!(put_user(&http, &server, 1, None, takeover.clone()), 401);
     let bob = bearer_of(&http, &server, "bob@example.com", "bob-password");
-    assert_eq!(put_user(&http, &server, 1, Some(&bob), takeover.clone()), 403);
+    assert_eq!(
+        put_user(&http, &server, 1, Some(&bob), takeover.clone()),
+        403
+    );
     assert_eq!(
         login(&http, &server, "alice@example.com", "taken-over-password").status(),
         401,
@@ -406,7 +411,10 @@ fn a_user_is_changed_only_by_that_user_or_an_admin() {
     assert_eq!(bob_now["name"], "Bobby");
 
     // Where the configuration forgets to require a login, the handler still does.
-    let open = demo_yaml(data.path()).replace("    \"PUT /api/v1/users/{id}\": {auth_required: true}\n", "");
+    let open = demo_yaml(data.path()).replace(
+        "    \"PUT /api/v1/users/{id}\": {auth_required: true}\n",
+        "",
+    );
     assert_ne!(open, demo_yaml(data.path()));
     drop(server);
     let server = TestServer::start(&open);
@@ -451,7 +459,11 @@ fn a_token_without_a_numeric_subject_is_refused() {
             .send()
             .unwrap();
         let status = post.status().as_u16();
-        assert!(matches!(status, 401 | 403), "{status}: {}", post.text().unwrap());
+        assert!(
+            matches!(status, 401 | 403),
+            "{status}: {}",
+            post.text().unwrap()
+        );
         let changed = put_user(&http, &server, 1, Some(bearer), json!({"name": "Mallory"}));
         assert!(matches!(changed, 401 | 403), "{changed}");
         let deleted = http
@@ -464,7 +476,11 @@ fn a_token_without_a_numeric_subject_is_refused() {
         assert!(matches!(deleted, 401 | 403), "{deleted}");
     }
     let posts = json_of(http.get(server.url("/api/v1/posts")).send().unwrap());
-    assert_eq!(posts.as_array().unwrap().len(), 2, "nothing was written: {posts}");
+    assert_eq!(
+        posts.as_array().unwrap().len(),
+        2,
+        "nothing was written: {posts}"
+    );
     let alice = json_of(http.get(server.url("/api/v1/users/1")).send().unwrap());
     assert_eq!(alice["name"], "Alice");
 
@@ -538,17 +554,30 @@ fn the_production_profile_refuses_to_start_without_its_jwt_secret() {
     assert!(stderr.contains("DEMO_JWT_SECRET"), "{stderr}");
     assert!(stderr.contains("app.production.yaml"), "{stderr}");
 
-    let refused = demo(&["check", "--profile", "production"]).output().unwrap();
+    let refused = demo(&["check", "--profile", "production"])
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(!refused.status.success(), "{stderr}");
     assert!(stderr.contains("`DEMO_JWT_SECRET` is not set"), "{stderr}");
 
     // With the secret set, production loads; development keeps its default for local use.
     let passed = demo(&["check", "--profile", "production"])
-        .env("DEMO_JWT_SECRET", "a-production-secret-of-enough-length-0123456789")
+        .env(
+            "DEMO_JWT_SECRET",
+            "a-production-secret-of-enough-length-0123456789",
+        )
         .output()
         .unwrap();
-    assert!(passed.status.success(), "{}", String::from_utf8_lossy(&passed.stderr));
+    assert!(
+        passed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&passed.stderr)
+    );
     let development = demo(&["check"]).output().unwrap();
-    assert!(development.status.success(), "{}", String::from_utf8_lossy(&development.stderr));
+    assert!(
+        development.status.success(),
+        "{}",
+        String::from_utf8_lossy(&development.stderr)
+    );
 }

@@ -625,7 +625,10 @@ fn dotfiles_are_answered_404_unless_the_directory_serves_them() {
     site.write("public/.git/config", "[core] secret");
     site.write("public/.git/index.html", "secret index");
     site.write("public/css/.hidden.css", "secret css");
-    site.write("public/.well-known/security.txt", "Contact: mailto:security@example.com");
+    site.write(
+        "public/.well-known/security.txt",
+        "Contact: mailto:security@example.com",
+    );
     site.write("public/.well-known/.private", "secret inside well-known");
     std::os::unix::fs::symlink(site.path("public/.env"), site.path("public/env.txt")).unwrap();
     let refused = [
@@ -642,7 +645,11 @@ fn dotfiles_are_answered_404_unless_the_directory_serves_them() {
     let server = site.serve(PLAIN);
     let (status, answer) = raw_get(&server, "/static/missing.txt");
     assert_eq!(status, 404, "{answer}");
-    let missing_body = answer.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    let missing_body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
     for path in refused {
         let (status, answer) = raw_get(&server, path);
         assert_eq!(status, 404, "{path}: {answer}");
