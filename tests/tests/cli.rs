@@ -76,6 +76,8 @@ fn check_passes_on_every_example_configuration() {
     yaml_files(&root.join("config"), &mut files);
     files.sort();
     assert!(files.len() >= 5, "the example configurations: {files:?}");
+    // The production overlay is read over app.yaml, below.
+    files.retain(|file| !file.ends_with("config/app.production.yaml"));
     for file in &files {
         let file = file.to_str().unwrap();
         let output = run_in(&root, "beginnings-demo", &["check", "--config", file]);
@@ -83,8 +85,25 @@ fn check_passes_on_every_example_configuration() {
         assert!(stdout.starts_with("ok: "), "{file}: {stdout}");
     }
 
-    // The production overlay is meant to be read over app.yaml.
-    let output = run_in(&root, "beginnings-demo", &["check", "--profile", "prod"]);
+    // The production overlay is meant to be read over app.yaml, with the token secret set.
+    let extensions = build_dir().display().to_string();
+    let output = Command::new(build_dir().join("beginnings-demo"))
+        .args([
+            "check",
+            "--profile",
+            "prod",
+            "--extensions-dir",
+            &extensions,
+        ])
+        .env_remove("BEGINNINGS_EXTENSIONS_DIR")
+        .env_remove("BEGINNINGS_ENV")
+        .env(
+            "DEMO_JWT_SECRET",
+            "a-production-secret-of-enough-length-0123456789",
+        )
+        .current_dir(&root)
+        .output()
+        .expect("the binary runs");
     let (stdout, _) = expect(&output, 0);
     assert!(stdout.contains("app.production.yaml"), "{stdout}");
     assert!(stdout.contains("profile: production"), "{stdout}");
@@ -262,4 +281,89 @@ fn ext_inspect_refuses_a_library_that_is_not_an_extension() {
 
     let (_, stderr) = expect(&inspect(&build_dir().join("libno_such_library.so")), 1);
     assert!(stderr.starts_with("cannot load: "), "{stderr}");
+}
+
+/// Runs `beginnings check` in `dir` as a child process that must finish within a generous
+/// deadline; one that does not is killed and fails the test (a hang is the bug here).
+fn check_within_deadline(dir: &Path) -> Output {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    ensure_built();
+    let extensions = build_dir().display().to_string();
+    let mut child = Command::new(build_dir().join("beginnings"))
+        .args(CHECK)
+        .args(["--extensions-dir", &extensions])
+        .env_remove("BEGINNINGS_EXTENSIONS_DIR")
+        .env_remove("BEGINNINGS_ENV")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`beginnings check` did not finish within 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+#[test]
+fn an_include_that_is_not_a_regular_file_is_refused_by_name() {
+    let config = ConfigDir::new("include: [pipe.yaml]\napp: {name: piped}\n");
+    let fifo = config.path().join("pipe.yaml");
+    let made = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo {}", fifo.display());
+    let output = check_within_deadline(config.path());
+    let (stdout, stderr) = expect(&output, 1);
+    assert!(stdout.is_empty(), "{stdout}");
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("pipe.yaml") && line.contains("not a regular file"))
+        .unwrap_or_else(|| panic!("no problem naming the pipe:\n{stderr}"));
+    assert!(line.starts_with("app.yaml:1:11: include[0]: "), "{line}");
+    assert!(line.contains("named pipe"), "{line}");
+}
+
+#[test]
+fn includes_that_fan_out_are_each_read_once() {
+    // 24 levels, each of two files including both files of the next level: 2^24 ways to
+    // reach the last level, 48 distinct files.
+    const LEVELS: usize = 24;
+    let config = ConfigDir::new("include: [a1.yaml, b1.yaml]\napp: {name: fanned}\n");
+    for level in 1..LEVELS {
+        let next = level + 1;
+        for side in ["a", "b"] {
+            let body = format!(
+                "include: [a{next}.yaml, b{next}.yaml]\nroutes:\n  patterns:\n    \"/{side}{level}/*\": {{timeout: {level}}}\n"
+            );
+            std::fs::write(config.path().join(format!("{side}{level}.yaml")), body).unwrap();
+        }
+    }
+    for side in ["a", "b"] {
+        let body = format!(
+            "app: {{port: 8123}}\nroutes:\n  patterns:\n    \"/{side}{LEVELS}/*\": {{timeout: 1}}\n"
+        );
+        std::fs::write(config.path().join(format!("{side}{LEVELS}.yaml")), body).unwrap();
+    }
+    let output = check_within_deadline(config.path());
+    let (stdout, _) = expect(&output, 0);
+    assert!(stdout.starts_with("ok: "), "{stdout}");
+    assert!(stdout.contains(&format!("b{LEVELS}.yaml")), "{stdout}");
+
+    let args = ["config", "show", "--config", "app.yaml", "--format", "json"];
+    let (shown, _) = expect(&run_plain(config.path(), "beginnings", &args), 0);
+    let shown: serde_json::Value = serde_json::from_str(&shown).expect("JSON");
+    assert_eq!(shown["app"]["port"], 8123, "the deepest level is merged in");
+    assert_eq!(shown["app"]["name"], "fanned", "the including file wins");
+    let patterns = shown["routes"]["patterns"].as_object().expect("patterns");
+    assert_eq!(patterns.len(), 2 * LEVELS, "{patterns:?}");
 }

@@ -586,3 +586,96 @@ fn an_unknown_option_is_a_configuration_error_with_its_position() {
     );
     assert!(Path::new(&site.path("public")).is_dir());
 }
+
+#[test]
+fn a_trailing_star_pattern_covers_the_directory_index_and_the_bare_prefix() {
+    ensure_built();
+    let site = Site::new();
+    let yaml = r#"
+static:
+  directories:
+    - {url_path: /static, directory: public}
+routes:
+  patterns:
+    "/static/*": {auth_required: true}
+extensions:
+  "auth:AuthExtension":
+    jwt: {algorithms: [HS256], secret: "a-test-secret-that-is-long-enough-0123456789"}
+"#;
+    let server = site.serve(yaml);
+    // The raw client follows no redirect: `/static` itself must be guarded, not only the
+    // `/static/` it redirects to.
+    for path in [
+        "/static/",
+        "/static",
+        "/static/text.txt",
+        "/static/docs/",
+        "/static/missing.txt",
+    ] {
+        let (status, answer) = raw_get(&server, path);
+        assert_eq!(status, 401, "{path}: {answer}");
+        assert!(!answer.contains("root index"), "{path}: {answer}");
+    }
+}
+
+#[test]
+fn dotfiles_are_answered_404_unless_the_directory_serves_them() {
+    let site = Site::new();
+    site.write("public/.env", "SECRET_KEY=hunter2");
+    site.write("public/.git/config", "[core] secret");
+    site.write("public/.git/index.html", "secret index");
+    site.write("public/css/.hidden.css", "secret css");
+    site.write(
+        "public/.well-known/security.txt",
+        "Contact: mailto:security@example.com",
+    );
+    site.write("public/.well-known/.private", "secret inside well-known");
+    std::os::unix::fs::symlink(site.path("public/.env"), site.path("public/env.txt")).unwrap();
+    let refused = [
+        "/static/.env",
+        "/static/%2eenv",
+        "/static/.git/config",
+        "/static/.git/",
+        "/static/.git",
+        "/static/css/.hidden.css",
+        "/static/.well-known/.private",
+        "/static/env.txt",
+    ];
+
+    let server = site.serve(PLAIN);
+    let (status, answer) = raw_get(&server, "/static/missing.txt");
+    assert_eq!(status, 404, "{answer}");
+    let missing_body = answer
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_owned();
+    for path in refused {
+        let (status, answer) = raw_get(&server, path);
+        assert_eq!(status, 404, "{path}: {answer}");
+        assert!(!answer.contains("secret"), "{path}: {answer}");
+        // The same answer as a missing file: nothing tells that the file exists.
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        assert_eq!(body, missing_body, "{path}");
+    }
+    let well_known = get(&server, "/static/.well-known/security.txt", &[]);
+    assert_eq!(well_known.status(), 200);
+    assert!(well_known.text().unwrap().starts_with("Contact:"));
+
+    let serving = r#"
+static:
+  directories:
+    - {url_path: /static, directory: public, serve_dotfiles: true}
+"#;
+    let server = site.serve(serving);
+    for (path, body) in [
+        ("/static/.env", "SECRET_KEY=hunter2"),
+        ("/static/.git/config", "[core] secret"),
+        ("/static/env.txt", "SECRET_KEY=hunter2"),
+        ("/static/css/.hidden.css", "secret css"),
+    ] {
+        let answer = get(&server, path, &[]);
+        assert_eq!(answer.status(), 200, "{path}");
+        assert_eq!(answer.text().unwrap(), body, "{path}");
+    }
+}

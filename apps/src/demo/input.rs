@@ -16,6 +16,8 @@ pub enum Failure {
         field: &'static str,
         message: String,
     },
+    /// A finished answer, for the few that need headers of their own (a 401's challenge).
+    Answer(Box<Response>),
 }
 
 impl Failure {
@@ -62,6 +64,7 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         match self {
             Failure::Rejected(rejection) => rejection.into_response(),
+            Failure::Answer(response) => *response,
             // The error shape every answer uses, plus the field, so a form can point at it.
             Failure::Invalid {
                 status,
@@ -130,16 +133,6 @@ impl Fields {
     pub fn required_text(&self, field: &'static str, max_chars: usize) -> Outcome<String> {
         self.text(field, max_chars)?
             .ok_or_else(|| Failure::invalid(field, "is required"))
-    }
-
-    pub fn integer(&self, field: &'static str) -> Outcome<Option<i64>> {
-        match self.map.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(value) => value
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| Failure::invalid(field, "must be an integer")),
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! `database:` configures (in memory without one), with a JSON API under `/api/v1`, a login
 //! that issues tokens for the auth extension, and HTML pages when `templates:` is set.
 
+mod caller;
 mod input;
 mod login;
 mod pages;

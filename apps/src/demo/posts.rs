@@ -1,6 +1,6 @@
 //! `/api/v1/posts`: list (paged, `?author_id=` to filter), get, create, update, delete.
-//! The author of a new post is the logged-in user where the route requires a login, else the
-//! `author_id` sent; only the author or an admin changes or deletes a post.
+//! Writing takes a login: the author of a new post is the token's user, and only the author
+//! or an admin changes or deletes a post.
 
 use beginnings::builtin::sqlx::{self, AnyPool, Row, any::AnyRow};
 use beginnings::routing::{Response, StatusCode};
@@ -8,6 +8,7 @@ use beginnings::{IntoResponse, Json, Request};
 use serde::Serialize;
 
 use super::Demo;
+use super::caller::Caller;
 use super::input::{Failure, Fields, Outcome, Page, page_response, path_id, query_pairs};
 
 #[derive(Debug, Serialize)]
@@ -90,16 +91,12 @@ pub async fn get(demo: Demo, request: Request) -> Outcome<Json<Post>> {
     find(database.pool().await?, id).await.map(Json)
 }
 
+/// The author is the logged-in user, never an id the body names.
 pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
-    let fields = Fields::parse(&request, &["title", "body", "author_id"])?;
+    let author = Caller::required(&request)?.id;
+    let fields = Fields::parse(&request, &["title", "body"])?;
     let title = fields.required_text("title", 200)?;
     let body = fields.required_text("body", 20_000)?;
-    let author = match logged_in(&request) {
-        Some((user, _)) => user,
-        None => fields
-            .integer("author_id")?
-            .ok_or_else(|| Failure::invalid("author_id", "is required (or log in)"))?,
-    };
     let database = demo.store.database(&request).await?;
     let pool = database.pool().await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT id FROM users WHERE id = $1")
@@ -107,7 +104,11 @@ pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
         .fetch_optional(pool)
         .await?;
     if exists.is_none() {
-        return Err(Failure::invalid("author_id", "no such user"));
+        // A valid token of a user deleted since it was issued.
+        return Err(Failure::status(
+            StatusCode::FORBIDDEN,
+            "the token's user no longer exists",
+        ));
     }
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO posts (author_id, title, body) VALUES ($1, $2, $3) RETURNING id",
@@ -124,12 +125,13 @@ pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
 /// Fields sent are changed, the others kept.
 pub async fn update(demo: Demo, request: Request) -> Outcome<Json<Post>> {
     let id = path_id(&request, "post")?;
+    let caller = Caller::required(&request)?;
     let fields = Fields::parse(&request, &["title", "body"])?;
     let title = fields.text("title", 200)?;
     let body = fields.text("body", 20_000)?;
     let database = demo.store.database(&request).await?;
     let pool = database.pool().await?;
-    allowed(&request, &find(pool, id).await?)?;
+    caller.may_act_for(find(pool, id).await?.author_id, "the author")?;
     sqlx::query(
         "UPDATE posts SET title = COALESCE($1, title), body = COALESCE($2, body), \
          updated_at = CURRENT_TIMESTAMP WHERE id = $3",
@@ -144,32 +146,13 @@ pub async fn update(demo: Demo, request: Request) -> Outcome<Json<Post>> {
 
 pub async fn delete(demo: Demo, request: Request) -> Outcome<StatusCode> {
     let id = path_id(&request, "post")?;
+    let caller = Caller::required(&request)?;
     let database = demo.store.database(&request).await?;
     let pool = database.pool().await?;
-    allowed(&request, &find(pool, id).await?)?;
+    caller.may_act_for(find(pool, id).await?.author_id, "the author")?;
     sqlx::query("DELETE FROM posts WHERE id = $1")
         .bind(id)
         .execute(pool)
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The user the auth extension verified (`sub` is the user id) and whether they are an admin.
-fn logged_in(request: &Request) -> Option<(i64, bool)> {
-    let user = request.value("auth.subject")?.parse().ok()?;
-    let admin = request
-        .value("auth.roles")
-        .is_some_and(|roles| roles.split(',').any(|r| r == "admin"));
-    Some((user, admin))
-}
-
-/// Where the route requires a login, only the author or an admin changes a post.
-fn allowed(request: &Request, post: &Post) -> Outcome<()> {
-    match logged_in(request) {
-        Some((user, admin)) if user != post.author_id && !admin => Err(Failure::status(
-            StatusCode::FORBIDDEN,
-            "only the author or an admin may change this post",
-        )),
-        _ => Ok(()),
-    }
 }

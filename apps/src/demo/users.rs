@@ -6,6 +6,7 @@ use beginnings::{IntoResponse, Json, Request};
 use serde::Serialize;
 
 use super::Demo;
+use super::caller::Caller;
 use super::input::{Failure, Fields, Outcome, Page, check_email, page_response, path_id};
 use super::password;
 
@@ -93,9 +94,10 @@ pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
     Ok((StatusCode::CREATED, Json(user)).into_response())
 }
 
-/// Fields sent are changed, the others kept.
+/// Fields sent are changed, the others kept; by the user themself or an admin.
 pub async fn update(demo: Demo, request: Request) -> Outcome<Json<User>> {
     let id = path_id(&request, "user")?;
+    Caller::required(&request)?.may_act_for(id, "the user themself")?;
     let fields = Fields::parse(&request, FIELDS)?;
     let name = fields.text("name", 100)?;
     let email = fields.text("email", 254)?.map(|e| e.to_lowercase());
@@ -126,8 +128,16 @@ pub async fn update(demo: Demo, request: Request) -> Outcome<Json<User>> {
     }
 }
 
+/// By an admin only (the configuration says so with `roles: [admin]`; the handler checks
+/// again in case a configuration leaves that out).
 pub async fn delete(demo: Demo, request: Request) -> Outcome<StatusCode> {
     let id = path_id(&request, "user")?;
+    if !Caller::required(&request)?.admin {
+        return Err(Failure::status(
+            StatusCode::FORBIDDEN,
+            "only an admin may delete a user",
+        ));
+    }
     let database = demo.store.database(&request).await?;
     // The posts go first: a database may not enforce the schema's ON DELETE CASCADE.
     let mut tx = database.pool().await?.begin().await?;

@@ -1,6 +1,15 @@
 //! Reading files: the main configuration, its includes and the profile overlay.
+//!
+//! Each distinct file is read, parsed and expanded once per load and its tree reused
+//! wherever it is included again, so includes that fan out (two files each including both
+//! files of the next level) cost one read per file, not one per path through the includes.
+//! Only regular files are read: a named pipe, socket or device is refused by name instead of
+//! blocking the start on a read that never ends.
 
-use std::io;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use super::error::{Location, Problem, push_index};
@@ -16,6 +25,9 @@ pub(crate) struct Loader {
     pub problems: Vec<Problem>,
     /// Canonical directory of the main file; no include may leave it.
     config_dir: PathBuf,
+    /// Canonical path -> the file with its own includes merged in (`None`: it failed and
+    /// its problems are already reported), for every file loaded so far.
+    loaded: HashMap<PathBuf, Option<Node>>,
 }
 
 /// Where a file is being read from: how to show it and what it really is.
@@ -38,6 +50,7 @@ impl Loader {
             contributed: Vec::new(),
             problems: Vec::new(),
             config_dir,
+            loaded: HashMap::new(),
         };
         Ok((loader, canonical))
     }
@@ -59,7 +72,24 @@ impl Loader {
         at: Option<Location>,
         key: &str,
     ) -> Option<Node> {
-        let text = match std::fs::read_to_string(&file.canonical) {
+        // A file on the current chain is a cycle, reported before this point, so whatever
+        // is stored here is complete.
+        if let Some(done) = self.loaded.get(&file.canonical) {
+            return done.clone();
+        }
+        let node = self.read_and_expand(file, chain, at, key);
+        self.loaded.insert(file.canonical.clone(), node.clone());
+        node
+    }
+
+    fn read_and_expand(
+        &mut self,
+        file: &FileRef,
+        chain: &mut Vec<PathBuf>,
+        at: Option<Location>,
+        key: &str,
+    ) -> Option<Node> {
+        let text = match read_regular_file(&file.canonical) {
             Ok(text) => text,
             Err(e) => {
                 self.problems.push(read_problem(&file.display, &e, at, key));
@@ -213,6 +243,40 @@ impl Loader {
             .display()
             .to_string()
     }
+}
+
+/// Reads a configuration file, refusing anything but a regular file. The file is opened
+/// without blocking, so a named pipe with no writer is refused at once rather than holding
+/// the start forever.
+fn read_regular_file(path: &Path) -> io::Result<String> {
+    let nonblocking = i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap_or_default();
+    let mut file = File::options()
+        .read(true)
+        .custom_flags(nonblocking)
+        .open(path)?;
+    let kind = file.metadata()?.file_type();
+    let what = if kind.is_file() {
+        None
+    } else if kind.is_dir() {
+        Some("a directory")
+    } else if kind.is_fifo() {
+        Some("a named pipe")
+    } else if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_char_device() || kind.is_block_device() {
+        Some("a device")
+    } else {
+        Some("not a file")
+    };
+    if let Some(what) = what {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a regular file ({what}); configuration files must be regular files"),
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Removes `key` from a mapping node and returns its value.

@@ -8,6 +8,7 @@
 //!       cache_control: "public, max-age=3600"
 //!       gzip: false                  # serve file.gz siblings or compress text on the fly
 //!       max_file_size: 10485760      # bytes; larger files are answered 404 (no limit when absent)
+//!       serve_dotfiles: false        # `.env`, `.git/` and other hidden paths answer 404
 //! ```
 //!
 //! Every key is checked: an unknown one is an error naming it, so a typo never silently
@@ -36,6 +37,9 @@ pub struct StaticDirectory {
     pub gzip: bool,
     /// Files larger than this many bytes are not served.
     pub max_file_size: Option<u64>,
+    /// Serve paths with a segment starting with `.`; off by default (`.well-known` is
+    /// served either way).
+    pub serve_dotfiles: bool,
     /// Where the entry was written.
     pub location: Location,
 }
@@ -50,6 +54,7 @@ pub(crate) const DIRECTORY_KEYS: &[&str] = &[
     "cache_control",
     "gzip",
     "max_file_size",
+    "serve_dotfiles",
 ];
 
 pub(crate) fn static_section(
@@ -117,6 +122,7 @@ fn directory(
         cache_control: DEFAULT_CACHE_CONTROL.to_owned(),
         gzip: false,
         max_file_size: None,
+        serve_dotfiles: false,
         location: ctx.location(item.span),
     };
     let mut ok = true;
@@ -168,6 +174,7 @@ fn directory(
                 }
             }
             "gzip" => set_bool(&mut out.gzip, field, &key_path, ctx),
+            "serve_dotfiles" => set_bool(&mut out.serve_dotfiles, field, &key_path, ctx),
             "max_file_size" => match (&field.value.kind, field.value.as_int()) {
                 (Kind::Null, _) => out.max_file_size = None,
                 (_, Some(n)) if n >= 1 => out.max_file_size = u64::try_from(n).ok(),

@@ -160,3 +160,59 @@ fn a_missing_main_file_is_an_error() {
     let got = problems(load_at(Path::new("/nonexistent/config/app.yaml"), None));
     assert_eq!(got, ["config file not found: /nonexistent/config/app.yaml"]);
 }
+
+#[test]
+fn an_include_that_is_a_directory_is_refused_by_name() {
+    let tmp = TempDir::new().unwrap();
+    let d = tmp.path();
+    let main = write(d, "app.yaml", "include: [conf.d]\n");
+    std::fs::create_dir(d.join("conf.d")).unwrap();
+    let got = problems(load_at(&main, None));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(
+        got[0].contains(":1:11: include[0]: cannot read ")
+            && got[0].contains("conf.d: not a regular file (a directory)"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn a_file_reached_many_ways_is_read_once_and_merged_everywhere() {
+    // Two files per level, each including both of the next: 2^12 paths to the last level,
+    // few enough to finish even if every path were read (the command-line test runs a
+    // deeper fan-out under a deadline).
+    const LEVELS: usize = 12;
+    let tmp = TempDir::new().unwrap();
+    let d = tmp.path();
+    let main = write(
+        d,
+        "app.yaml",
+        "include: [a1.yaml, b1.yaml]\napp: {name: top}\n",
+    );
+    for level in 1..LEVELS {
+        let next = level + 1;
+        for side in ["a", "b"] {
+            let text = format!(
+                "include: [a{next}.yaml, b{next}.yaml]\nroutes:\n  global_defaults: {{{side}{level}: {level}}}\n"
+            );
+            write(d, &format!("{side}{level}.yaml"), &text);
+        }
+    }
+    write(
+        d,
+        &format!("a{LEVELS}.yaml"),
+        "app: {port: 4321, name: deepest}\n",
+    );
+    write(d, &format!("b{LEVELS}.yaml"), "app: {debug: true}\n");
+    let config = load_at(&main, None).unwrap();
+    assert_eq!(
+        (config.app.name.as_str(), config.app.port, config.app.debug),
+        ("top", 4321, true)
+    );
+    assert_eq!(config.routes.global_defaults.len(), 2 * (LEVELS - 1));
+    assert_eq!(
+        names(&config, d).len(),
+        1 + 2 * LEVELS,
+        "each file listed once"
+    );
+}

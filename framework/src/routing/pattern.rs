@@ -1,7 +1,8 @@
 //! Route patterns from `routes.patterns`, compiled once at startup.
 //!
-//! * a trailing `/*` matches everything below a prefix, at any depth, but not the prefix:
-//!   `/api/*` matches `/api/x` and `/api/v1/users/42`, not `/api`;
+//! * a trailing `/*` matches a prefix and everything below it, at any depth: `/api/*`
+//!   matches `/api/x`, `/api/v1/users/42` and `/api` itself (what guards a subtree guards
+//!   its root too: `/static/*` covers the directory index `/static/` and `/static`);
 //! * `*` anywhere else matches exactly one segment: `/api/*/users`;
 //! * `**` matches any number of segments, including none: `/api/**` matches `/api` too;
 //! * trailing slashes do not matter: `/api/` is `/api`.
@@ -18,7 +19,7 @@ enum Segment {
     One,
     /// `**`: zero or more segments.
     Any,
-    /// Trailing `*`: one or more segments.
+    /// Trailing `*`: zero or more segments, so the prefix itself matches.
     Rest,
 }
 
@@ -29,6 +30,8 @@ pub struct Pattern {
     segments: Vec<Segment>,
     literal_segments: usize,
     literal_chars: usize,
+    /// No `*` or `**` at all: the pattern names one template.
+    literal_only: bool,
 }
 
 /// Why a pattern can never match a route.
@@ -54,11 +57,13 @@ impl Pattern {
                 }
             });
         }
+        let literal_only = literal_segments == segments.len();
         Ok(Self {
             source: raw.to_owned(),
             segments,
             literal_segments,
             literal_chars,
+            literal_only,
         })
     }
 
@@ -67,9 +72,11 @@ impl Pattern {
         &self.source
     }
 
-    /// Ordering key: more literal segments, then more literal characters, is more specific.
-    pub fn specificity(&self) -> (usize, usize) {
-        (self.literal_segments, self.literal_chars)
+    /// Ordering key: more literal segments, then more literal characters, is more specific;
+    /// at a tie, a pattern without wildcards beats one with them (`/api` over `/api/*`,
+    /// which both match `/api`).
+    pub fn specificity(&self) -> (usize, usize, bool) {
+        (self.literal_segments, self.literal_chars, self.literal_only)
     }
 
     /// Matches a route template such as `/api/users/{id}`.
@@ -98,7 +105,7 @@ fn match_from(pattern: &[Segment], path: &[&str]) -> bool {
             path.first().is_some_and(|seg| seg == lit) && match_from(rest, &path[1..])
         }
         Some((Segment::One, rest)) => !path.is_empty() && match_from(rest, &path[1..]),
-        Some((Segment::Rest, _)) => !path.is_empty(),
+        Some((Segment::Rest, _)) => true,
         Some((Segment::Any, rest)) => (0..=path.len()).any(|skip| match_from(rest, &path[skip..])),
     }
 }
@@ -206,16 +213,20 @@ mod tests {
     fn matching_table() {
         // (pattern, path, matches)
         let cases = [
-            // trailing /*: the prefix at any depth, not the prefix itself
+            // trailing /*: the prefix itself and everything below it
             ("/api/*", "/api/x", true),
             ("/api/*", "/api/v1/users/42", true),
             ("/api/*", "/api/users/{id}", true),
-            ("/api/*", "/api", false),
-            ("/api/*", "/api/", false),
+            ("/api/*", "/api", true),
+            ("/api/*", "/api/", true),
+            ("/static/*", "/static/{*path}", true),
             ("/api/*", "/apix/y", false),
+            ("/api/*", "/apix", false),
+            ("/api/*", "/ap", false),
+            ("/api/*", "/", false),
             ("/api/*", "/other/api/x", false),
             ("/*", "/anything/at/all", true),
-            ("/*", "/", false),
+            ("/*", "/", true),
             // * elsewhere: exactly one segment
             ("/api/*/users", "/api/v1/users", true),
             ("/api/*/users", "/api/{version}/users", true),
@@ -243,7 +254,8 @@ mod tests {
             ("/", "/x", false),
             // trailing slash on the pattern is normalised
             ("/api/*/", "/api/x", true),
-            ("/api/*/", "/api", false),
+            ("/api/*/", "/api", true),
+            ("/api/*/", "/apix", false),
         ];
         for (pattern, path, want) in cases {
             let p = Pattern::parse(pattern).unwrap();
@@ -261,6 +273,10 @@ mod tests {
             ("/**/health", "/api/*/health"),
             ("/a/*", "/abc/*"),
             ("/api/*/users", "/api/v1/users"),
+            // both match `/api`: the one naming it exactly wins
+            ("/api/*", "/api"),
+            ("/api/**", "/api"),
+            ("/**/api", "/api"),
         ];
         for (low, high) in cases {
             let (l, h) = (Pattern::parse(low).unwrap(), Pattern::parse(high).unwrap());

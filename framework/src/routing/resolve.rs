@@ -229,6 +229,9 @@ routes:
             ("/other", "GET", "/**", 30, "/**"),
             ("/", "GET", "/**", 30, "/**"),
             ("/api/x", "GET", "/api/*", 30, "/**, /api/*"),
+            // a trailing `*` covers its prefix too
+            ("/api", "GET", "/api/*", 30, "/**, /api/*"),
+            ("/api/v1/", "GET", "/api/v1/*", 30, "/**, /api/*, /api/v1/*"),
             (
                 "/api/v2/users",
                 "GET",
@@ -329,6 +332,33 @@ routes:
             json!("api")
         );
         assert_eq!(r.resolve("/x", &["GET"], None).settings["v"], json!("all"));
+    }
+
+    #[test]
+    fn a_subtree_pattern_covers_its_root_and_a_literal_pattern_beats_it_there() {
+        let r = resolver(
+            "routes:\n  patterns:\n    \"/static\": {v: literal}\n    \"/static/*\": {v: tree, auth_required: true}\n",
+        );
+        for template in ["/static/{*path}", "/static/", "/static"] {
+            let got = r.resolve(template, &["GET"], None);
+            assert_eq!(got.settings["auth_required"], json!(true), "{template}");
+        }
+        assert_eq!(
+            r.resolve("/static", &["GET"], None).settings["v"],
+            json!("literal")
+        );
+        assert_eq!(
+            r.resolve("/static/", &["GET"], None).settings["v"],
+            json!("literal")
+        );
+        assert_eq!(
+            r.resolve("/static/x", &["GET"], None).settings["v"],
+            json!("tree")
+        );
+        assert_eq!(
+            r.resolve("/static", &["GET"], None).matched_patterns,
+            ["/static/*", "/static"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //!       cache_control: "public, max-age=3600" # the default
 //!       gzip: true                            # default false
 //!       max_file_size: 10485760               # bytes; no limit when absent
+//!       serve_dotfiles: false                 # the default: `.env`, `.git/` answer 404
 //! ```
 //!
 //! Routes for `url_path: /static`: `GET /static/{*path}` and `GET /static/` (HEAD is
@@ -34,7 +35,8 @@
 //!   with it (relative links in the page resolve against it);
 //! * `404` (the same answer as for an unknown path) for a missing file, a directory without
 //!   `index.html`, a path refused as traversal (see [`resolve`]), a file whose real location
-//!   is outside the directory, anything but a regular file, and a file larger than
+//!   is outside the directory, a hidden file (a segment starting with `.`, `.well-known`
+//!   excepted) unless `serve_dotfiles: true`, anything but a regular file, and a file larger than
 //!   `max_file_size` — the file is treated as absent rather than answered 413, which is
 //!   about request bodies.
 //!
@@ -54,7 +56,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use self::conditional::Validators;
 use self::range::Ranged;
-use self::resolve::{FoundFile, Resolved};
+use self::resolve::{Dotfiles, FoundFile, Resolved};
 use crate::config::{StaticConfig, StaticDirectory};
 use crate::routing::{Body, Request, Response, RouteDef, Router, error_response};
 
@@ -107,6 +109,7 @@ struct Mount {
     cache_control: HeaderValue,
     gzip: bool,
     max_file_size: Option<u64>,
+    dotfiles: Dotfiles,
     cache: gzip::GzipCache,
 }
 
@@ -130,12 +133,17 @@ impl Mount {
                 .unwrap_or_else(|_| HeaderValue::from_static(crate::config::DEFAULT_CACHE_CONTROL)),
             gzip: directory.gzip,
             max_file_size: directory.max_file_size,
+            dotfiles: if directory.serve_dotfiles {
+                Dotfiles::Serve
+            } else {
+                Dotfiles::Refuse
+            },
             cache: gzip::GzipCache::default(),
         }
     }
 
     async fn serve(&self, request: &Request, raw: &str) -> Response {
-        let file = match resolve::resolve(&self.root, raw).await {
+        let file = match resolve::resolve(&self.root, raw, self.dotfiles).await {
             Resolved::File(file) => file,
             Resolved::AddSlash => return add_slash(request),
             Resolved::NotFound => return not_found(),
@@ -229,7 +237,8 @@ impl Mount {
     async fn encoding(&self, file: &FoundFile, essence: &str) -> Encoding {
         let mut sibling = file.requested.clone().into_os_string();
         sibling.push(".gz");
-        if let Some((real, metadata)) = resolve::inside(&self.root, Path::new(&sibling)).await
+        if let Some((real, metadata)) =
+            resolve::inside(&self.root, Path::new(&sibling), self.dotfiles).await
             && metadata.is_file()
         {
             return Encoding::Precompressed(real);

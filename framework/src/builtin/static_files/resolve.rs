@@ -5,6 +5,12 @@
 //! segments, empty segments (`//etc/passwd`), backslashes, NUL and other control
 //! characters, text that is not UTF-8, and any path whose real location — symbolic links
 //! followed — is outside the directory.
+//!
+//! Unless the directory sets `serve_dotfiles: true`, hidden files are refused the same way:
+//! any segment starting with `.` (`.env`, `.git/config`, `css/.cache`), in the path as asked
+//! for or in the real location a symbolic link leads to, so a deployment that copies a
+//! checkout does not publish its secrets. `.well-known` as the first segment stays
+//! reachable (RFC 8615: ACME challenges, `security.txt`); dotfiles inside it do not.
 
 use std::fs::Metadata;
 use std::path::{Path, PathBuf};
@@ -53,14 +59,33 @@ pub(crate) fn segments(raw: &str) -> Option<(Vec<String>, bool)> {
     Some((out, trailing_slash))
 }
 
+/// Whether hidden files are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dotfiles {
+    Refuse,
+    Serve,
+}
+
+/// Whether `segments` (relative to the served directory) name a hidden file or pass
+/// through a hidden directory; `.well-known` at the top is not hidden.
+fn hidden<'a>(segments: impl IntoIterator<Item = &'a str>) -> bool {
+    segments
+        .into_iter()
+        .enumerate()
+        .any(|(i, segment)| segment.starts_with('.') && !(i == 0 && segment == ".well-known"))
+}
+
 /// Resolves `raw` (the route's `{*path}`, still percent-encoded) below `root`, which is
 /// already canonical.
-pub(crate) async fn resolve(root: &Path, raw: &str) -> Resolved {
+pub(crate) async fn resolve(root: &Path, raw: &str, dotfiles: Dotfiles) -> Resolved {
     let Some((segments, trailing_slash)) = segments(raw) else {
         return Resolved::NotFound;
     };
+    if dotfiles == Dotfiles::Refuse && hidden(segments.iter().map(String::as_str)) {
+        return Resolved::NotFound;
+    }
     let requested: PathBuf = segments.iter().fold(root.to_path_buf(), |p, s| p.join(s));
-    let Some((real, metadata)) = inside(root, &requested).await else {
+    let Some((real, metadata)) = inside(root, &requested, dotfiles).await else {
         return Resolved::NotFound;
     };
     if metadata.is_dir() {
@@ -68,7 +93,7 @@ pub(crate) async fn resolve(root: &Path, raw: &str) -> Resolved {
             return Resolved::AddSlash;
         }
         let index = requested.join("index.html");
-        return match inside(root, &index).await {
+        return match inside(root, &index, dotfiles).await {
             Some((real, metadata)) if metadata.is_file() => Resolved::File(Box::new(FoundFile {
                 requested: index,
                 real,
@@ -87,10 +112,22 @@ pub(crate) async fn resolve(root: &Path, raw: &str) -> Resolved {
     }))
 }
 
-/// The real path and metadata of `path`, when it exists and really is inside `root`.
-pub(crate) async fn inside(root: &Path, path: &Path) -> Option<(PathBuf, Metadata)> {
+/// The real path and metadata of `path`, when it exists and really is inside `root` (and,
+/// unless `dotfiles` serves them, is not hidden there).
+pub(crate) async fn inside(
+    root: &Path,
+    path: &Path,
+    dotfiles: Dotfiles,
+) -> Option<(PathBuf, Metadata)> {
     let real = tokio::fs::canonicalize(path).await.ok()?;
-    if !real.starts_with(root) {
+    let below = real.strip_prefix(root).ok()?;
+    if dotfiles == Dotfiles::Refuse
+        && hidden(
+            below
+                .components()
+                .map(|c| c.as_os_str().to_str().unwrap_or(".")),
+        )
+    {
         return None;
     }
     let metadata = tokio::fs::metadata(&real).await.ok()?;
@@ -99,7 +136,23 @@ pub(crate) async fn inside(root: &Path, path: &Path) -> Option<(PathBuf, Metadat
 
 #[cfg(test)]
 mod tests {
-    use super::segments;
+    use super::{hidden, segments};
+
+    #[test]
+    fn hidden_segments() {
+        for (path, want) in [
+            (".env", true),
+            (".git/config", true),
+            ("css/.cache/x.css", true),
+            (".well-known/security.txt", false),
+            (".well-known/.secret", true),
+            ("a/.well-known/x", true),
+            ("a.b/c..d/e.", false),
+            ("", false),
+        ] {
+            assert_eq!(hidden(path.split('/')), want, "{path}");
+        }
+    }
 
     #[test]
     fn traversal_and_odd_characters_are_refused() {
