@@ -15,8 +15,8 @@ pub(crate) mod views;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use abi_stable::std_types::{RErr, ROk, RStr};
-use beginnings_abi::ffi::ExtensionInstance;
+use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString, RVec};
+use beginnings_abi::ffi::{ExtensionInstance, HookResult};
 use serde_json::Value;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
@@ -25,7 +25,7 @@ pub use inspect::{LibraryInfo, TypeSummary, inspect};
 
 use crate::pipeline::BreakerPolicy;
 
-use crate::config::ExtensionEntry;
+use crate::config::{ExtensionEntry, Location};
 
 /// A created extension instance and where it came from.
 pub struct LoadedExtension {
@@ -38,6 +38,13 @@ pub struct LoadedExtension {
     pub(crate) breaker: BreakerPolicy,
     /// The route settings the extension reads, when it declared them.
     pub(crate) route_keys: Option<Vec<String>>,
+    /// Where the configuration names the extension (its key under `extensions:`).
+    pub(crate) location: Location,
+    /// The request values its filters may set (ABI 1.1; none for a 1.0 library).
+    pub(crate) values_set: Vec<String>,
+    /// The request values its filters read that an earlier extension on the route must
+    /// set (ABI 1.1; none for a 1.0 library).
+    pub(crate) values_read: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedExtension {
@@ -135,23 +142,37 @@ pub fn load_all(
                 }
             },
         };
-        match create(&library, entry, &config) {
-            Ok(instance) => {
-                let route_keys = instance
-                    .route_keys()
-                    .into_option()
-                    .map(|keys| keys.into_iter().map(|k| k.into_string()).collect());
-                loaded.push(LoadedExtension {
-                    name: entry.name.clone(),
-                    library: path,
-                    instance,
-                    priority: host_settings.priority,
-                    breaker: host_settings.breaker,
-                    route_keys,
-                })
+        let instance = match create(&library, entry, &config) {
+            Ok(instance) => instance,
+            Err(kind) => {
+                errors.push(fail(kind));
+                continue;
             }
-            Err(kind) => errors.push(fail(kind)),
-        }
+        };
+        let route_keys = instance
+            .route_keys()
+            .into_option()
+            .map(|keys| keys.into_iter().map(|k| k.into_string()).collect());
+        let values = value_names(instance.values_set(), "sets")
+            .and_then(|set| Ok((set, value_names(instance.values_read(), "reads")?)));
+        let (values_set, values_read) = match values {
+            Ok(values) => values,
+            Err(kind) => {
+                errors.push(fail(kind));
+                continue;
+            }
+        };
+        loaded.push(LoadedExtension {
+            name: entry.name.clone(),
+            library: path,
+            instance,
+            priority: host_settings.priority,
+            breaker: host_settings.breaker,
+            route_keys,
+            location: entry.location.clone(),
+            values_set,
+            values_read,
+        });
     }
     if errors.is_empty() {
         // A stable sort: equal priorities keep the order of the configuration.
@@ -159,6 +180,24 @@ pub fn load_all(
         Ok(loaded)
     } else {
         Err(LoadErrors(errors))
+    }
+}
+
+/// The request value names an extension declared (`verb`: `sets` or `reads`); none when
+/// its library was built for ABI 1.0, which cannot declare them.
+fn value_names(
+    declared: Option<HookResult<RVec<RString>>>,
+    verb: &str,
+) -> Result<Vec<String>, LoadErrorKind> {
+    match declared.map(RResult::into_result) {
+        None => Ok(Vec::new()),
+        Some(Ok(names)) => Ok(names.into_iter().map(RString::into_string).collect()),
+        Some(Err(error)) => Err(LoadErrorKind::InitFailed {
+            reason: format!(
+                "telling which request values it {verb} failed: {}",
+                error.message
+            ),
+        }),
     }
 }
 
