@@ -12,8 +12,9 @@ use beginnings_abi::ffi::{FilterInstance, caps};
 use serde_json::{Map, Value};
 
 use super::breaker::Breaker;
+use super::values;
 use crate::config::RouteSettings;
-use crate::error::PipelineError;
+use crate::error::{Error, PipelineError};
 use crate::loader::LoadedExtension;
 
 /// One extension's filter in a route's chain.
@@ -92,12 +93,26 @@ impl<'a> ChainBuilder<'a> {
         }
     }
 
+    /// The chain of one route; refused when an extension on it reads a request value that
+    /// no extension before it sets (see [`super::values`]).
     pub fn chain_for(
         &mut self,
         path: &str,
         methods: &[&str],
         settings: &RouteSettings,
-    ) -> Result<Chain, PipelineError> {
+    ) -> Result<Chain, Error> {
+        let (chain, members) = self.links_for(path, methods, settings)?;
+        values::check_order(self.extensions, &members, &methods.join(","), path)?;
+        Ok(chain)
+    }
+
+    /// The chain of one route and the indices of the extensions in it, in order.
+    fn links_for(
+        &mut self,
+        path: &str,
+        methods: &[&str],
+        settings: &RouteSettings,
+    ) -> Result<(Chain, Vec<usize>), PipelineError> {
         let route_error = |extension: &str, message: String| PipelineError {
             extension: extension.to_string(),
             route: path.to_string(),
@@ -117,6 +132,7 @@ impl<'a> ChainBuilder<'a> {
         let methods_ffi: Vec<RStr<'_>> = methods.iter().map(|m| RStr::from_str(m)).collect();
         let methods_key = methods.join(",");
         let mut links = Vec::new();
+        let mut members = Vec::new();
         for (index, extension) in self.extensions.iter().enumerate() {
             let fail = |message: String| route_error(&extension.name, message);
             let visible = visible_settings(settings, extension.route_keys.as_deref());
@@ -162,6 +178,7 @@ impl<'a> ChainBuilder<'a> {
                 }
             };
             let fail_open = fails_open(settings, &extension.name).map_err(fail)?;
+            members.push(index);
             links.push(ChainLink {
                 extension: self.names[index].clone(),
                 timing_name: self.timing_names[index].clone(),
@@ -171,13 +188,14 @@ impl<'a> ChainBuilder<'a> {
                 breaker: self.breakers[index].clone(),
             });
         }
-        Ok(Chain {
+        let chain = Chain {
             needs_body: links.iter().any(|l| l.has(caps::NEEDS_BODY)),
             has_state: links.iter().any(|l| l.has(caps::PER_REQUEST_STATE)),
             links: links.into_boxed_slice(),
             timeout,
             profile,
-        })
+        };
+        Ok((chain, members))
     }
 }
 

@@ -5,6 +5,7 @@ mod chain;
 mod prepared;
 mod probe;
 mod run;
+mod values;
 
 pub(crate) use crate::loader::views::RequestValues;
 pub use breaker::BreakerPolicy;
@@ -14,3 +15,4 @@ pub(crate) use prepared::get as prepared_header;
 pub(crate) use prepared::prepare as prepare_header;
 pub use probe::ChainProbe;
 pub(crate) use run::{Incoming, run};
+pub use values::ValueOrderError;
