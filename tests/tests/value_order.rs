@@ -106,16 +106,7 @@ fn check_fails_on_csrf_bound_to_the_user_before_auth() {
 
 #[test]
 fn a_value_no_configured_extension_sets_is_refused_with_the_values_that_are_set() {
-    ensure_built();
-    let config = ConfigDir::new(&config(false, "value:auth.subjct"));
-    let error = match App::from_file(config.app_yaml(), None)
-        .unwrap()
-        .extensions_dir(build_dir())
-        .build()
-    {
-        Ok(_) => panic!("a value nobody sets must not start"),
-        Err(error) => error.to_string(),
-    };
+    let error = build_error(&config(false, "value:auth.subjct"));
     assert_eq!(error.lines().count(), 1, "{error}");
     assert!(
         error.contains("app.yaml:11:3: `csrf:CsrfExtension` reads the request value `auth.subjct`"),
@@ -131,20 +122,61 @@ fn a_value_no_configured_extension_sets_is_refused_with_the_values_that_are_set(
     );
 }
 
-fn server() -> InProcessServer {
-    let (app, _dir) = app_from_yaml(&config(false, "value:auth.subject"));
+/// The error `App::build` gives for `yaml` with the routes of [`router`], which must not
+/// start.
+fn build_error(yaml: &str) -> String {
+    ensure_built();
+    let config = ConfigDir::new(yaml);
+    match App::from_file(config.app_yaml(), None)
+        .unwrap()
+        .extensions_dir(build_dir())
+        .mount(router())
+        .build()
+    {
+        Ok(_) => panic!("must not start:\n{yaml}"),
+        Err(error) => error.to_string(),
+    }
+}
+
+#[test]
+fn a_setter_listed_first_but_with_a_higher_priority_is_named_with_its_priority() {
+    let yaml =
+        config(false, "value:auth.subject").replace("api_keys:", "priority: 10\n    api_keys:");
+    let error = build_error(&yaml);
+    assert_eq!(error.lines().count(), 1, "{error}");
+    assert!(
+        error.contains(
+            "app.yaml:12:3: `csrf:CsrfExtension` reads the request value `auth.subject` on route "
+        ),
+        "{error}"
+    );
+    assert!(
+        error.ends_with(
+            "(before it: security:SecurityHeadersExtension); order `auth:AuthExtension` before \
+             it (give it a `priority` lower than 0; it has 10)"
+        ),
+        "{error}"
+    );
+}
+
+/// A guarded form under `/api` (where `auth` takes part) and a public one.
+fn router() -> Router {
     let echo = |request: Request| async move {
         Json(json!({
             "token": request.value("csrf.token"),
             "subject": request.value("auth.subject"),
         }))
     };
-    let router = Router::new("")
+    Router::new("")
         .get("/api/form", echo)
         .post("/api/form", echo)
         .get("/public/form", echo)
-        .post("/public/form", echo);
-    InProcessServer::start(app.mount(router).build().unwrap())
+        .post("/public/form", echo)
+}
+
+fn server() -> InProcessServer {
+    let (app, _dir) = app_from_yaml(&config(false, "value:auth.subject"));
+    InProcessServer::start(app.mount(router()).build().unwrap())
 }
 
 /// The token cookie and the token a safe request of `key`'s user was given.

@@ -68,11 +68,7 @@ pub(crate) fn check_order(
             let later_setter = members[position + 1..].iter().find(|i| sets(i));
             let configured_setter = (0..extensions.len()).find(|i| *i != reader && sets(i));
             let fix = match (later_setter, configured_setter) {
-                (Some(&setter), _) => format!(
-                    "order `{}` before it (list it earlier under `extensions:`, or give it a \
-                     `priority` lower than {})",
-                    extensions[setter].name, reading.priority
-                ),
+                (Some(&setter), _) => order_fix(&extensions[setter], reading),
                 // The setter takes no part in this route: the value is absent here by
                 // configuration, as on a public route without authentication.
                 (None, Some(_)) => continue,
@@ -92,6 +88,22 @@ pub(crate) fn check_order(
         }
     }
     Ok(())
+}
+
+/// How to put `setter` before `reader`: extensions run by `priority`, then as listed.
+fn order_fix(setter: &LoadedExtension, reader: &LoadedExtension) -> String {
+    if setter.priority == reader.priority {
+        format!(
+            "order `{}` before it (list it earlier under `extensions:`, or give it a `priority` \
+             lower than {})",
+            setter.name, reader.priority
+        )
+    } else {
+        format!(
+            "order `{}` before it (give it a `priority` lower than {}; it has {})",
+            setter.name, reader.priority, setter.priority
+        )
+    }
 }
 
 /// What to say when no configured extension sets the value: maybe its name is mistyped.
