@@ -34,13 +34,16 @@ fn build_fixture(fixture: &str, crate_name: &str, features: &[&str]) -> PathBuf 
     target.join("debug").join(format!("lib{crate_name}.so"))
 }
 
-/// The three libraries of the matrix, in a private extensions directory.
+/// The three libraries of the matrix, and the current `csrf` (a 1.1 library that reads a
+/// request value), in a private extensions directory.
 fn extensions_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
+        ensure_built();
         let dir = tempfile::tempdir().unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         for (library, module) in [
+            (build_dir().join("libcsrf.so"), "csrf"),
             (
                 build_fixture("fixture-1.0", "compat_v1_0", &[]),
                 "compat_v1_0",
@@ -145,4 +148,35 @@ fn a_1_2_extension_that_needs_a_1_2_host_is_refused_in_one_line() {
     assert!(inspected.status.success(), "{stdout}");
     assert!(stdout.contains("1.2 (this host: 1.1)"), "{stdout}");
     assert!(stdout.contains("needs host      1.0 or newer"), "{stdout}");
+}
+
+/// A 1.0 library cannot declare the request values it sets (ABI 1.1 added that): a value
+/// that a 1.1 extension after it reads and no library declares may come from it, so the
+/// host starts (with a warning) instead of refusing a configuration a 1.0 host served.
+/// Without the 1.0 library before it, the same reader is refused.
+#[test]
+fn a_value_only_a_1_0_library_before_the_reader_can_set_does_not_refuse_the_start() {
+    let dir = extensions_dir();
+    let csrf = "  \"csrf:CsrfExtension\": {secret: \"test-secret-0123456789abcdef-0123456789\", \
+                bind_to: \"value:tenant\"}\n";
+    let build = |yaml: String| {
+        let config = ConfigDir::new(&yaml);
+        App::from_file(config.app_yaml(), None)
+            .unwrap()
+            .extensions_dir(dir)
+            .build()
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    };
+    let after_1_0 = format!("extensions:\n  \"compat_v1_0:CompatExtension\": {{tag: old}}\n{csrf}");
+    if let Err(error) = build(after_1_0) {
+        panic!("a 1.0 library before the reader may set the value: {error}");
+    }
+    let alone = build(format!("extensions:\n{csrf}"));
+    let error = alone.expect_err("nothing can set the value");
+    assert!(
+        error.contains("reads the request value `tenant`")
+            && error.contains("no configured extension sets it"),
+        "{error}"
+    );
 }

@@ -42,6 +42,8 @@ pub struct LoadedExtension {
     pub(crate) location: Location,
     /// The request values its filters may set (ABI 1.1; none for a 1.0 library).
     pub(crate) values_set: Vec<String>,
+    /// Whether its library can declare request values at all (built for ABI 1.1 or later).
+    pub(crate) declares_values: bool,
     /// The request values its filters read that an earlier extension on the route must
     /// set (ABI 1.1; none for a 1.0 library).
     pub(crate) values_read: Vec<String>,
@@ -162,6 +164,7 @@ pub fn load_all(
                 continue;
             }
         };
+        let declares_values = instance.vtable().values_set().is_some();
         loaded.push(LoadedExtension {
             name: entry.name.clone(),
             library: path,
@@ -170,6 +173,7 @@ pub fn load_all(
             breaker: host_settings.breaker,
             route_keys,
             location: entry.location.clone(),
+            declares_values,
             values_set,
             values_read,
         });

@@ -3,7 +3,7 @@
 //! route with that configuration; whether an extension applies is asked once per
 //! (path, methods, configuration).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,6 +70,8 @@ pub(crate) struct ChainBuilder<'a> {
     filters: HashMap<(usize, String), Arc<FilterInstance>>,
     /// (extension, path, methods, canonical settings) -> whether it applies.
     applies: HashMap<(usize, String, String, String), bool>,
+    /// (extension, request value) already warned about, once per build.
+    warned_values: HashSet<(usize, String)>,
 }
 
 impl<'a> ChainBuilder<'a> {
@@ -90,6 +92,7 @@ impl<'a> ChainBuilder<'a> {
                 .collect(),
             filters: HashMap::new(),
             applies: HashMap::new(),
+            warned_values: HashSet::new(),
         }
     }
 
@@ -102,7 +105,13 @@ impl<'a> ChainBuilder<'a> {
         settings: &RouteSettings,
     ) -> Result<Chain, Error> {
         let (chain, members) = self.links_for(path, methods, settings)?;
-        values::check_order(self.extensions, &members, &methods.join(","), path)?;
+        values::check_order(
+            self.extensions,
+            &members,
+            &methods.join(","),
+            path,
+            &mut self.warned_values,
+        )?;
         Ok(chain)
     }
 

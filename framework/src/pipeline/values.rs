@@ -8,8 +8,11 @@
 //! as this check knows. On a route where no extension that sets the value takes part (a
 //! public route without `auth`), the value is absent by configuration and the reader sees
 //! none: only an order that makes a setter on the route run too late, or a value no
-//! configured extension sets at all, is refused.
+//! configured extension sets at all, is refused. A library built for ABI 1.0 before the
+//! reader may set a value without being able to say so: a value nobody declares is then a
+//! warning, not a refusal, so a configuration that worked on a 1.0 host keeps starting.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use crate::config::Location;
@@ -56,6 +59,7 @@ pub(crate) fn check_order(
     members: &[usize],
     method: &str,
     path: &str,
+    warned: &mut HashSet<(usize, String)>,
 ) -> Result<(), ValueOrderError> {
     for (position, &reader) in members.iter().enumerate() {
         let reading = &extensions[reader];
@@ -72,7 +76,23 @@ pub(crate) fn check_order(
                 // The setter takes no part in this route: the value is absent here by
                 // configuration, as on a public route without authentication.
                 (None, Some(_)) => continue,
-                (None, None) => no_setter_fix(extensions),
+                (None, None) => {
+                    let undeclared = earlier.iter().find(|i| !extensions[**i].declares_values);
+                    if let Some(&older) = undeclared {
+                        if warned.insert((reader, value.clone())) {
+                            tracing::warn!(
+                                extension = %reading.name,
+                                value = %value,
+                                "no configured extension declares that it sets the request \
+                                 value this one reads; `{}` (built for ABI 1.0, which cannot \
+                                 declare values) may set it, so the order is not checked",
+                                extensions[older].name
+                            );
+                        }
+                        continue;
+                    }
+                    no_setter_fix(extensions)
+                }
             };
             return Err(ValueOrderError {
                 location: reading.location.clone(),
