@@ -18,7 +18,7 @@ pub enum Error {
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
-    ValueOrder(#[from] crate::pipeline::ValueOrderError),
+    ValueOrder(#[from] Box<crate::pipeline::ValueOrderError>),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

@@ -60,7 +60,7 @@ pub(crate) fn check_order(
     method: &str,
     path: &str,
     warned: &mut HashSet<(usize, String)>,
-) -> Result<(), ValueOrderError> {
+) -> Result<(), Box<ValueOrderError>> {
     for (position, &reader) in members.iter().enumerate() {
         let reading = &extensions[reader];
         let earlier = &members[..position];
@@ -94,7 +94,7 @@ pub(crate) fn check_order(
                     no_setter_fix(extensions)
                 }
             };
-            return Err(ValueOrderError {
+            return Err(Box::new(ValueOrderError {
                 location: reading.location.clone(),
                 extension: reading.name.clone(),
                 route: format!("{method} {path}"),
@@ -104,7 +104,7 @@ pub(crate) fn check_order(
                     .map(|i| extensions[*i].name.clone())
                     .collect(),
                 fix,
-            });
+            }));
         }
     }
     Ok(())
