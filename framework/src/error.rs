@@ -17,6 +17,8 @@ pub enum Error {
     Route(#[from] RouteError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    ValueOrder(#[from] Box<crate::pipeline::ValueOrderError>),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

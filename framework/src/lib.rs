@@ -26,6 +26,7 @@ pub mod store;
 
 pub use app::{App, ExtensionHandle, RouteSummary, Runtime};
 pub use error::{Error, PipelineError, RouteError};
+pub use pipeline::ValueOrderError;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
 pub use server::{Reloader, Server};
 

@@ -1,6 +1,7 @@
 //! The compatibility promise of `docs/abi.md`, proven with real builds: extensions built
-//! against a frozen copy of the ABI 1.0 SDK and against a future 1.1 copy
-//! (`tests/compat/`), each in a target directory of its own, loaded by the current host.
+//! against a frozen copy of the ABI 1.0 SDK (older than this 1.1 host) and against a copy of
+//! a future 1.2 (newer than it) (`tests/compat/`), each in a target directory of its own,
+//! loaded by the current host.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -33,24 +34,27 @@ fn build_fixture(fixture: &str, crate_name: &str, features: &[&str]) -> PathBuf 
     target.join("debug").join(format!("lib{crate_name}.so"))
 }
 
-/// The three libraries of the matrix, in a private extensions directory.
+/// The three libraries of the matrix, and the current `csrf` (a 1.1 library that reads a
+/// request value), in a private extensions directory.
 fn extensions_dir() -> &'static Path {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     DIR.get_or_init(|| {
+        ensure_built();
         let dir = tempfile::tempdir().unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
         for (library, module) in [
+            (build_dir().join("libcsrf.so"), "csrf"),
             (
                 build_fixture("fixture-1.0", "compat_v1_0", &[]),
                 "compat_v1_0",
             ),
             (
-                build_fixture("fixture-1.1", "compat_v1_1", &[]),
-                "compat_v1_1",
+                build_fixture("fixture-1.2", "compat_v1_2", &[]),
+                "compat_v1_2",
             ),
             (
-                build_fixture("fixture-1.1", "compat_v1_1", &["needs-1_1"]),
-                "compat_v1_1_needs",
+                build_fixture("fixture-1.2", "compat_v1_2", &["needs-1_2"]),
+                "compat_v1_2_needs",
             ),
         ] {
             let copy = dir.path().join(format!("lib{module}.so"));
@@ -63,11 +67,11 @@ fn extensions_dir() -> &'static Path {
 }
 
 #[test]
-fn the_host_runs_every_hook_of_a_1_0_and_a_1_1_extension() {
+fn the_host_runs_every_hook_of_a_1_0_and_a_1_2_extension() {
     let dir = extensions_dir();
     let dir = dir.to_str().unwrap();
     let server = TestServer::start_with(
-        "extensions:\n  \"compat_v1_0:CompatExtension\": {tag: old}\n  \"compat_v1_1:CompatExtension\": {tag: new}\n",
+        "extensions:\n  \"compat_v1_0:CompatExtension\": {tag: old}\n  \"compat_v1_2:CompatExtension\": {tag: new}\n",
         &["--extensions-dir", dir],
     );
     let answer = client().get(server.url("/api/v1/users")).send().unwrap();
@@ -83,7 +87,7 @@ fn the_host_runs_every_hook_of_a_1_0_and_a_1_1_extension() {
     // state, and the response hook found it: every hook of each build ran.
     assert_eq!(header("x-compat-response-old"), "state-kept");
     assert_eq!(header("x-compat-response-new"), "state-kept");
-    // The service 1.1 added is answered "unsupported" by this 1.0 host, never a panic.
+    // The service 1.2 added is answered "unsupported" by this 1.1 host, never a panic.
     assert_eq!(
         header("x-compat-echo-new"),
         "unsupported: this host has no `echo` service"
@@ -94,17 +98,17 @@ fn the_host_runs_every_hook_of_a_1_0_and_a_1_1_extension() {
         "{log}"
     );
     assert!(
-        log.contains("compat fixture new started (built for ABI 1.1)"),
+        log.contains("compat fixture new started (built for ABI 1.2)"),
         "{log}"
     );
     assert!(!log.contains("panicked"), "{log}");
 }
 
 #[test]
-fn a_1_1_extension_that_needs_a_1_1_host_is_refused_in_one_line() {
+fn a_1_2_extension_that_needs_a_1_2_host_is_refused_in_one_line() {
     ensure_built();
     let dir = extensions_dir();
-    let config = ConfigDir::new("extensions:\n  \"compat_v1_1_needs:CompatExtension\": {tag: x}\n");
+    let config = ConfigDir::new("extensions:\n  \"compat_v1_2_needs:CompatExtension\": {tag: x}\n");
     let error = match App::from_file(config.app_yaml(), None)
         .unwrap()
         .extensions_dir(dir)
@@ -117,31 +121,62 @@ fn a_1_1_extension_that_needs_a_1_1_host_is_refused_in_one_line() {
     assert!(error.contains("app.yaml:2:3:"), "{error}");
     assert!(
         error.contains(
-            "libcompat_v1_1_needs.so was built for ABI 1.1, needs a host with 1.1 or newer; \
-             this host has 1.0"
+            "libcompat_v1_2_needs.so was built for ABI 1.2, needs a host with 1.2 or newer; \
+             this host has 1.1"
         ),
         "{error}"
     );
 
     let inspected = Command::new(build_dir().join("beginnings"))
         .args(["ext", "inspect"])
-        .arg(dir.join("libcompat_v1_1_needs.so"))
+        .arg(dir.join("libcompat_v1_2_needs.so"))
         .output()
         .unwrap();
     assert!(!inspected.status.success());
     let stderr = String::from_utf8_lossy(&inspected.stderr);
     assert!(
-        stderr.contains("needs a host with 1.1 or newer"),
+        stderr.contains("needs a host with 1.2 or newer"),
         "{stderr}"
     );
 
     let inspected = Command::new(build_dir().join("beginnings"))
         .args(["ext", "inspect"])
-        .arg(dir.join("libcompat_v1_1.so"))
+        .arg(dir.join("libcompat_v1_2.so"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&inspected.stdout);
     assert!(inspected.status.success(), "{stdout}");
-    assert!(stdout.contains("1.1 (this host: 1.0)"), "{stdout}");
+    assert!(stdout.contains("1.2 (this host: 1.1)"), "{stdout}");
     assert!(stdout.contains("needs host      1.0 or newer"), "{stdout}");
+}
+
+/// A 1.0 library cannot declare the request values it sets (ABI 1.1 added that): a value
+/// that a 1.1 extension after it reads and no library declares may come from it, so the
+/// host starts (with a warning) instead of refusing a configuration a 1.0 host served.
+/// Without the 1.0 library before it, the same reader is refused.
+#[test]
+fn a_value_only_a_1_0_library_before_the_reader_can_set_does_not_refuse_the_start() {
+    let dir = extensions_dir();
+    let csrf = "  \"csrf:CsrfExtension\": {secret: \"test-secret-0123456789abcdef-0123456789\", \
+                bind_to: \"value:tenant\"}\n";
+    let build = |yaml: String| {
+        let config = ConfigDir::new(&yaml);
+        App::from_file(config.app_yaml(), None)
+            .unwrap()
+            .extensions_dir(dir)
+            .build()
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    };
+    let after_1_0 = format!("extensions:\n  \"compat_v1_0:CompatExtension\": {{tag: old}}\n{csrf}");
+    if let Err(error) = build(after_1_0) {
+        panic!("a 1.0 library before the reader may set the value: {error}");
+    }
+    let alone = build(format!("extensions:\n{csrf}"));
+    let error = alone.expect_err("nothing can set the value");
+    assert!(
+        error.contains("reads the request value `tenant`")
+            && error.contains("no configured extension sets it"),
+        "{error}"
+    );
 }

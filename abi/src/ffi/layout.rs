@@ -1,6 +1,8 @@
 //! The ABI's layout as text: the frozen core as `abi_stable` checks it, and every versioned
-//! table field by field. `abi/layout-1.0.txt` holds the committed copy; a test fails when the
-//! two differ, so every change to the ABI shows in review next to the rules of `docs/abi.md`.
+//! table field by field. `abi/layout-<major>.<minor>.txt` holds the committed copy of the
+//! current version; a test fails when the two differ, so every change to the ABI shows in
+//! review next to the rules of `docs/abi.md`. The snapshots of earlier minors stay committed
+//! as they were released, and a test checks that every field they list is still where it was.
 
 use super::{
     ABI_VERSION, AbiVersion, ExtensionModule, ExtensionObject, ExtensionVTable, FilterVTable,
@@ -96,12 +98,16 @@ mod tests {
     /// `BEGINNINGS_UPDATE_LAYOUT=1 cargo test -p beginnings-abi layout` and commit it.
     #[test]
     fn the_abi_layout_matches_the_committed_snapshot() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/layout-1.0.txt");
+        let path = format!(
+            "{}/layout-{}.txt",
+            env!("CARGO_MANIFEST_DIR"),
+            super::ABI_VERSION
+        );
         let current = super::describe();
         if std::env::var_os("BEGINNINGS_UPDATE_LAYOUT").is_some() {
-            std::fs::write(path, &current).unwrap();
+            std::fs::write(&path, &current).unwrap();
         }
-        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
         if committed != current {
             let first = committed
                 .lines()
@@ -117,6 +123,57 @@ mod tests {
                 current.lines().nth(first).unwrap_or("<end>"),
             );
         }
+    }
+
+    /// Every field of every earlier minor's snapshot is still at its offset, with its size,
+    /// name and type, in its table or frozen struct: tables only grow at their end.
+    #[test]
+    fn every_field_of_an_earlier_minor_is_still_where_it_was() {
+        let current = super::describe();
+        let sections = |text: &str| {
+            let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+            for line in text.lines() {
+                if line.starts_with("  ") {
+                    if let Some((_, fields)) = sections.last_mut() {
+                        fields.push(line.to_string());
+                    }
+                } else if !line.is_empty() {
+                    // `ExtensionVTable (64 bytes)`: the name, without a size that may grow.
+                    let name = line.split(" (").next().unwrap_or(line).to_string();
+                    sections.push((name, Vec::new()));
+                }
+            }
+            sections
+        };
+        let now = sections(&current);
+        let mut checked = 0;
+        for minor in 0..super::ABI_VERSION.minor {
+            let path = format!(
+                "{}/layout-{}.{minor}.txt",
+                env!("CARGO_MANIFEST_DIR"),
+                super::ABI_VERSION.major
+            );
+            let earlier = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{path}: {e} (released snapshots stay committed)"));
+            // Headings (`== frozen core ==`, the version line) hold no fields.
+            for (name, fields) in sections(&earlier)
+                .into_iter()
+                .filter(|(_, f)| !f.is_empty())
+            {
+                let Some((_, fields_now)) = now.iter().find(|(n, _)| *n == name) else {
+                    panic!("{path}: `{name}` is gone from the current layout");
+                };
+                for (index, field) in fields.iter().enumerate() {
+                    assert_eq!(
+                        fields_now.get(index),
+                        Some(field),
+                        "{path}: `{name}` changed a field an older library relies on"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 0 || super::ABI_VERSION.minor == 0);
     }
 
     /// `build.rs` tells `abi_stable` the ABI major as this crate's version.

@@ -129,6 +129,16 @@ pub struct ExtensionVTable, read through ExtensionVTableRef {
     /// Runs after the server drained, in reverse load order.
     pub on_shutdown: unsafe extern "C" fn(this: *const c_void) -> HookResult<()>,
 }
+appended {
+    /// (1.1) The names of the request values this instance's filters may set. Asked once,
+    /// after the instance is created; a 1.0 library has no such function and sets none
+    /// as far as the host knows.
+    pub values_set: unsafe extern "C" fn(this: *const c_void) -> HookResult<RVec<RString>>,
+    /// (1.1) The names of the request values this instance's filters read and expect an
+    /// earlier extension on the route to have set: the host refuses to start a route where
+    /// none does.
+    pub values_read: unsafe extern "C" fn(this: *const c_void) -> HookResult<RVec<RString>>,
+}
 }
 
 versioned_table! {

@@ -30,8 +30,6 @@ pub const MIN_HOST: AbiVersion = AbiVersion::new(ABI_VERSION.major, 0);
 
 /// The host version a library declares it needs: this SDK's minimum, or a later minor the
 /// author asked for (never past the ABI this SDK was built for).
-// At ABI 1.0 the only valid minor is 0, which clippy sees as a comparison that cannot fail.
-#[allow(clippy::absurd_extreme_comparisons)]
 pub const fn min_host(minor: Option<u16>) -> AbiVersion {
     match minor {
         Some(minor) => {

@@ -111,6 +111,20 @@ impl Extension for AuthExtension {
     fn command(&self, name: &str, argument: Value) -> Result<Value, Error> {
         self.shared.command(name, &argument)
     }
+
+    /// Every authenticated request carries who it is (see [`values`]), for the extensions
+    /// after this one and the handler.
+    fn values_set(&self) -> Vec<String> {
+        [
+            values::METHOD,
+            values::SUBJECT,
+            values::ROLES,
+            values::SCOPES,
+            values::CLAIMS,
+        ]
+        .map(String::from)
+        .to_vec()
+    }
 }
 
 impl AuthExtension {

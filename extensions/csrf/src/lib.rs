@@ -108,6 +108,15 @@ impl Extension for CsrfExtension {
             settings: self.settings.clone(),
         }))
     }
+
+    /// With `bind_to: value:NAME`, the value an earlier extension sets (`auth.subject`):
+    /// the host refuses an order where that extension runs after this one.
+    fn values_read(&self) -> Vec<String> {
+        match &self.settings.bind_to {
+            Some(config::Binding::Value(name)) => vec![name.clone()],
+            _ => Vec::new(),
+        }
+    }
 }
 
 export_extension!(CsrfExtension);

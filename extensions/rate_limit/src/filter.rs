@@ -15,7 +15,7 @@ use crate::shared::SharedLimit;
 use crate::store::{Bucket, Outcome};
 
 /// The request value the auth extension sets to the authenticated subject.
-const SUBJECT_VALUE: &str = "auth.subject";
+pub(crate) const SUBJECT_VALUE: &str = "auth.subject";
 const API_KEY_HEADER: &str = "x-api-key";
 
 pub struct RateLimitFilter {

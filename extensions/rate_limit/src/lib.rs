@@ -186,6 +186,19 @@ impl Extension for RateLimitExtension {
         }))
     }
 
+    /// With `default: {key: user}`, the user `auth` sets: the host refuses an order where
+    /// `auth` runs after this extension (every request would be counted by address).
+    /// A `key: user` given only in a route's setting is not seen here.
+    fn values_read(&self) -> Vec<String> {
+        let keyed_by_user = (self.default.as_ref())
+            .is_some_and(|spec| matches!(spec.key, Some(config::KeySpec::User)));
+        if keyed_by_user {
+            vec![filter::SUBJECT_VALUE.to_string()]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {
         let limiters = &self.shared.limiters;
         match name {

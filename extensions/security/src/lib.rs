@@ -62,6 +62,11 @@ impl Extension for SecurityHeadersExtension {
         }
         Ok(Some(SecurityHeadersFilter::new(self.headers.clone())))
     }
+
+    /// The CSP nonce, with `nonce: true`, for templates and the extensions after this one.
+    fn values_set(&self) -> Vec<String> {
+        vec![NONCE_VALUE.to_string()]
+    }
 }
 
 /// The route settings the extension reads.

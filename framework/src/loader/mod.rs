@@ -16,8 +16,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use abi_stable::std_types::{RErr, ROk, RStr};
-use beginnings_abi::ffi::ExtensionInstance;
+use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString, RVec};
+use beginnings_abi::ffi::{ExtensionInstance, HookResult};
 use serde_json::Value;
 
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
@@ -26,7 +26,7 @@ pub use inspect::{LibraryInfo, TypeSummary, inspect};
 
 use crate::pipeline::BreakerPolicy;
 
-use crate::config::ExtensionEntry;
+use crate::config::{ExtensionEntry, Location};
 use crate::store::SharedStore;
 
 /// A created extension instance and where it came from.
@@ -40,6 +40,15 @@ pub struct LoadedExtension {
     pub(crate) breaker: BreakerPolicy,
     /// The route settings the extension reads, when it declared them.
     pub(crate) route_keys: Option<Vec<String>>,
+    /// Where the configuration names the extension (its key under `extensions:`).
+    pub(crate) location: Location,
+    /// The request values its filters may set (ABI 1.1; none for a 1.0 library).
+    pub(crate) values_set: Vec<String>,
+    /// Whether its library can declare request values at all (built for ABI 1.1 or later).
+    pub(crate) declares_values: bool,
+    /// The request values its filters read that an earlier extension on the route must
+    /// set (ABI 1.1; none for a 1.0 library).
+    pub(crate) values_read: Vec<String>,
 }
 
 impl std::fmt::Debug for LoadedExtension {
@@ -138,23 +147,39 @@ pub fn load_all(
                 }
             },
         };
-        match create(&library, entry, &config, store) {
-            Ok(instance) => {
-                let route_keys = instance
-                    .route_keys()
-                    .into_option()
-                    .map(|keys| keys.into_iter().map(|k| k.into_string()).collect());
-                loaded.push(LoadedExtension {
-                    name: entry.name.clone(),
-                    library: path,
-                    instance,
-                    priority: host_settings.priority,
-                    breaker: host_settings.breaker,
-                    route_keys,
-                })
+        let instance = match create(&library, entry, &config, store) {
+            Ok(instance) => instance,
+            Err(kind) => {
+                errors.push(fail(kind));
+                continue;
             }
-            Err(kind) => errors.push(fail(kind)),
-        }
+        };
+        let route_keys = instance
+            .route_keys()
+            .into_option()
+            .map(|keys| keys.into_iter().map(|k| k.into_string()).collect());
+        let values = value_names(instance.values_set(), "sets")
+            .and_then(|set| Ok((set, value_names(instance.values_read(), "reads")?)));
+        let (values_set, values_read) = match values {
+            Ok(values) => values,
+            Err(kind) => {
+                errors.push(fail(kind));
+                continue;
+            }
+        };
+        let declares_values = instance.vtable().values_set().is_some();
+        loaded.push(LoadedExtension {
+            name: entry.name.clone(),
+            library: path,
+            instance,
+            priority: host_settings.priority,
+            breaker: host_settings.breaker,
+            route_keys,
+            location: entry.location.clone(),
+            declares_values,
+            values_set,
+            values_read,
+        });
     }
     if errors.is_empty() {
         // A stable sort: equal priorities keep the order of the configuration.
@@ -162,6 +187,24 @@ pub fn load_all(
         Ok(loaded)
     } else {
         Err(LoadErrors(errors))
+    }
+}
+
+/// The request value names an extension declared (`verb`: `sets` or `reads`); none when
+/// its library was built for ABI 1.0, which cannot declare them.
+fn value_names(
+    declared: Option<HookResult<RVec<RString>>>,
+    verb: &str,
+) -> Result<Vec<String>, LoadErrorKind> {
+    match declared.map(RResult::into_result) {
+        None => Ok(Vec::new()),
+        Some(Ok(names)) => Ok(names.into_iter().map(RString::into_string).collect()),
+        Some(Err(error)) => Err(LoadErrorKind::InitFailed {
+            reason: format!(
+                "telling which request values it {verb} failed: {}",
+                error.message
+            ),
+        }),
     }
 }
 

@@ -3,7 +3,7 @@
 //! route with that configuration; whether an extension applies is asked once per
 //! (path, methods, configuration).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,8 +12,9 @@ use beginnings_abi::ffi::{FilterInstance, caps};
 use serde_json::{Map, Value};
 
 use super::breaker::Breaker;
+use super::values;
 use crate::config::RouteSettings;
-use crate::error::PipelineError;
+use crate::error::{Error, PipelineError};
 use crate::loader::LoadedExtension;
 
 /// One extension's filter in a route's chain.
@@ -73,6 +74,8 @@ pub(crate) struct ChainBuilder {
     filters: HashMap<(usize, String), Arc<FilterInstance>>,
     /// (extension, path, methods, canonical settings) -> whether it applies.
     applies: HashMap<(usize, String, String, String), bool>,
+    /// (extension, request value) already warned about, once per build.
+    warned_values: HashSet<(usize, String)>,
 }
 
 impl ChainBuilder {
@@ -92,16 +95,38 @@ impl ChainBuilder {
                 .collect(),
             filters: HashMap::new(),
             applies: HashMap::new(),
+            warned_values: HashSet::new(),
         }
     }
 
+    /// The chain of one route; refused when an extension on it reads a request value that
+    /// no extension before it sets (see [`super::values`]).
     pub fn chain_for(
         &mut self,
         extensions: &[LoadedExtension],
         path: &str,
         methods: &[&str],
         settings: &RouteSettings,
-    ) -> Result<Chain, PipelineError> {
+    ) -> Result<Chain, Error> {
+        let (chain, members) = self.links_for(extensions, path, methods, settings)?;
+        values::check_order(
+            extensions,
+            &members,
+            &methods.join(","),
+            path,
+            &mut self.warned_values,
+        )?;
+        Ok(chain)
+    }
+
+    /// The chain of one route and the indices of the extensions in it, in order.
+    fn links_for(
+        &mut self,
+        extensions: &[LoadedExtension],
+        path: &str,
+        methods: &[&str],
+        settings: &RouteSettings,
+    ) -> Result<(Chain, Vec<usize>), PipelineError> {
         let route_error = |extension: &str, message: String| PipelineError {
             extension: extension.to_string(),
             route: path.to_string(),
@@ -126,6 +151,7 @@ impl ChainBuilder {
             self.names.len(),
             "the builder's extensions"
         );
+        let mut members = Vec::new();
         for (index, extension) in extensions.iter().enumerate() {
             let fail = |message: String| route_error(&extension.name, message);
             let visible = visible_settings(settings, extension.route_keys.as_deref());
@@ -171,6 +197,7 @@ impl ChainBuilder {
                 }
             };
             let fail_open = fails_open(settings, &extension.name).map_err(fail)?;
+            members.push(index);
             links.push(ChainLink {
                 extension: self.names[index].clone(),
                 timing_name: self.timing_names[index].clone(),
@@ -180,13 +207,14 @@ impl ChainBuilder {
                 breaker: self.breakers[index].clone(),
             });
         }
-        Ok(Chain {
+        let chain = Chain {
             needs_body: links.iter().any(|l| l.has(caps::NEEDS_BODY)),
             has_state: links.iter().any(|l| l.has(caps::PER_REQUEST_STATE)),
             links: links.into_boxed_slice(),
             timeout,
             profile,
-        })
+        };
+        Ok((chain, members))
     }
 }
 

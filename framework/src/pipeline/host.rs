@@ -90,11 +90,9 @@ impl HostChains {
             },
             Err(error) => {
                 tracing::error!(
-                    extension = %error.extension,
                     route,
                     "the chain for answers on paths without a route could not be built, \
-                     they are answered 500: {}",
-                    error.message
+                     they are answered 500: {error}"
                 );
                 HostEntry {
                     chain: Chain::default(),

@@ -6,6 +6,7 @@ mod host;
 mod prepared;
 mod probe;
 mod run;
+mod values;
 
 pub(crate) use crate::loader::views::RequestValues;
 pub use breaker::BreakerPolicy;
@@ -16,3 +17,4 @@ pub(crate) use prepared::get as prepared_header;
 pub(crate) use prepared::prepare as prepare_header;
 pub use probe::ChainProbe;
 pub(crate) use run::{Answer, Incoming, run};
+pub use values::ValueOrderError;

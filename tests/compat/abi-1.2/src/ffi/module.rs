@@ -16,7 +16,12 @@ use super::{AbiVersion, ExtensionObject, HostHandle};
 
 /// The ABI this crate defines. A host of `major.m` serves libraries built for `major.k`
 /// whose declared minimum host minor is at most `m`.
-pub const ABI_VERSION: AbiVersion = AbiVersion::new(1, 1);
+///
+/// * 1.0: the frozen core and the first tables.
+/// * 1.1: `values_set` and `values_read` appended to the extension table.
+/// * 1.2 (a future release, for the compatibility fixtures): `echo` appended to the host
+///   services, `on_complete` to the filter table.
+pub const ABI_VERSION: AbiVersion = AbiVersion::new(1, 2);
 
 /// One `Type` a library exports, as named in configuration (`module:Type`).
 #[repr(C)]

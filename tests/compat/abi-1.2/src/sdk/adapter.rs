@@ -61,6 +61,8 @@ impl<E: Extension> ExtensionFunctions<E> {
         route_keys: Self::route_keys,
         on_startup: Self::on_startup,
         on_shutdown: Self::on_shutdown,
+        values_set: Self::values_set,
+        values_read: Self::values_read,
     };
 
     /// # Safety
@@ -179,6 +181,28 @@ impl<E: Extension> ExtensionFunctions<E> {
         // SAFETY: as in `applies`.
         guard(|| unsafe { Self::get(this) }.extension.on_shutdown())
     }
+
+    unsafe extern "C" fn values_set(this: *const c_void) -> HookResult<RVec<RString>> {
+        // SAFETY: as in `applies`.
+        guard(|| {
+            Ok(value_names(
+                unsafe { Self::get(this) }.extension.values_set(),
+            ))
+        })
+    }
+
+    unsafe extern "C" fn values_read(this: *const c_void) -> HookResult<RVec<RString>> {
+        // SAFETY: as in `applies`.
+        guard(|| {
+            Ok(value_names(
+                unsafe { Self::get(this) }.extension.values_read(),
+            ))
+        })
+    }
+}
+
+fn value_names(names: Vec<String>) -> RVec<RString> {
+    names.into_iter().map(RString::from).collect()
 }
 
 /// A filter as the host receives it, with its hooks asked once (a panic there is a build

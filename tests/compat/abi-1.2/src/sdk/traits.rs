@@ -55,6 +55,24 @@ pub trait Extension: Sized + Send + Sync + 'static {
     fn on_shutdown(&self) -> Result<(), Error> {
         Ok(())
     }
+
+    /// (ABI 1.1) The names of the request values this instance's filters may set with
+    /// [`Request::set_value`] (`auth.subject`). Asked once, after [`Extension::new`]; it
+    /// lets the host check that every value some extension [reads](Extension::values_read)
+    /// is set by an extension before it on each route. A host older than 1.1 never asks.
+    fn values_set(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// (ABI 1.1) The names of the request values this instance's filters read from other
+    /// extensions (`auth.subject` for a token bound to the user). On every route where an
+    /// extension that [sets](Extension::values_set) one takes part, that extension must run
+    /// before this one: the host refuses to start (and `beginnings check` fails) when it
+    /// runs after, or when no configured extension sets the value at all. Values the
+    /// filters set themselves are not listed. A host older than 1.1 never asks.
+    fn values_read(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// The last segment of a type's path (`CorsExtension`), as configuration names it.
@@ -181,7 +199,7 @@ pub trait Filter: Send + Sync + 'static {
         Ok(())
     }
 
-    /// (ABI 1.1) Runs once the answer has been sent; an older host never calls it.
+    /// (ABI 1.2) Runs once the answer has been sent; an older host never calls it.
     fn on_complete(&self) {}
 }
 

@@ -99,7 +99,7 @@ pub struct HostServices, read through HostServicesRef {
     ) -> RResult<u32, RString>,
 }
 appended {
-    /// (1.1) Answers the text it is given: the service a 1.1 extension asks an older host for.
+    /// (1.2) Answers the text it is given: the service a 1.2 extension asks an older host for.
     pub echo: unsafe extern "C" fn(ctx: *const c_void, text: RStr<'_>) -> RString,
 }
 }

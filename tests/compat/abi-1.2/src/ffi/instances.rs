@@ -109,6 +109,22 @@ impl ExtensionInstance {
         // SAFETY: as in `applies`.
         unsafe { (self.vtable.on_shutdown())(self.this) }
     }
+
+    /// (1.1) The request values this instance's filters may set; `None` for a library built
+    /// for 1.0, which has no such function.
+    pub fn values_set(&self) -> Option<HookResult<RVec<RString>>> {
+        let values_set = self.vtable.values_set()?;
+        // SAFETY: as in `applies`; the table holds the field (checked by its length).
+        Some(unsafe { values_set(self.this) })
+    }
+
+    /// (1.1) The request values this instance's filters read that an earlier extension must
+    /// set; `None` for a library built for 1.0.
+    pub fn values_read(&self) -> Option<HookResult<RVec<RString>>> {
+        let values_read = self.vtable.values_read()?;
+        // SAFETY: as in `values_set`.
+        Some(unsafe { values_read(self.this) })
+    }
 }
 
 impl Drop for ExtensionInstance {

@@ -62,7 +62,7 @@ impl std::fmt::Display for Unsupported {
 impl std::error::Error for Unsupported {}
 
 impl Host {
-    /// (ABI 1.1) The host's answer to `text`; [`Unsupported`] on a host older than 1.1.
+    /// (ABI 1.2) The host's answer to `text`; [`Unsupported`] on a host older than 1.2.
     pub fn echo(&self, text: &str) -> Result<String, Unsupported> {
         let echo = self
             .handle
