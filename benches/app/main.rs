@@ -68,6 +68,15 @@ fn users_router(users: Users) -> Router {
     })
 }
 
+/// `GET /status`: the baseline's `/health` answer from a route the application mounts, with
+/// no extension on it (scenario R: the runtime's own path for a route, against scenario S,
+/// the built-in probe answered ahead of every route).
+fn status_router() -> Router {
+    Router::new("").get("/status", |_request: Request| async {
+        Json(serde_json::json!({"status": "ok"}))
+    })
+}
+
 fn main() -> ExitCode {
     let cli = match parse::<Cli>() {
         Ok(cli) => cli,
@@ -76,5 +85,5 @@ fn main() -> ExitCode {
     let command = cli.command.unwrap_or(Command::Serve(cli.serve));
     // `GET /health` is answered by the server's built-in probe, ahead of the routes and with
     // no extension (scenario S): the application mounts no route of its own there.
-    run(&command, || vec![users_router(seeded())])
+    run(&command, || vec![users_router(seeded()), status_router()])
 }

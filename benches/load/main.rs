@@ -10,8 +10,9 @@
 //! (`benches/app`) twice (with the five extensions, and with them disabled: the `disabled`
 //! profile), each pinned to core 0,
 //! drives each with `wrk` pinned to core 1, and reads every server's CPU time from
-//! `/proc/<pid>/stat`. Scenarios: S0 and S `GET /health` (bare hyper, Beginnings: answered
-//! ahead of every extension); U0 `GET /api/v1/users/1` on bare hyper; C the same route
+//! `/proc/<pid>/stat`. Scenarios: S0 and S `GET /health` (bare hyper, Beginnings: the
+//! built-in probe, answered ahead of every route); R `GET /status` on Beginnings, a mounted
+//! route with the same answer and no extension; U0 `GET /api/v1/users/1` on bare hyper; C the same route
 //! through the five extensions (monitor at 1% sampling, security headers, CORS with an
 //! `Origin`, a rate limit never reached, a valid bearer token); E the same route with the
 //! five `enabled: false`. Every request of every scenario carries the same headers. The
@@ -39,6 +40,8 @@ use wrk::Wrk;
 const SERVER_CORE: &str = "0";
 const LOAD_CORE: &str = "1";
 const USER_PATH: &str = "/api/v1/users/1";
+/// Scenario R: a route the benchmark application mounts, with no extension on it.
+const STATUS_PATH: &str = "/status";
 /// Used when the configuration has no `cors:*` origin to send.
 const FALLBACK_ORIGIN: &str = "https://app.example.com";
 
@@ -147,16 +150,24 @@ fn run(options: &Options) -> anyhow::Result<()> {
         bail!("the baseline answered {USER_PATH} with {}", expected.status);
     }
     let evidence = prepare(&full, &headers, &expected, &loaded)?;
+    let health = http::exchange(baseline.addr, "GET", "/health", &headers, &[])?;
+    prepare_status(&full, &headers, &health)?;
     prepare(&disabled, &headers, &expected, &[])?;
 
     let ticks = server::clock_ticks_per_second();
-    let plan: [(&str, &Server, &str, &str); 5] = [
+    let plan: [(&str, &Server, &str, &str); 6] = [
         ("S0", &baseline, "/health", "bare hyper: GET /health"),
         (
             "S",
             &full,
             "/health",
-            "Beginnings: GET /health (no extension on the route)",
+            "Beginnings: GET /health, the built-in probe (answered ahead of the routes)",
+        ),
+        (
+            "R",
+            &full,
+            STATUS_PATH,
+            "Beginnings: GET /status, a mounted route with no extension",
         ),
         (
             "U0",
@@ -288,6 +299,34 @@ fn prepare(
         }
     }
     Ok(found)
+}
+
+/// Checks scenario R's answer: 200, the body of bare hyper's `/health`, and no header of
+/// an extension (the route has none).
+fn prepare_status(
+    server: &Server,
+    headers: &[(String, String)],
+    expected: &http::Answer,
+) -> anyhow::Result<()> {
+    let answer = http::exchange(server.addr, "GET", STATUS_PATH, headers, &[])?;
+    if answer.status != 200 || answer.body != expected.body {
+        bail!(
+            "{}: {STATUS_PATH} answered {} `{}`, bare hyper's /health 200 `{}`",
+            server.name,
+            answer.status,
+            answer.text(),
+            expected.text()
+        );
+    }
+    for (module, header) in EVIDENCE {
+        if answer.header(header).is_some() {
+            bail!(
+                "{}: {STATUS_PATH} should run no extension but has {module}'s {header}",
+                server.name
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A warm-up second, then `duration` of load with the server's CPU time read around it.

@@ -59,7 +59,7 @@ impl Run {
 /// Which baseline each scenario is compared to: the same request on bare hyper.
 fn baseline_of(id: &str) -> Option<&'static str> {
     match id {
-        "S" => Some("S0"),
+        "S" | "R" => Some("S0"),
         "C" | "E" => Some("U0"),
         _ => None,
     }
@@ -147,6 +147,13 @@ fn targets(run: &Run) {
         println!(
             "- S within 5% of bare hyper: S/S0 = {ratio:.3}: {}",
             verdict(ratio <= 1.05)
+        );
+    }
+    if let (Some(r), Some(s0)) = (run.cpu("R"), run.cpu("S0")) {
+        let ratio = r / s0;
+        println!(
+            "- R, a mounted route with no extension, within 15% of bare hyper: R/S0 = {ratio:.3}: {}",
+            verdict(ratio <= 1.15)
         );
     }
     if let (Some(c), Some(s0), Some(u0)) = (run.cpu("C"), run.cpu("S0"), run.cpu("U0")) {
