@@ -134,48 +134,43 @@ async fn route(
 ) -> (Response, &str) {
     let table = &generation.table;
     let host_entry;
-    let (chain, limits, answer, template, params) = match table
-        .find(request.method(), request.uri().path())
-    {
-        RouteMatch::Found {
-            entry,
-            template,
-            params,
-        } => (
-            &entry.chain,
-            entry.limits,
-            pipeline::Answer::Handler(&entry.handler),
-            template,
-            params,
-        ),
-        RouteMatch::MethodNotAllowed { template, allow } => {
-            let mut response = error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
-            response.headers_mut().insert(header::ALLOW, allow.clone());
-            let path = request.uri().path();
-            host_entry = table.host_chain(&generation.extensions, path, Some(template));
-            let answer = host_answer(&host_entry, response);
-            (
-                &host_entry.chain,
-                host_entry.limits,
-                answer,
-                "-",
-                Vec::new(),
-            )
-        }
-        RouteMatch::NotFound => {
-            let response = error_response(StatusCode::NOT_FOUND, "not found");
-            let path = request.uri().path();
-            host_entry = table.host_chain(&generation.extensions, path, None);
-            let answer = host_answer(&host_entry, response);
-            (
-                &host_entry.chain,
-                host_entry.limits,
-                answer,
-                "-",
-                Vec::new(),
-            )
-        }
-    };
+    let (chain, limits, answer, template, params) =
+        match table.find(request.method(), request.uri().path()) {
+            RouteMatch::Found {
+                entry,
+                template,
+                params,
+            } => (
+                &entry.chain,
+                entry.limits,
+                pipeline::Answer::Handler(&entry.handler),
+                template,
+                params,
+            ),
+            unmatched => {
+                // A 405 passes through the chain of the template the path matched, a 404
+                // through the chain of the path's configuration.
+                let (response, matched) = match unmatched {
+                    RouteMatch::MethodNotAllowed { template, allow } => {
+                        let mut response =
+                            error_response(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+                        response.headers_mut().insert(header::ALLOW, allow.clone());
+                        (response, Some(template))
+                    }
+                    _ => (error_response(StatusCode::NOT_FOUND, "not found"), None),
+                };
+                let path = request.uri().path();
+                host_entry = table.host_chain(&generation.extensions, path, matched);
+                let answer = host_answer(&host_entry, response);
+                (
+                    &host_entry.chain,
+                    host_entry.limits,
+                    answer,
+                    "-",
+                    Vec::new(),
+                )
+            }
+        };
     let (parts, body) = request.into_parts();
     // A declared length over the limit is refused before the body is read (what the client
     // still sends is read away); an undeclared one is counted while it is read.
@@ -189,7 +184,8 @@ async fn route(
         {
             linger(body);
             let message = format!("request body larger than {} bytes", limits.max_body_bytes);
-            (pipeline::Answer::Host(too_large(&message)), None)
+            let refused = closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message);
+            (pipeline::Answer::Host(refused), None)
         }
         // A 404 or 405 reads no body.
         pipeline::Answer::Host(_) => (answer, None),
@@ -238,7 +234,10 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
                 Ok(frame) => frame,
                 Err(_) => {
                     tracing::debug!(received = length, "request body too slow");
-                    return Err(body_too_slow());
+                    return Err(closing_answer(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request body timed out",
+                    ));
                 }
             },
             None => body.frame().await,
@@ -257,9 +256,10 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
         length += data.len();
         if length > limit {
             linger(body);
-            return Err(too_large(&format!(
-                "request body larger than {limit} bytes"
-            )));
+            return Err(closing_answer(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("request body larger than {limit} bytes"),
+            ));
         }
         match &first {
             None => first = Some(data),
@@ -278,20 +278,10 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
     })
 }
 
-/// The 408 answer to a body that came too slowly; the connection closes after it (the rest
-/// of the body is not waited for).
-fn body_too_slow() -> Response {
-    let mut response = error_response(StatusCode::REQUEST_TIMEOUT, "request body timed out");
-    response.headers_mut().insert(
-        header::CONNECTION,
-        header::HeaderValue::from_static("close"),
-    );
-    response
-}
-
-/// The 413 answer; the connection closes after it (the rest of the body is not read).
-fn too_large(message: &str) -> Response {
-    let mut response = error_response(StatusCode::PAYLOAD_TOO_LARGE, message);
+/// An answer to a request whose body the server stops waiting for (413, 408), after which
+/// the connection closes: what the client still sends is read away (413) or not waited for.
+fn closing_answer(status: StatusCode, message: &str) -> Response {
+    let mut response = error_response(status, message);
     response.headers_mut().insert(
         header::CONNECTION,
         header::HeaderValue::from_static("close"),
