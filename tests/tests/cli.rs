@@ -259,7 +259,7 @@ fn ext_inspect_describes_a_shipped_extension() {
             .to_string()
     };
     let abi = field("abi");
-    assert_eq!(abi, "1.1 (this host: 1.1)", "{stdout}");
+    assert_eq!(abi, "1.2 (this host: 1.2)", "{stdout}");
     assert_eq!(field("needs host"), "1.0 or newer");
     assert_eq!(field("panic strategy"), "unwind");
     assert!(

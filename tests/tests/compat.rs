@@ -1,6 +1,6 @@
 //! The compatibility promise of `docs/abi.md`, proven with real builds: extensions built
-//! against a frozen copy of the ABI 1.0 SDK (older than this 1.1 host) and against a copy of
-//! a future 1.2 (newer than it) (`tests/compat/`), each in a target directory of its own,
+//! against a frozen copy of the ABI 1.0 SDK (older than this 1.2 host) and against a copy of
+//! a future 1.3 (newer than it) (`tests/compat/`), each in a target directory of its own,
 //! loaded by the current host.
 
 use std::fs;
@@ -49,12 +49,12 @@ fn extensions_dir() -> &'static Path {
                 "compat_v1_0",
             ),
             (
-                build_fixture("fixture-1.2", "compat_v1_2", &[]),
-                "compat_v1_2",
+                build_fixture("fixture-1.3", "compat_v1_3", &[]),
+                "compat_v1_3",
             ),
             (
-                build_fixture("fixture-1.2", "compat_v1_2", &["needs-1_2"]),
-                "compat_v1_2_needs",
+                build_fixture("fixture-1.3", "compat_v1_3", &["needs-1_3"]),
+                "compat_v1_3_needs",
             ),
         ] {
             let copy = dir.path().join(format!("lib{module}.so"));
@@ -67,11 +67,11 @@ fn extensions_dir() -> &'static Path {
 }
 
 #[test]
-fn the_host_runs_every_hook_of_a_1_0_and_a_1_2_extension() {
+fn the_host_runs_every_hook_of_a_1_0_and_a_1_3_extension() {
     let dir = extensions_dir();
     let dir = dir.to_str().unwrap();
     let server = TestServer::start_with(
-        "extensions:\n  \"compat_v1_0:CompatExtension\": {tag: old}\n  \"compat_v1_2:CompatExtension\": {tag: new}\n",
+        "extensions:\n  \"compat_v1_0:CompatExtension\": {tag: old}\n  \"compat_v1_3:CompatExtension\": {tag: new}\n",
         &["--extensions-dir", dir],
     );
     let answer = client().get(server.url("/api/v1/users")).send().unwrap();
@@ -87,7 +87,7 @@ fn the_host_runs_every_hook_of_a_1_0_and_a_1_2_extension() {
     // state, and the response hook found it: every hook of each build ran.
     assert_eq!(header("x-compat-response-old"), "state-kept");
     assert_eq!(header("x-compat-response-new"), "state-kept");
-    // The service 1.2 added is answered "unsupported" by this 1.1 host, never a panic.
+    // The service 1.3 added is answered "unsupported" by this 1.2 host, never a panic.
     assert_eq!(
         header("x-compat-echo-new"),
         "unsupported: this host has no `echo` service"
@@ -98,17 +98,17 @@ fn the_host_runs_every_hook_of_a_1_0_and_a_1_2_extension() {
         "{log}"
     );
     assert!(
-        log.contains("compat fixture new started (built for ABI 1.2)"),
+        log.contains("compat fixture new started (built for ABI 1.3)"),
         "{log}"
     );
     assert!(!log.contains("panicked"), "{log}");
 }
 
 #[test]
-fn a_1_2_extension_that_needs_a_1_2_host_is_refused_in_one_line() {
+fn a_1_3_extension_that_needs_a_1_3_host_is_refused_in_one_line() {
     ensure_built();
     let dir = extensions_dir();
-    let config = ConfigDir::new("extensions:\n  \"compat_v1_2_needs:CompatExtension\": {tag: x}\n");
+    let config = ConfigDir::new("extensions:\n  \"compat_v1_3_needs:CompatExtension\": {tag: x}\n");
     let error = match App::from_file(config.app_yaml(), None)
         .unwrap()
         .extensions_dir(dir)
@@ -121,32 +121,32 @@ fn a_1_2_extension_that_needs_a_1_2_host_is_refused_in_one_line() {
     assert!(error.contains("app.yaml:2:3:"), "{error}");
     assert!(
         error.contains(
-            "libcompat_v1_2_needs.so was built for ABI 1.2, needs a host with 1.2 or newer; \
-             this host has 1.1"
+            "libcompat_v1_3_needs.so was built for ABI 1.3, needs a host with 1.3 or newer; \
+             this host has 1.2"
         ),
         "{error}"
     );
 
     let inspected = Command::new(build_dir().join("beginnings"))
         .args(["ext", "inspect"])
-        .arg(dir.join("libcompat_v1_2_needs.so"))
+        .arg(dir.join("libcompat_v1_3_needs.so"))
         .output()
         .unwrap();
     assert!(!inspected.status.success());
     let stderr = String::from_utf8_lossy(&inspected.stderr);
     assert!(
-        stderr.contains("needs a host with 1.2 or newer"),
+        stderr.contains("needs a host with 1.3 or newer"),
         "{stderr}"
     );
 
     let inspected = Command::new(build_dir().join("beginnings"))
         .args(["ext", "inspect"])
-        .arg(dir.join("libcompat_v1_2.so"))
+        .arg(dir.join("libcompat_v1_3.so"))
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&inspected.stdout);
     assert!(inspected.status.success(), "{stdout}");
-    assert!(stdout.contains("1.2 (this host: 1.1)"), "{stdout}");
+    assert!(stdout.contains("1.3 (this host: 1.2)"), "{stdout}");
     assert!(stdout.contains("needs host      1.0 or newer"), "{stdout}");
 }
 

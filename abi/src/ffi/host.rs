@@ -98,6 +98,13 @@ pub struct HostServices, read through HostServicesRef {
         value: RStr<'_>,
     ) -> RResult<u32, RString>,
 }
+appended {
+    /// (1.2) Checks and keeps a header name for the rest of the process; hooks then read
+    /// (`MessageVTable::header_by_id`) and set (`MessageVTable::put_headers`) headers of that
+    /// name by id, without the name being checked again per request.
+    pub prepare_header_name:
+        unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>) -> RResult<u32, RString>,
+}
 }
 
 /// What a shared-store operation gives back: the value, or why the store could not answer

@@ -28,4 +28,4 @@ pub use objects::{
     FilterVTableRef, HookError, HookResult, Reply, RequestFuture, StatePtr, caps,
 };
 pub use table::{AbiVersion, TableHeader};
-pub use view::{MessageVTable, MessageVTableRef, MessageView};
+pub use view::{HeaderPut, MessageVTable, MessageVTableRef, MessageView, PeerAddress};

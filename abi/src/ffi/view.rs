@@ -5,7 +5,10 @@
 
 use std::{ffi::c_void, marker::PhantomData};
 
-use abi_stable::std_types::{ROption, RResult, RSlice, RStr, RString};
+use abi_stable::{
+    StableAbi,
+    std_types::{ROption, RResult, RSlice, RStr, RString},
+};
 
 use super::table::versioned_table;
 
@@ -78,6 +81,83 @@ pub struct MessageVTable, read through MessageVTableRef {
     /// `HostServices::prepare_header`; false for an unknown id.
     pub put_prepared: unsafe extern "C" fn(this: *mut c_void, id: u32, append: bool) -> bool,
 }
+appended {
+    /// (1.2) The client's address as numbers: no text to format and parse per request.
+    pub peer: unsafe extern "C" fn(this: *const c_void) -> PeerAddress,
+    /// (1.2) The `index`th value of a header named by an id from
+    /// `HostServices::prepare_header_name`; none for an unknown id.
+    pub header_by_id: unsafe extern "C" fn(
+        this: *const c_void,
+        name: u32,
+        index: usize,
+    ) -> ROption<RSlice<'static, u8>>,
+    /// (1.2) Sets or appends several headers in one call, each named by an id from
+    /// `HostServices::prepare_header_name`; only the values are checked. Stops at the first
+    /// header it cannot put and says which; the ones before it stay put.
+    pub put_headers:
+        unsafe extern "C" fn(this: *mut c_void, headers: RSlice<'_, HeaderPut<'_>>) -> RResult<(), RString>,
+}
+}
+
+/// The client's address as `MessageVTable::peer` gives it.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerAddress {
+    /// 4 (the first four bytes of `ip`), 6, or 0 when the host does not know the client.
+    pub family: u8,
+    pub port: u16,
+    pub ip: [u8; 16],
+}
+
+impl PeerAddress {
+    /// The address of an unknown client.
+    pub const UNKNOWN: PeerAddress = PeerAddress {
+        family: 0,
+        port: 0,
+        ip: [0; 16],
+    };
+
+    pub fn from_socket(address: Option<std::net::SocketAddr>) -> Self {
+        let Some(address) = address else {
+            return Self::UNKNOWN;
+        };
+        let mut ip = [0; 16];
+        let family = match address.ip() {
+            std::net::IpAddr::V4(v4) => {
+                ip[..4].copy_from_slice(&v4.octets());
+                4
+            }
+            std::net::IpAddr::V6(v6) => {
+                ip = v6.octets();
+                6
+            }
+        };
+        PeerAddress {
+            family,
+            port: address.port(),
+            ip,
+        }
+    }
+
+    pub fn to_socket(self) -> Option<std::net::SocketAddr> {
+        let ip = match self.family {
+            4 => std::net::IpAddr::from([self.ip[0], self.ip[1], self.ip[2], self.ip[3]]),
+            6 => std::net::IpAddr::from(self.ip),
+            _ => return None,
+        };
+        Some(std::net::SocketAddr::new(ip, self.port))
+    }
+}
+
+/// One header for `MessageVTable::put_headers`.
+#[repr(C)]
+#[derive(StableAbi, Debug, Clone, Copy)]
+pub struct HeaderPut<'a> {
+    /// An id from `HostServices::prepare_header_name`.
+    pub name: u32,
+    /// Adds a value (true) or replaces every value of the name (false).
+    pub append: bool,
+    pub value: RStr<'a>,
 }
 
 /// A borrowed request or response, valid for one hook call.

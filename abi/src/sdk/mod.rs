@@ -42,7 +42,7 @@ mod store;
 mod traits;
 
 pub use error::Error;
-pub use host::{Counter, Gauge, Histogram, Host, PreparedHeader};
+pub use host::{Counter, Gauge, Histogram, Host, PreparedHeader, PreparedName};
 pub use message::{Request, Response};
 pub use reply::{Action, Reply};
 pub use store::{Rate, SharedStore, StoreError, Take, gcra_step};

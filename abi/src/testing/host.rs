@@ -54,6 +54,7 @@ static SERVICES: HostServices = HostServices {
     store_delete,
     store_take,
     prepare_header,
+    prepare_header_name,
 };
 
 impl TestHost {
@@ -343,4 +344,19 @@ unsafe extern "C" fn prepare_header(
         value.as_str().to_string(),
     ));
     ROk((prepared.len() - 1) as u32)
+}
+
+/// Header names prepared with the test host, by id.
+pub(crate) static PREPARED_NAMES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+unsafe extern "C" fn prepare_header_name(
+    _ctx: *const c_void,
+    name: RStr<'_>,
+) -> abi_stable::std_types::RResult<u32, RString> {
+    if let Err(message) = super::message::check(name.as_str(), "") {
+        return abi_stable::std_types::RErr(message);
+    }
+    let mut names = PREPARED_NAMES.lock().unwrap();
+    names.push(name.as_str().to_ascii_lowercase());
+    ROk((names.len() - 1) as u32)
 }

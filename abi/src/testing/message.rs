@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 
 use abi_stable::std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString};
 
-use crate::ffi::{MessageVTable, MessageVTableRef, MessageView, TableHeader};
+use crate::ffi::{
+    HeaderPut, MessageVTable, MessageVTableRef, MessageView, PeerAddress, TableHeader,
+};
 
 /// A request for a test: build it, run hooks on it, read what they changed.
 #[derive(Debug, Clone, Default)]
@@ -166,6 +168,9 @@ static VTABLE: MessageVTable = MessageVTable {
     timings,
     header_nth,
     put_prepared,
+    peer,
+    header_by_id,
+    put_headers,
 };
 
 /// # Safety
@@ -344,6 +349,53 @@ unsafe extern "C" fn peer_addr(this: *const c_void) -> RString {
         .peer
         .map(|peer| RString::from(peer.to_string()))
         .unwrap_or_default()
+}
+
+unsafe extern "C" fn peer(this: *const c_void) -> PeerAddress {
+    // SAFETY: as in `method`.
+    PeerAddress::from_socket(unsafe { exchange(this) }.request.peer)
+}
+
+/// The name prepared with the test host under `id`.
+fn prepared_name(id: u32) -> Option<String> {
+    super::host::PREPARED_NAMES
+        .lock()
+        .unwrap()
+        .get(id as usize)
+        .cloned()
+}
+
+unsafe extern "C" fn header_by_id(
+    this: *const c_void,
+    name: u32,
+    index: usize,
+) -> ROption<RSlice<'static, u8>> {
+    match prepared_name(name) {
+        // SAFETY: as in `method`.
+        Some(name) => unsafe { header_nth(this, RStr::from_str(&name), index) },
+        None => RNone,
+    }
+}
+
+unsafe extern "C" fn put_headers(
+    this: *mut c_void,
+    puts: RSlice<'_, HeaderPut<'_>>,
+) -> RResult<(), RString> {
+    for put in puts.iter() {
+        let Some(name) = prepared_name(put.name) else {
+            return RErr(RString::from(format!(
+                "unknown prepared header name {}",
+                put.name
+            )));
+        };
+        // SAFETY: as in `method`.
+        if let RErr(message) =
+            unsafe { put_checked(this, RStr::from_str(&name), put.value, put.append) }
+        {
+            return RErr(message);
+        }
+    }
+    ROk(())
 }
 
 unsafe extern "C" fn body(this: *const c_void) -> RSlice<'static, u8> {

@@ -50,6 +50,7 @@ static HOST_SERVICES: HostServices = HostServices {
     store_delete: host_store_delete,
     store_take: host_store_take,
     prepare_header: host_prepare_header,
+    prepare_header_name: host_prepare_header_name,
 };
 
 /// The runtime extensions' `sleep` and `spawn` use when called off a runtime thread: the
@@ -441,6 +442,25 @@ unsafe extern "C" fn host_prepare_header(
         },
         || {
             crate::pipeline::prepare_header(name.as_str(), value.as_str())
+                .map_err(RString::from)
+                .into()
+        },
+    )
+}
+
+unsafe extern "C" fn host_prepare_header_name(
+    _ctx: *const c_void,
+    name: RStr<'_>,
+) -> abi_stable::std_types::RResult<u32, RString> {
+    guarded(
+        "prepare_header_name",
+        || {
+            abi_stable::std_types::RErr(RString::from(
+                "the host panicked while preparing the header name",
+            ))
+        },
+        || {
+            crate::pipeline::prepare_header_name(name.as_str())
                 .map_err(RString::from)
                 .into()
         },

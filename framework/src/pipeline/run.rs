@@ -31,7 +31,8 @@ use crate::server::{RouteLimits, read_body};
 /// them when the request ends, however it ends (answered, timed out, client gone).
 pub(super) struct States<'a> {
     chain: &'a Chain,
-    states: Vec<StatePtr>,
+    /// Inline for the chains routes have (a handful of filters): no allocation per request.
+    states: smallvec::SmallVec<[StatePtr; 8]>,
 }
 
 impl<'a> States<'a> {
@@ -49,7 +50,7 @@ impl<'a> States<'a> {
                 })
                 .collect()
         } else {
-            Vec::new()
+            smallvec::SmallVec::new()
         };
         States { chain, states }
     }
@@ -83,7 +84,7 @@ pub(crate) struct Incoming {
     /// None when the host already refused it (and reads it away itself).
     pub body: Option<hyper::body::Incoming>,
     /// The route template's parameters (`{id}`), in order.
-    pub params: Vec<(String, String)>,
+    pub params: crate::routing::PathParams,
     pub peer: Option<SocketAddr>,
     pub request_id: Option<RequestId>,
 }
@@ -228,8 +229,6 @@ pub(crate) async fn run(
     }
     let method = parts.method.clone();
     let uri = parts.uri.clone();
-    // Shared by the handler and the response hooks; most requests carry none.
-    let values = (!values.is_empty()).then(|| Arc::new(values));
     let mut response = match (early, host, handler) {
         (Some(response), _, _) | (None, Some(response), _) => response,
         (None, None, None) => unreachable!("a chain runs around a handler or a host answer"),
@@ -249,6 +248,7 @@ pub(crate) async fn run(
                         body,
                         params,
                         request_id: request_id.clone(),
+                        // A copy of inline text: the response hooks keep the original.
                         values: values.clone(),
                     };
                     let handler_started = clock();
@@ -289,7 +289,7 @@ pub(crate) async fn run(
             uri: &uri,
             response: &mut response,
             peer,
-            values: values.as_deref(),
+            values: Some(&values),
         };
         let result = link.filter.on_response(states.get(index), view(&mut side));
         timed(&link.timing_name, hook_started);

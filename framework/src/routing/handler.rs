@@ -19,10 +19,10 @@ pub type Response = http::Response<Body>;
 pub struct Request {
     pub(crate) parts: http::request::Parts,
     pub(crate) body: Bytes,
-    pub(crate) params: Vec<(String, String)>,
+    pub(crate) params: super::PathParams,
     pub(crate) request_id: Option<RequestId>,
     /// Values the route's extensions attached (`auth.subject`, `csp.nonce`).
-    pub(crate) values: Option<std::sync::Arc<crate::pipeline::RequestValues>>,
+    pub(crate) values: crate::pipeline::RequestValues,
 }
 
 impl Request {
@@ -40,10 +40,7 @@ impl Request {
 
     /// A path parameter of the route template (`{id}` in `/users/{id}`).
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+        self.params.get(self.parts.uri.path(), name)
     }
 
     /// The request id, when the server assigned one.
@@ -53,7 +50,7 @@ impl Request {
 
     /// A value an extension attached to the request (the authenticated user, a nonce).
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.values.as_deref()?.get(name)
+        self.values.get(name)
     }
 
     pub fn body(&self) -> &Bytes {

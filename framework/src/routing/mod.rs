@@ -2,6 +2,7 @@
 //! prebuilt chain per method), and the route-config resolver.
 
 mod handler;
+mod params;
 pub mod pattern;
 pub mod resolve;
 mod router;
@@ -12,6 +13,7 @@ pub use handler::{
     Body, IntoResponse, Json, Rejection, Request, RequestId, Response, error_response,
 };
 pub use http::{Method, StatusCode};
+pub(crate) use params::PathParams;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
 pub(crate) use table::{MethodEntry, RouteEntry, RouteMatch, RouteTable, allow_header};

@@ -6,6 +6,7 @@ use http::{HeaderValue, Method};
 use std::sync::Arc;
 
 use super::handler::DynHandler;
+use super::params::{ParamNames, PathParams, param_names};
 use super::resolve::ResolvedRouteConfig;
 use crate::error::RouteError;
 use crate::loader::LoadedExtension;
@@ -33,6 +34,8 @@ pub(crate) struct RouteEntry {
 pub(crate) struct RouteTable {
     router: matchit::Router<usize>,
     routes: Vec<RouteEntry>,
+    /// Each route's parameter names, shared by its requests.
+    names: Vec<ParamNames>,
     /// The chains of 404 and 405 answers.
     host: HostChains,
 }
@@ -41,7 +44,7 @@ pub(crate) enum RouteMatch<'a> {
     Found {
         entry: &'a MethodEntry,
         template: &'a str,
-        params: Vec<(String, String)>,
+        params: PathParams,
     },
     MethodNotAllowed {
         template: &'a str,
@@ -67,9 +70,14 @@ impl RouteTable {
                     },
                 })?;
         }
+        let names = routes
+            .iter()
+            .map(|route| param_names(&route.template))
+            .collect();
         Ok(RouteTable {
             router,
             routes,
+            names,
             host,
         })
     }
@@ -94,11 +102,7 @@ impl RouteTable {
             Some(entry) => RouteMatch::Found {
                 entry,
                 template: &route.template,
-                params: found
-                    .params
-                    .iter()
-                    .map(|(key, value)| (key.to_string(), value.to_string()))
-                    .collect(),
+                params: PathParams::matched(&self.names[*found.value], path, found.params.iter()),
             },
             None => RouteMatch::MethodNotAllowed {
                 template: &route.template,

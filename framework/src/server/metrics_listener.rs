@@ -36,9 +36,9 @@ pub(crate) fn spawn(listener: TcpListener, app: &AppConfig, mut stopping: watch:
                         metrics_response(&Request {
                             parts,
                             body: Bytes::new(),
-                            params: Vec::new(),
+                            params: Default::default(),
                             request_id: None,
-                            values: None,
+                            values: Default::default(),
                         })
                     } else {
                         error_response(StatusCode::NOT_FOUND, "not found")

@@ -167,7 +167,7 @@ async fn route(
                     host_entry.limits,
                     answer,
                     "-",
-                    Vec::new(),
+                    Default::default(),
                 )
             }
         };

@@ -173,7 +173,7 @@ pub struct FilterVTable, read through FilterVTableRef {
     ) -> HookResult<()>,
 }
 appended {
-    /// (1.2) Runs once the answer has been sent.
+    /// (1.3) Runs once the answer has been sent.
     pub on_complete: unsafe extern "C" fn(this: *const c_void),
 }
 }

@@ -199,7 +199,7 @@ pub trait Filter: Send + Sync + 'static {
         Ok(())
     }
 
-    /// (ABI 1.2) Runs once the answer has been sent; an older host never calls it.
+    /// (ABI 1.3) Runs once the answer has been sent; an older host never calls it.
     fn on_complete(&self) {}
 }
 

@@ -43,6 +43,10 @@ impl<'a> Request<'a> {
 
     /// The client's address (`ip:port`), when known.
     pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        if let Some(peer_fn) = self.view.vtable.peer() {
+            // SAFETY: the view is valid for this hook.
+            return unsafe { peer_fn(self.view.this) }.to_socket();
+        }
         let peer_fn = self.view.vtable.peer_addr();
         // SAFETY: the view is valid for this hook.
         let text = unsafe { peer_fn(self.view.this) };
@@ -129,6 +133,62 @@ macro_rules! header_methods {
                     }
                 }
                 values
+            }
+
+            /// The first value of a header named by a prepared name, when present and valid
+            /// UTF-8.
+            pub fn header_by(&self, name: &crate::PreparedName) -> Option<&str> {
+                self.header_nth_by(name, 0)
+                    .and_then(|bytes| std::str::from_utf8(bytes).ok())
+            }
+
+            /// The `index`th value of a header named by a prepared name, as raw bytes (a
+            /// header may be sent on several lines, such as `X-Forwarded-For`).
+            pub fn header_nth_by(&self, name: &crate::PreparedName, index: usize) -> Option<&[u8]> {
+                let found = match (name.id, self.view.vtable.header_by_id()) {
+                    // SAFETY: as in `header_bytes`.
+                    (Some(id), Some(by_id)) => unsafe { by_id(self.view.this, id, index) },
+                    _ => {
+                        let nth_fn = self.view.vtable.header_nth();
+                        // SAFETY: as in `header_bytes`.
+                        unsafe { nth_fn(self.view.this, RStr::from_str(&name.text), index) }
+                    }
+                };
+                found.into_option().map(|slice| slice.as_slice())
+            }
+
+            /// Sets several headers named by prepared names in one call to the host, each
+            /// replacing every value of its name; only the values are checked. Stops at the
+            /// first value the host refuses and says which; the headers before it stay set.
+            pub fn set_headers_by(
+                &mut self,
+                headers: &[(&crate::PreparedName, &str)],
+            ) -> Result<(), Error> {
+                let put_fn = self.view.vtable.put_headers();
+                let all_prepared = headers.iter().all(|(name, _)| name.id.is_some());
+                let Some(put_fn) = put_fn.filter(|_| all_prepared) else {
+                    for (name, value) in headers {
+                        self.set_header(&name.text, value)?;
+                    }
+                    return Ok(());
+                };
+                // Passed in batches from the stack: no allocation per call.
+                const BATCH: usize = 8;
+                for batch in headers.chunks(BATCH) {
+                    let mut puts = [crate::ffi::HeaderPut {
+                        name: 0,
+                        append: false,
+                        value: RStr::from_str(""),
+                    }; BATCH];
+                    for (put, (name, value)) in puts.iter_mut().zip(batch) {
+                        put.name = name.id.unwrap_or_default();
+                        put.value = RStr::from_str(value);
+                    }
+                    let puts = abi_stable::std_types::RSlice::from_slice(&puts[..batch.len()]);
+                    // SAFETY: the view is valid for this hook and `&mut self` is the only borrow.
+                    into_result(unsafe { put_fn(self.view.this, puts) })?;
+                }
+                Ok(())
             }
 
             /// Replaces every value of a header with `value`.

@@ -37,12 +37,12 @@ pub(crate) mod export;
 mod host;
 mod message;
 mod reply;
-mod route_keys;
+pub(crate) mod route_keys;
 mod store;
 mod traits;
 
 pub use error::Error;
-pub use host::{Counter, Gauge, Histogram, Host, PreparedHeader, Unsupported};
+pub use host::{Counter, Gauge, Histogram, Host, PreparedHeader, PreparedName, Unsupported};
 pub use message::{Request, Response};
 pub use reply::{Action, Reply};
 pub use store::{Rate, SharedStore, StoreError, Take, gcra_step};

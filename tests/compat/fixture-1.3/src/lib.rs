@@ -1,4 +1,4 @@
-//! An extension built against the ABI 1.2 SDK, one minor newer than
+//! An extension built against the ABI 1.3 SDK, one minor newer than
 //! the host. Every hook leaves a trace the
 //! compatibility test reads: the request hook (asynchronous, waiting on the host's `sleep`)
 //! adds `x-compat-request`, the response hook adds `x-compat-response` with what the
@@ -18,7 +18,7 @@ pub struct CompatExtension {
 }
 
 impl Extension for CompatExtension {
-    const DESCRIPTION: &'static str = "compatibility fixture built against ABI 1.2";
+    const DESCRIPTION: &'static str = "compatibility fixture built against ABI 1.3";
     type Config = Map<String, Value>;
     type RouteConfig = NoRouteSettings;
     type Filter = CompatFilter;
@@ -40,11 +40,11 @@ impl Extension for CompatExtension {
     }
 
     fn command(&self, name: &str, _argument: Value) -> Result<Value, Error> {
-        Ok(json!({"command": name, "tag": self.tag, "built_for": "1.2"}))
+        Ok(json!({"command": name, "tag": self.tag, "built_for": "1.3"}))
     }
 
     fn on_startup(&self) -> Result<(), Error> {
-        beginnings_abi::log::info!("compat fixture {} started (built for ABI 1.2)", self.tag);
+        beginnings_abi::log::info!("compat fixture {} started (built for ABI 1.3)", self.tag);
         Ok(())
     }
 }
@@ -77,7 +77,7 @@ impl Filter for CompatFilter {
         let kept = if *state > 0 { "state-kept" } else { "state-lost" };
         let name = format!("x-compat-response-{}", self.tag);
         response.set_header(&name, kept)?;
-        // A service added in ABI 1.2: on an older host it is "unsupported", never a panic.
+        // A service added in ABI 1.3: on an older host it is "unsupported", never a panic.
         let echoed = match self.host.echo("hello") {
             Ok(text) => text,
             Err(unsupported) => unsupported.to_string(),
@@ -85,13 +85,13 @@ impl Filter for CompatFilter {
         response.set_header(&format!("x-compat-echo-{}", self.tag), &echoed)
     }
 
-    /// A hook added in ABI 1.2; an older host never calls it.
+    /// A hook added in ABI 1.3; an older host never calls it.
     fn on_complete(&self) {
         beginnings_abi::log::info!("request complete");
     }
 }
 
-#[cfg(not(feature = "needs-1_2"))]
+#[cfg(not(feature = "needs-1_3"))]
 export_extension!(CompatExtension);
-#[cfg(feature = "needs-1_2")]
-export_extension!(CompatExtension; min_host_minor = 2);
+#[cfg(feature = "needs-1_3")]
+export_extension!(CompatExtension; min_host_minor = 3);

@@ -19,9 +19,11 @@ use super::{AbiVersion, ExtensionObject, HostHandle};
 ///
 /// * 1.0: the frozen core and the first tables.
 /// * 1.1: `values_set` and `values_read` appended to the extension table.
-/// * 1.2 (a future release, for the compatibility fixtures): `echo` appended to the host
+/// * 1.2: `prepare_header_name` appended to the host services; `peer`, `header_by_id` and
+///   `put_headers` to the message table (typed peer address, header names checked once).
+/// * 1.3 (a future release, for the compatibility fixtures): `echo` appended to the host
 ///   services, `on_complete` to the filter table.
-pub const ABI_VERSION: AbiVersion = AbiVersion::new(1, 2);
+pub const ABI_VERSION: AbiVersion = AbiVersion::new(1, 3);
 
 /// One `Type` a library exports, as named in configuration (`module:Type`).
 #[repr(C)]

@@ -7,47 +7,55 @@ use std::marker::PhantomData;
 use std::net::SocketAddr;
 
 use abi_stable::std_types::{RErr, RNone, ROk, ROption, RResult, RSlice, RSome, RStr, RString};
-use beginnings_abi::ffi::{MessageVTable, MessageVTableRef, MessageView, TableHeader};
+use beginnings_abi::ffi::{MessageVTable, MessageVTableRef, MessageView, PeerAddress, TableHeader};
 
 use super::guard::guarded;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
+use http::{HeaderMap, Method, Uri};
 
 use crate::routing::Response;
 
 /// Values extensions attach to a request for later extensions and the handler. Names and
-/// values share one text buffer, so a request's values cost a couple of allocations, not
-/// two each; a value set again shadows the earlier one.
+/// values share one text buffer kept inline, so a typical request's values (a subject, a
+/// nonce) cost no allocation, and the handler's copy is a plain copy; a value set again
+/// shadows the earlier one.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RequestValues {
-    text: String,
+    text: smallvec::SmallVec<[u8; VALUES_INLINE_TEXT]>,
     /// (name start, name end = value start, value end) in `text`, in the order set.
-    entries: Vec<(usize, usize, usize)>,
+    entries: smallvec::SmallVec<[(u32, u32, u32); VALUES_INLINE_ENTRIES]>,
 }
+
+/// Bytes of names and values, and values, a request holds before its values allocate.
+const VALUES_INLINE_TEXT: usize = 192;
+const VALUES_INLINE_ENTRIES: usize = 4;
 
 impl RequestValues {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.entries
             .iter()
             .rev()
-            .find(|(start, middle, _)| &self.text[*start..*middle] == name)
-            .map(|(_, middle, end)| &self.text[*middle..*end])
+            .find(|(start, middle, _)| self.slice(*start, *middle) == name)
+            .map(|(_, middle, end)| self.slice(*middle, *end))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+    /// Text `set` stored from whole `&str`s, so every recorded boundary is a char boundary.
+    fn slice(&self, start: u32, end: u32) -> &str {
+        std::str::from_utf8(&self.text[start as usize..end as usize]).unwrap_or("")
     }
 
-    fn set(&mut self, name: &str, value: &str) {
-        if self.entries.is_empty() {
-            // Room for a typical request's values at once.
-            self.text.reserve(256);
-            self.entries.reserve(8);
-        }
+    fn set(&mut self, name: &str, value: &str) -> Result<(), String> {
         let start = self.text.len();
-        self.text.push_str(name);
-        let middle = self.text.len();
-        self.text.push_str(value);
-        self.entries.push((start, middle, self.text.len()));
+        let end = start + name.len() + value.len();
+        let Ok(end) = u32::try_from(end) else {
+            return Err(format!(
+                "value {name:?} does not fit in the request's values"
+            ));
+        };
+        self.text.extend_from_slice(name.as_bytes());
+        let middle = self.text.len() as u32;
+        self.text.extend_from_slice(value.as_bytes());
+        self.entries.push((start as u32, middle, end));
+        Ok(())
     }
 }
 
@@ -156,8 +164,7 @@ impl Side for RequestSide<'_> {
         self.values.get(name)
     }
     fn set_value(&mut self, name: &str, value: &str) -> Result<(), String> {
-        self.values.set(name, value);
-        Ok(())
+        self.values.set(name, value)
     }
 }
 
@@ -216,6 +223,14 @@ pub(crate) fn view<'a, S: Side + 'a>(side: &'a mut S) -> MessageView<'a> {
     }
 }
 
+mod headers;
+
+pub(crate) use headers::parse_header;
+use headers::{
+    append_header, header, header_by_id, header_nth, put_headers, put_prepared, remove_header,
+    set_header,
+};
+
 /// One constant vtable per side type.
 struct VTables<S>(PhantomData<S>);
 
@@ -240,19 +255,22 @@ impl<S: Side> VTables<S> {
         timings: timings::<S>,
         header_nth: header_nth::<S>,
         put_prepared: put_prepared::<S>,
+        peer: peer::<S>,
+        header_by_id: header_by_id::<S>,
+        put_headers: put_headers::<S>,
     };
 }
 
 /// # Safety
 /// `this` must be the `S` a view was made from, still borrowed by that view.
-unsafe fn side<'a, S>(this: *const c_void) -> &'a S {
+pub(super) unsafe fn side<'a, S>(this: *const c_void) -> &'a S {
     // SAFETY: guaranteed by the caller; views are only made by `view` above.
     unsafe { &*this.cast::<S>() }
 }
 
 /// # Safety
 /// As for [`side`], and no other reference to the side is in use.
-unsafe fn side_mut<'a, S>(this: *mut c_void) -> &'a mut S {
+pub(super) unsafe fn side_mut<'a, S>(this: *mut c_void) -> &'a mut S {
     // SAFETY: guaranteed by the caller; the view holds the only borrow.
     unsafe { &mut *this.cast::<S>() }
 }
@@ -331,167 +349,16 @@ unsafe extern "C" fn status<S: Side>(this: *const c_void) -> u16 {
     )
 }
 
-unsafe extern "C" fn header<S: Side>(
-    this: *const c_void,
-    name: RStr<'_>,
-) -> ROption<RSlice<'static, u8>> {
-    guarded(
-        "header",
-        || RNone,
-        || {
-            // SAFETY: as in `method`.
-            let side = unsafe { side::<S>(this) };
-            match side.headers().get(name.as_str()) {
-                // SAFETY: the value lives in the message; see `erase`.
-                Some(value) => RSome(RSlice::from_slice(unsafe {
-                    &*(value.as_bytes() as *const [u8])
-                })),
-                None => RNone,
-            }
-        },
-    )
-}
-
-unsafe extern "C" fn header_nth<S: Side>(
-    this: *const c_void,
-    name: RStr<'_>,
-    index: usize,
-) -> ROption<RSlice<'static, u8>> {
-    guarded(
-        "header_nth",
-        || RNone,
-        || {
-            // SAFETY: as in `method`.
-            let side = unsafe { side::<S>(this) };
-            match side.headers().get_all(name.as_str()).iter().nth(index) {
-                // SAFETY: the value lives in the message; see `erase`.
-                Some(value) => RSome(RSlice::from_slice(unsafe {
-                    &*(value.as_bytes() as *const [u8])
-                })),
-                None => RNone,
-            }
-        },
-    )
-}
-
-unsafe extern "C" fn put_prepared<S: Side>(this: *mut c_void, id: u32, append: bool) -> bool {
-    guarded(
-        "put_prepared",
-        || false,
-        || {
-            let Some((name, value)) = crate::pipeline::prepared_header(id) else {
-                return false;
-            };
-            // SAFETY: as in `set_header`.
-            put(
-                unsafe { side_mut::<S>(this) }.headers_mut(),
-                name,
-                value,
-                append,
-            )
-            .is_ok()
-        },
-    )
-}
-
-/// A header name and value checked as `http` requires; the errors name what was wrong.
-pub(crate) fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("invalid header name {name:?}"))?;
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| format!("invalid value for header {name}: {value:?}"))?;
-    Ok((name, value))
-}
-
-/// Replaces every value of the header (`append` false) or adds one. A map that reached
-/// `http`'s limit of entries refuses (its plain `insert`/`append` would panic).
-fn put(
-    headers: &mut HeaderMap,
-    name: HeaderName,
-    value: HeaderValue,
-    append: bool,
-) -> Result<(), String> {
-    let outcome = if append {
-        headers.try_append(name, value).map(drop)
-    } else {
-        headers.try_insert(name, value).map(drop)
-    };
-    outcome.map_err(|_| {
-        format!(
-            "too many header lines ({}): the message holds as many as it can",
-            headers.len()
-        )
-    })
-}
-
 /// The empty text a text accessor answers when the host panicked.
-fn empty() -> RStr<'static> {
+pub(super) fn empty() -> RStr<'static> {
     RStr::from_str("")
 }
 
 /// The error a changing accessor answers when the host panicked.
-fn host_panicked() -> RResult<(), RString> {
+pub(super) fn host_panicked() -> RResult<(), RString> {
     RErr(RString::from(
         "the host panicked while changing the message",
     ))
-}
-
-/// # Safety
-/// As for [`side_mut`].
-unsafe fn put_text<S: Side>(
-    this: *mut c_void,
-    name: RStr<'_>,
-    value: RStr<'_>,
-    append: bool,
-) -> RResult<(), RString> {
-    match parse_header(name.as_str(), value.as_str()) {
-        Ok((name, value)) => {
-            // SAFETY: guaranteed by the caller.
-            put(
-                unsafe { side_mut::<S>(this) }.headers_mut(),
-                name,
-                value,
-                append,
-            )
-            .map_err(RString::from)
-            .into()
-        }
-        Err(message) => RErr(RString::from(message)),
-    }
-}
-
-unsafe extern "C" fn set_header<S: Side>(
-    this: *mut c_void,
-    name: RStr<'_>,
-    value: RStr<'_>,
-) -> RResult<(), RString> {
-    guarded("set_header", host_panicked, || {
-        // SAFETY: as in `method`; hooks that change the message hold the view mutably.
-        unsafe { put_text::<S>(this, name, value, false) }
-    })
-}
-
-unsafe extern "C" fn append_header<S: Side>(
-    this: *mut c_void,
-    name: RStr<'_>,
-    value: RStr<'_>,
-) -> RResult<(), RString> {
-    guarded("append_header", host_panicked, || {
-        // SAFETY: as in `set_header`.
-        unsafe { put_text::<S>(this, name, value, true) }
-    })
-}
-
-unsafe extern "C" fn remove_header<S: Side>(this: *mut c_void, name: RStr<'_>) -> bool {
-    guarded(
-        "remove_header",
-        || false,
-        || {
-            // SAFETY: as in `set_header`.
-            let side = unsafe { side_mut::<S>(this) };
-            side.headers_mut().remove(name.as_str()).is_some()
-        },
-    )
 }
 
 unsafe extern "C" fn peer_addr<S: Side>(this: *const c_void) -> RString {
@@ -502,6 +369,17 @@ unsafe extern "C" fn peer_addr<S: Side>(this: *const c_void) -> RString {
             .map(|peer| RString::from(peer.to_string()))
             .unwrap_or_default()
     })
+}
+
+unsafe extern "C" fn peer<S: Side>(this: *const c_void) -> PeerAddress {
+    guarded(
+        "peer",
+        || PeerAddress::UNKNOWN,
+        || {
+            // SAFETY: as in `method`.
+            PeerAddress::from_socket(unsafe { side::<S>(this) }.peer())
+        },
+    )
 }
 
 unsafe extern "C" fn body<S: Side>(this: *const c_void) -> RSlice<'static, u8> {
@@ -554,10 +432,9 @@ mod tests {
     #[test]
     fn a_value_set_again_replaces_the_earlier_one() {
         let mut values = RequestValues::default();
-        assert!(values.is_empty());
-        values.set("auth.subject", "ada");
-        values.set("csp.nonce", "abc");
-        values.set("auth.subject", "grace");
+        values.set("auth.subject", "ada").unwrap();
+        values.set("csp.nonce", "abc").unwrap();
+        values.set("auth.subject", "grace").unwrap();
         assert_eq!(values.get("auth.subject"), Some("grace"));
         assert_eq!(values.get("csp.nonce"), Some("abc"));
         assert_eq!(values.get("auth"), None);

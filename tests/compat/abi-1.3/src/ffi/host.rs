@@ -99,7 +99,12 @@ pub struct HostServices, read through HostServicesRef {
     ) -> RResult<u32, RString>,
 }
 appended {
-    /// (1.2) Answers the text it is given: the service a 1.2 extension asks an older host for.
+    /// (1.2) Checks and keeps a header name for the rest of the process; hooks then read
+    /// (`MessageVTable::header_by_id`) and set (`MessageVTable::put_headers`) headers of that
+    /// name by id, without the name being checked again per request.
+    pub prepare_header_name:
+        unsafe extern "C" fn(ctx: *const c_void, name: RStr<'_>) -> RResult<u32, RString>,
+    /// (1.3) Answers the text it is given: the service a 1.3 extension asks an older host for.
     pub echo: unsafe extern "C" fn(ctx: *const c_void, text: RStr<'_>) -> RString,
 }
 }

@@ -31,6 +31,7 @@
 //! assert_eq!(outcome.response.header_value("x-powered-by"), Some("beginnings"));
 //! ```
 
+mod documented;
 mod host;
 mod message;
 #[cfg(test)]
@@ -39,6 +40,7 @@ mod tests;
 use abi_stable::std_types::{RErr, RNone, ROk, RSlice, RSome, RStr};
 use serde_json::Value;
 
+pub use documented::{check_documented_keys, config_keys, route_keys};
 pub use host::{TestHost, block_on};
 pub use message::{TestRequest, TestResponse};
 

@@ -62,7 +62,7 @@ impl std::fmt::Display for Unsupported {
 impl std::error::Error for Unsupported {}
 
 impl Host {
-    /// (ABI 1.2) The host's answer to `text`; [`Unsupported`] on a host older than 1.2.
+    /// (ABI 1.3) The host's answer to `text`; [`Unsupported`] on a host older than 1.3.
     pub fn echo(&self, text: &str) -> Result<String, Unsupported> {
         let echo = self
             .handle
@@ -134,6 +134,40 @@ impl Host {
         id.into_result()
             .map(|id| PreparedHeader { id })
             .map_err(|e| crate::Error::new(e.into_string()))
+    }
+}
+
+impl Host {
+    /// Checks a header name once, at start-up, for the `*_by` accessors of
+    /// [`Request`](crate::Request) and [`Response`](crate::Response): reading or setting a
+    /// header by a prepared name skips checking and parsing the name per request. On a host
+    /// older than ABI 1.2 the name is kept as text and the accessors look it up by text: the
+    /// same answers, at the older cost.
+    pub fn prepare_name(&self, name: &str) -> Result<PreparedName, crate::Error> {
+        let text: Box<str> = name.into();
+        let Some(prepare) = self.handle.services().prepare_header_name() else {
+            return Ok(PreparedName { id: None, text });
+        };
+        // SAFETY: as in `log`.
+        let id = unsafe { prepare(self.handle.ctx, RStr::from_str(name)) };
+        id.into_result()
+            .map(|id| PreparedName { id: Some(id), text })
+            .map_err(|e| crate::Error::new(e.into_string()))
+    }
+}
+
+/// A header name checked and kept by the host (see [`Host::prepare_name`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreparedName {
+    /// The host's id; none on a host older than ABI 1.2.
+    pub(crate) id: Option<u32>,
+    pub(crate) text: Box<str>,
+}
+
+impl PreparedName {
+    /// The name as it was prepared.
+    pub fn as_str(&self) -> &str {
+        &self.text
     }
 }
 

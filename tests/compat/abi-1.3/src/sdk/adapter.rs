@@ -183,20 +183,18 @@ impl<E: Extension> ExtensionFunctions<E> {
     }
 
     unsafe extern "C" fn values_set(this: *const c_void) -> HookResult<RVec<RString>> {
-        // SAFETY: as in `applies`.
         guard(|| {
-            Ok(value_names(
-                unsafe { Self::get(this) }.extension.values_set(),
-            ))
+            // SAFETY: as in `applies`.
+            let cell = unsafe { Self::get(this) };
+            Ok(value_names(cell.extension.values_set()))
         })
     }
 
     unsafe extern "C" fn values_read(this: *const c_void) -> HookResult<RVec<RString>> {
-        // SAFETY: as in `applies`.
         guard(|| {
-            Ok(value_names(
-                unsafe { Self::get(this) }.extension.values_read(),
-            ))
+            // SAFETY: as in `applies`.
+            let cell = unsafe { Self::get(this) };
+            Ok(value_names(cell.extension.values_read()))
         })
     }
 }
