@@ -431,3 +431,80 @@ unsafe extern "C" fn set_value(
     values.push((name.as_str().to_string(), value.as_str().to_string()));
     ROk(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestHost;
+    use crate::{PreparedName, Request, Response};
+
+    /// The message table of a host built for ABI 1.1: the same accessors, its header saying
+    /// it ends before the fields 1.2 appended.
+    static VTABLE_1_1: MessageVTable = MessageVTable {
+        table_header: TableHeader {
+            size: std::mem::offset_of!(MessageVTable, peer) as u32,
+            version: crate::ffi::AbiVersion::new(1, 1),
+        },
+        ..VTABLE
+    };
+
+    fn view_with<'a>(
+        exchange: &'a mut Exchange<'_>,
+        table: &'static MessageVTable,
+    ) -> MessageView<'a> {
+        MessageView {
+            this: (exchange as *mut Exchange<'_>).cast::<c_void>(),
+            vtable: MessageVTableRef::of(table),
+            borrow: PhantomData,
+        }
+    }
+
+    /// The 1.2 calls of the SDK give the same answers on a 1.2 host (by id, typed) and on a
+    /// 1.1 host (by text), so an extension built for 1.2 runs unchanged on either.
+    #[test]
+    fn prepared_names_and_the_typed_peer_answer_alike_on_a_1_2_and_a_1_1_host() {
+        let host = TestHost::new().host();
+        let forwarded = host.prepare_name("X-Forwarded-For").unwrap();
+        let limit = host.prepare_name("ratelimit-limit").unwrap();
+        assert!(forwarded.id.is_some(), "the test host is a 1.2 host");
+        let unknown = PreparedName {
+            id: Some(u32::MAX),
+            text: "x-unknown".into(),
+        };
+        let peer: SocketAddr = "[2001:db8::1]:4321".parse().unwrap();
+        for table in [&VTABLE, &VTABLE_1_1] {
+            let mut request = TestRequest::get("/")
+                .header("x-forwarded-for", "1.1.1.1")
+                .header("x-forwarded-for", "2.2.2.2")
+                .peer(peer);
+            let mut response = TestResponse::new(200);
+            {
+                let mut exchange = Exchange {
+                    request: &mut request,
+                    response: None,
+                };
+                let view = Request::new(view_with(&mut exchange, table));
+                assert_eq!(view.header_by(&forwarded), Some("1.1.1.1"));
+                assert_eq!(view.header_nth_by(&forwarded, 1), Some(&b"2.2.2.2"[..]));
+                assert_eq!(view.header_nth_by(&forwarded, 2), None);
+                assert_eq!(view.peer_addr(), Some(peer));
+            }
+            {
+                let mut exchange = Exchange {
+                    request: &mut request,
+                    response: Some(&mut response),
+                };
+                let mut view = Response::new(view_with(&mut exchange, table));
+                view.set_headers_by(&[(&limit, "100"), (&forwarded, "3.3.3.3")])
+                    .unwrap();
+                assert!(view.set_headers_by(&[(&limit, "bad\nvalue")]).is_err());
+                let refused = view.set_headers_by(&[(&unknown, "1")]);
+                if std::ptr::eq(table, &VTABLE) {
+                    assert!(refused.is_err(), "an id the host never gave is refused");
+                }
+            }
+            assert_eq!(response.header_value("ratelimit-limit"), Some("100"));
+            assert_eq!(response.header_value("x-forwarded-for"), Some("3.3.3.3"));
+        }
+    }
+}
