@@ -309,6 +309,8 @@ struct Deadline<'a> {
 }
 
 /// Awaits `stage` until the deadline; past it the stage is dropped and the answer is 504.
+/// A stage that finishes at its first poll (most hooks and handlers) never registers a
+/// timer: the timer is only set for a stage that has to wait.
 async fn within<F: Future>(
     deadline: Option<&Deadline<'_>>,
     stage: F,
@@ -316,6 +318,14 @@ async fn within<F: Future>(
     let Some(deadline) = deadline else {
         return Ok(stage.await);
     };
+    let mut stage = std::pin::pin!(stage);
+    let first = std::future::poll_fn(|cx| match stage.as_mut().poll(cx) {
+        std::task::Poll::Ready(output) => std::task::Poll::Ready(Some(output)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    });
+    if let Some(output) = first.await {
+        return Ok(output);
+    }
     tokio::time::timeout_at(deadline.at, stage)
         .await
         .map_err(|_| {

@@ -3,12 +3,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 
 use crate::routing::RequestId;
 
-/// The header a request id is read from and echoed in.
-pub(crate) const REQUEST_ID: &str = "x-request-id";
+/// The header a request id is read from and echoed in (a constant name: no parsing per
+/// request).
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Ids from clients longer than this are replaced.
 const MAX_ID_LEN: usize = 128;
@@ -16,7 +17,7 @@ const MAX_ID_LEN: usize = 128;
 /// The client's `X-Request-Id` when it is sane (1 to 128 of `[A-Za-z0-9._-]`, so it can
 /// go into logs and headers as it is), a new random id otherwise.
 pub(crate) fn request_id(headers: &HeaderMap) -> RequestId {
-    if let Some(value) = headers.get(REQUEST_ID)
+    if let Some(value) = headers.get(&REQUEST_ID)
         && is_sane(value.as_bytes())
     {
         // Sane ids are visible ASCII; the clone shares the client's bytes.
