@@ -96,13 +96,17 @@ impl Acceptor {
         let service = hyper::service::service_fn(move |request| {
             let state = state.clone();
             let busy = busy.begin();
-            pace.scope(async move {
+            // hyper keeps room for one request's future per connection from its first
+            // request to its close. A request's state (route, chain, handler) runs to
+            // kilobytes; boxed, it is freed when the answer is out, and an idle kept-alive
+            // connection holds a pointer instead.
+            Box::pin(pace.scope(async move {
                 let response = state.handle(request, peer).await;
                 drop(busy);
                 Ok::<_, std::convert::Infallible>(response)
-            })
+            }))
         });
-        let connection = self.builder.serve_connection(io, service).into_owned();
+        let connection = Box::pin(self.builder.serve_connection(io, service).into_owned());
         let tracked = self.tracker.track();
         let stopping = self.stopping.clone();
         let waits = self.bounds.waits;

@@ -4,6 +4,7 @@
 //! does not finish closing in time (an HTTP/2 client withholding the PING answer) or a server
 //! that gives up draining drops it.
 
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -166,9 +167,13 @@ impl Waits {
 /// client answers the GOAWAY's PING); it is dropped once it has had no request in flight and
 /// written nothing for that long (an answer still streaming out is let finish).
 /// `graceful` asks the connection to finish what it is doing and close.
+///
+/// The connection comes boxed: an `async fn` that pins a future it was given keeps room for
+/// it twice in its own state (the argument and the pinned local), and this state is the
+/// spawned task every open connection holds for its whole life.
 pub(crate) async fn drive<C, E>(
-    connection: C,
-    graceful: impl Fn(std::pin::Pin<&mut C>),
+    mut connection: Pin<Box<C>>,
+    graceful: impl Fn(Pin<&mut C>),
     activity: Arc<Activity>,
     waits: Waits,
     mut stop: watch::Receiver<Stop>,
@@ -176,7 +181,6 @@ pub(crate) async fn drive<C, E>(
 where
     C: Future<Output = Result<(), E>>,
 {
-    tokio::pin!(connection);
     let mut closing = false;
     // Set when the connection was told to close for idling: by then it must have closed.
     let mut close_by: Option<(Instant, Duration)> = None;

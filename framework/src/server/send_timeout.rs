@@ -16,11 +16,14 @@ use super::connection::Activity;
 
 /// The connection's socket with a timer on its writes: armed when a write or flush cannot
 /// proceed, disarmed by any progress, and failing the write with `TimedOut` when it fires.
-/// The timer is allocated once per connection; a write costs no allocation. Bytes written
-/// count as the connection's activity (an answer still streaming out is not idle).
+/// The timer is allocated the first time a write has to wait (most connections never wait,
+/// and an idle one should not hold it) and kept for the connection's later waits; a write
+/// costs no allocation. Bytes written count as the connection's activity (an answer still
+/// streaming out is not idle).
 pub(crate) struct SendTimeout<T> {
     io: T,
-    timer: Option<(Duration, Pin<Box<Sleep>>)>,
+    timeout: Option<Duration>,
+    sleep: Option<Pin<Box<Sleep>>>,
     armed: bool,
     activity: Arc<Activity>,
 }
@@ -30,7 +33,8 @@ impl<T> SendTimeout<T> {
     pub fn new(io: T, timeout: Option<Duration>, activity: Arc<Activity>) -> Self {
         SendTimeout {
             io,
-            timer: timeout.map(|t| (t, Box::pin(tokio::time::sleep(t)))),
+            timeout,
+            sleep: None,
             armed: false,
             activity,
         }
@@ -50,13 +54,22 @@ impl<T> SendTimeout<T> {
         if poll.is_ready() {
             return poll;
         }
-        let Some((timeout, sleep)) = &mut self.timer else {
+        let Some(timeout) = self.timeout else {
             return Poll::Pending;
         };
-        if !self.armed {
-            sleep.as_mut().reset(Instant::now() + *timeout);
-            self.armed = true;
-        }
+        let deadline = Instant::now() + timeout;
+        let sleep = match &mut self.sleep {
+            Some(sleep) => {
+                if !self.armed {
+                    sleep.as_mut().reset(deadline);
+                }
+                sleep
+            }
+            None => self
+                .sleep
+                .insert(Box::pin(tokio::time::sleep_until(deadline))),
+        };
+        self.armed = true;
         match sleep.as_mut().poll(cx) {
             Poll::Ready(()) => {
                 self.armed = false;
