@@ -33,16 +33,20 @@ pub(crate) struct Judged {
 }
 
 /// Everything decided about a library without running any of it: the file may be loaded
-/// and its note says this host serves it. The file is read once, after its checks (so a
-/// FIFO planted under the name is refused, never read), for the note and the digest.
+/// and its note says this host serves it. The file is opened once, after its checks (so a
+/// FIFO planted under the name is refused, never read), for the note and the digest. It is
+/// read in pieces, never held whole: a library of megabytes would otherwise add as much to
+/// the server's peak memory at every start and reload.
 pub(crate) fn judge(directory: &Path, path: &Path) -> Result<Judged, LoadErrorKind> {
     check_file(directory, path)?;
-    let bytes = fs::read(path).map_err(|e| LoadErrorKind::Open {
+    let unreadable = |e: std::io::Error| LoadErrorKind::Open {
         reason: e.to_string(),
-    })?;
+    };
+    let mut file = fs::File::open(path).map_err(unreadable)?;
+    let note = note::judge(&file)?;
     Ok(Judged {
-        note: note::judge(&bytes)?,
-        sha256: sha256_hex(&bytes),
+        note,
+        sha256: sha256_hex(&mut file).map_err(unreadable)?,
     })
 }
 
@@ -101,12 +105,18 @@ pub(crate) fn check_sha256(judged: &Judged, expected: &str) -> Result<(), LoadEr
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The SHA-256 of the whole file, read from its start in pieces.
+fn sha256_hex(file: &mut fs::File) -> std::io::Result<String> {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
+    use std::io::Seek;
+    file.rewind()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(file, &mut hasher)?;
+    Ok(hasher
+        .finalize()
         .iter()
         .map(|byte| format!("{byte:02x}"))
-        .collect()
+        .collect())
 }
 
 fn classify(error: LibraryError) -> LoadErrorKind {

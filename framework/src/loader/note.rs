@@ -8,16 +8,17 @@ pub use beginnings_abi::ffi::note::AbiNote;
 
 use super::error::LoadErrorKind;
 
-/// Reads the ABI note from a library file's bytes and checks it against this host.
-pub(crate) fn judge(bytes: &[u8]) -> Result<AbiNote, LoadErrorKind> {
-    let note = read(bytes)?;
+/// Reads the ABI note from a library file and checks it against this host. Only the parts
+/// of the file the ELF headers point to are read, not the whole library.
+pub(crate) fn judge(file: &std::fs::File) -> Result<AbiNote, LoadErrorKind> {
+    let note = read(&object::ReadCache::new(file))?;
     verdict(&note)?;
     Ok(note)
 }
 
-/// The note in a library file's bytes; nothing of the file is executed.
-fn read(bytes: &[u8]) -> Result<AbiNote, LoadErrorKind> {
-    let file = object::File::parse(bytes).map_err(|e| LoadErrorKind::Open {
+/// The note in a library file; nothing of the file is executed.
+fn read<'d, R: object::ReadRef<'d>>(data: R) -> Result<AbiNote, LoadErrorKind> {
+    let file = object::File::parse(data).map_err(|e| LoadErrorKind::Open {
         reason: format!("not a shared library this host can read ({e})"),
     })?;
     if file.format() != object::BinaryFormat::Elf || !file.is_little_endian() {
