@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use beginnings_abi::log::debug;
-use beginnings_abi::{Action, Counter, Error, Filter, Hooks, Reply, Request, Response};
+use beginnings_abi::{
+    Action, Counter, Error, Filter, Hooks, Host, PreparedHeader, Reply, Request, Response,
+};
 use parking_lot::Mutex;
 
 use crate::origin::Origins;
@@ -33,7 +35,50 @@ pub struct CorsFilter {
     /// `cache_preflight` is on.
     cache: Option<Mutex<HashMap<String, Reply>>>,
     counters: Counters,
+    headers: Prepared,
 }
+
+/// The headers an answer to a cross-origin request gets, checked by the host once when the
+/// filter is built: setting them per request then copies and parses nothing.
+struct Prepared {
+    /// `Vary: Origin`.
+    vary_origin: PreparedHeader,
+    /// `Access-Control-Allow-Origin: *`, for `allow_origins: "*"`.
+    any_origin: PreparedHeader,
+    /// `Access-Control-Allow-Origin` echoing each origin listed exactly; an origin allowed
+    /// by a pattern is echoed as text.
+    listed_origins: HashMap<String, PreparedHeader>,
+    credentials: Option<PreparedHeader>,
+    expose: Option<PreparedHeader>,
+}
+
+impl Prepared {
+    fn new(policy: &Policy, host: Host) -> Result<Self, Error> {
+        // An entry no header may carry (a control character) cannot come from a browser
+        // either: it is left out here as it never matches there.
+        let listed_origins = policy
+            .origins
+            .listed()
+            .filter_map(|origin| {
+                let header = host.prepare_header(ALLOW_ORIGIN, origin).ok()?;
+                Some((origin.to_string(), header))
+            })
+            .collect();
+        Ok(Prepared {
+            vary_origin: host.prepare_header("vary", "Origin")?,
+            any_origin: host.prepare_header(ALLOW_ORIGIN, "*")?,
+            listed_origins,
+            credentials: (policy.credentials)
+                .then(|| host.prepare_header("access-control-allow-credentials", "true"))
+                .transpose()?,
+            expose: (policy.expose.as_deref())
+                .map(|expose| host.prepare_header("access-control-expose-headers", expose))
+                .transpose()?,
+        })
+    }
+}
+
+const ALLOW_ORIGIN: &str = "access-control-allow-origin";
 
 /// What the request hook decided, for the response hook.
 #[derive(Debug, Default)]
@@ -49,18 +94,21 @@ pub enum Outcome {
     Denied,
     /// `allow_origins: "*"`.
     AnyOrigin,
-    /// An allowed origin, echoed back.
+    /// An origin listed exactly, echoed back by its prepared header.
+    Listed(PreparedHeader),
+    /// An origin a pattern allows, echoed back.
     Origin(String),
 }
 
 impl CorsFilter {
-    pub fn new(policy: Policy, counters: Counters) -> Self {
+    pub fn new(policy: Policy, counters: Counters, host: Host) -> Result<Self, Error> {
         let cache = policy.cache_preflight.then(|| Mutex::new(HashMap::new()));
-        CorsFilter {
+        Ok(CorsFilter {
+            headers: Prepared::new(&policy, host)?,
             policy,
             cache,
             counters,
-        }
+        })
     }
 
     fn preflight(&self, origin: &str, method: &str, request: &Request<'_>) -> Reply {
@@ -111,10 +159,7 @@ impl CorsFilter {
     fn allowed_preflight(&self, origin: &str) -> Reply {
         let policy = &self.policy;
         let mut reply = Reply::new(204)
-            .header(
-                "access-control-allow-origin",
-                self.allow_origin_value(origin),
-            )
+            .header(ALLOW_ORIGIN, self.allow_origin_value(origin))
             .header("vary", PREFLIGHT_VARY);
         if policy.credentials {
             reply = reply.header("access-control-allow-credentials", "true");
@@ -161,54 +206,65 @@ impl Filter for CorsFilter {
             *state = Outcome::Answered;
             return Ok(Action::Respond(self.preflight(origin, method, request)));
         }
-        *state = if !self.policy.origins.allows(origin) {
+        *state = if matches!(self.policy.origins, Origins::Any) {
+            Outcome::AnyOrigin
+        } else if let Some(header) = self.headers.listed_origins.get(origin) {
+            Outcome::Listed(*header)
+        } else if self.policy.origins.allows(origin) {
+            Outcome::Origin(origin.to_string())
+        } else {
             self.counters.denied.add(1);
             Outcome::Denied
-        } else if matches!(self.policy.origins, Origins::Any) {
-            Outcome::AnyOrigin
-        } else {
-            Outcome::Origin(origin.to_string())
         };
         Ok(Action::Continue)
     }
 
     fn on_response(&self, state: &mut Outcome, response: &mut Response<'_>) -> Result<(), Error> {
-        let origin = match std::mem::take(state) {
+        let headers = &self.headers;
+        // Set rather than appended: the configuration speaks for the route, not the handler.
+        let echoed = match std::mem::take(state) {
             Outcome::Answered => return Ok(()),
             // `*` without credentials is the same answer to every origin: nothing varies.
             Outcome::Untouched if matches!(self.policy.origins, Origins::Any) => return Ok(()),
-            Outcome::Untouched | Outcome::Denied => return add_vary(response, "Origin"),
-            Outcome::AnyOrigin => None,
-            Outcome::Origin(origin) => Some(origin),
+            Outcome::Untouched | Outcome::Denied => return self.add_vary_origin(response),
+            Outcome::AnyOrigin => {
+                response.set_prepared(&headers.any_origin)?;
+                false
+            }
+            Outcome::Listed(header) => {
+                response.set_prepared(&header)?;
+                true
+            }
+            Outcome::Origin(origin) => {
+                response.set_header(ALLOW_ORIGIN, &origin)?;
+                true
+            }
         };
-        // Set rather than appended: the configuration speaks for the route, not the handler.
-        response.set_header(
-            "access-control-allow-origin",
-            origin.as_deref().unwrap_or("*"),
-        )?;
-        if self.policy.credentials {
-            response.set_header("access-control-allow-credentials", "true")?;
+        if let Some(credentials) = &headers.credentials {
+            response.set_prepared(credentials)?;
         }
-        if let Some(expose) = &self.policy.expose {
-            response.set_header("access-control-expose-headers", expose)?;
+        if let Some(expose) = &headers.expose {
+            response.set_prepared(expose)?;
         }
-        if origin.is_some() {
-            add_vary(response, "Origin")?;
+        if echoed {
+            self.add_vary_origin(response)?;
         }
         Ok(())
     }
 }
 
-/// Adds `token` to `Vary`, keeping what the handler put there.
-fn add_vary(response: &mut Response<'_>, token: &str) -> Result<(), Error> {
-    if let Some(existing) = response.header("vary") {
-        let present = existing
-            .split(',')
-            .map(str::trim)
-            .any(|t| t == "*" || t.eq_ignore_ascii_case(token));
-        if present {
-            return Ok(());
+impl CorsFilter {
+    /// Adds `Origin` to `Vary`, keeping what the handler put there.
+    fn add_vary_origin(&self, response: &mut Response<'_>) -> Result<(), Error> {
+        if let Some(existing) = response.header("vary") {
+            let present = existing
+                .split(',')
+                .map(str::trim)
+                .any(|t| t == "*" || t.eq_ignore_ascii_case("Origin"));
+            if present {
+                return Ok(());
+            }
         }
+        response.append_prepared(&self.headers.vary_origin)
     }
-    response.append_header("vary", token)
 }

@@ -63,6 +63,7 @@ pub struct CorsExtension {
     /// The extension's own policy, used by every route without a `cors:` map.
     policy: Policy,
     counters: Counters,
+    host: Host,
 }
 
 impl CorsExtension {
@@ -141,6 +142,7 @@ impl Extension for CorsExtension {
             config,
             policy,
             counters,
+            host,
         })
     }
 
@@ -159,7 +161,7 @@ impl Extension for CorsExtension {
         if policy.origins.is_empty() {
             return Ok(None);
         }
-        Ok(Some(CorsFilter::new(policy, self.counters)))
+        CorsFilter::new(policy, self.counters, self.host).map(Some)
     }
 }
 

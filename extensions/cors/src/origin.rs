@@ -72,6 +72,15 @@ impl Origins {
         matches!(self, Origins::List { exact, patterns } if exact.is_empty() && patterns.is_empty())
     }
 
+    /// The origins listed exactly (not by a pattern), as browsers send them.
+    pub fn listed(&self) -> impl Iterator<Item = &str> {
+        let exact = match self {
+            Origins::Any => None,
+            Origins::List { exact, .. } => Some(exact),
+        };
+        exact.into_iter().flatten().map(String::as_str)
+    }
+
     pub fn allows(&self, origin: &str) -> bool {
         match self {
             Origins::Any => true,

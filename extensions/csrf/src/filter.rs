@@ -1,5 +1,6 @@
 //! The filter: issues the token on safe requests, checks it on the others.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use beginnings_abi::log::debug;
@@ -7,7 +8,7 @@ use beginnings_abi::{Action, Counter, Error, Filter, Hooks, Reply, Request, Resp
 use cookie::Cookie;
 
 use crate::config::Binding;
-use crate::token::{Signer, same};
+use crate::token::{Signer, TOKEN_CHARS, same};
 
 /// The request value that carries the token to later extensions, handlers and templates.
 pub const TOKEN_VALUE: &str = "csrf.token";
@@ -41,26 +42,23 @@ fn is_safe(method: &str) -> bool {
 
 impl CsrfFilter {
     /// Every value of the token cookie (a cookie from a sibling domain may sit beside ours).
-    fn cookies<'r>(&self, request: &'r Request<'_>) -> Vec<&'r str> {
-        named_cookies(request, &self.settings.cookie_name).collect()
+    fn cookies<'r>(&self, lines: &[&'r str]) -> impl Iterator<Item = &'r str> {
+        named_cookies(lines, &self.settings.cookie_name)
     }
 
     /// The session identifier the token is bound to; empty when there is none (yet).
-    fn binding(&self, request: &Request<'_>) -> String {
+    fn binding<'r>(&self, request: &'r Request<'_>, lines: &[&'r str]) -> &'r str {
         match &self.settings.bind_to {
-            None => String::new(),
-            Some(Binding::Cookie(name)) => named_cookies(request, name)
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-            Some(Binding::Value(name)) => request.value(name).unwrap_or_default().to_string(),
+            None => "",
+            Some(Binding::Cookie(name)) => named_cookies(lines, name).next().unwrap_or_default(),
+            Some(Binding::Value(name)) => request.value(name).unwrap_or_default(),
         }
     }
 
     /// The token the request submits: the header, else the form field of a urlencoded body.
-    fn submitted(&self, request: &Request<'_>) -> Option<String> {
+    fn submitted<'r>(&self, request: &'r Request<'_>) -> Option<Cow<'r, str>> {
         if let Some(token) = request.header(&self.settings.header_name) {
-            return Some(token.trim().to_string());
+            return Some(Cow::Borrowed(token.trim()));
         }
         let form = request.header("content-type").is_some_and(|kind| {
             kind.split(';').next().is_some_and(|t| {
@@ -73,20 +71,24 @@ impl CsrfFilter {
         }
         form_urlencoded::parse(request.body())
             .find(|(name, _)| *name == self.settings.field_name)
-            .map(|(_, value)| value.into_owned())
+            .map(|(_, value)| value)
     }
 
     /// Why an unsafe request is refused, if it is.
-    fn refusal(&self, request: &Request<'_>, binding: &[u8]) -> Option<&'static str> {
-        let cookies = self.cookies(request);
-        if cookies.is_empty() {
+    fn refusal(
+        &self,
+        request: &Request<'_>,
+        lines: &[&str],
+        binding: &[u8],
+    ) -> Option<&'static str> {
+        if self.cookies(lines).next().is_none() {
             return Some("csrf cookie missing");
         }
         let Some(submitted) = self.submitted(request) else {
             return Some("csrf token missing");
         };
-        let valid = cookies
-            .iter()
+        let valid = self
+            .cookies(lines)
             .any(|cookie| same(&submitted, cookie) && self.settings.signer.verify(cookie, binding));
         (!valid).then_some("csrf token invalid")
     }
@@ -105,16 +107,17 @@ impl Filter for CsrfFilter {
         state: &mut CsrfState,
         request: &mut Request<'_>,
     ) -> Result<Action, Error> {
-        let binding = self.binding(request);
-        let binding = binding.as_bytes();
-        let token = if is_safe(request.method()) {
+        let lines = request.header_values("cookie");
+        let binding = self.binding(request, &lines).as_bytes();
+        // A valid token is copied on the stack: the request is borrowed while it is read,
+        // and must be free again to hand the token on.
+        let mut copy = [0u8; TOKEN_CHARS];
+        let token: Cow<'_, str> = if is_safe(request.method()) {
             let known = self
-                .cookies(request)
-                .into_iter()
-                .find(|cookie| self.settings.signer.verify(cookie, binding))
-                .map(str::to_string);
+                .cookies(&lines)
+                .find(|cookie| self.settings.signer.verify(cookie, binding));
             match known {
-                Some(token) => token,
+                Some(token) => on_stack(token, &mut copy),
                 // None yet, or one from another session or secret: a fresh token.
                 None => {
                     let token = self
@@ -126,17 +129,18 @@ impl Filter for CsrfFilter {
                         "{}={token}{}",
                         self.settings.cookie_name, self.settings.cookie_attributes
                     ));
-                    token
+                    Cow::Owned(token)
                 }
             }
         } else {
-            if let Some(reason) = self.refusal(request, binding) {
+            if let Some(reason) = self.refusal(request, &lines, binding) {
                 self.settings.rejected.add(1);
                 debug!("{} {}: {reason}", request.method(), request.path());
                 return Ok(Action::Respond(Reply::error(403, reason)));
             }
             // Checked above: the submitted token equals a valid cookie.
-            self.submitted(request).unwrap_or_default()
+            let submitted = self.submitted(request).unwrap_or_default();
+            on_stack(&submitted, &mut copy)
         };
         request.set_value(TOKEN_VALUE, &token)?;
         Ok(Action::Continue)
@@ -151,17 +155,23 @@ impl Filter for CsrfFilter {
     }
 }
 
+/// `token` copied into `copy` when it has a valid token's length (it always has, once it
+/// verified), else into a String.
+fn on_stack<'c>(token: &str, copy: &'c mut [u8; TOKEN_CHARS]) -> Cow<'c, str> {
+    if token.len() != TOKEN_CHARS {
+        return Cow::Owned(token.to_string());
+    }
+    copy.copy_from_slice(token.as_bytes());
+    std::str::from_utf8(copy).map_or_else(|_| Cow::Owned(token.to_string()), Cow::Borrowed)
+}
+
 /// Every value of cookie `name`, from every `Cookie` line in order: an HTTP/2 client may
 /// send each cookie in a field of its own (RFC 9113, section 8.2.3), so reading only the
 /// first line would miss the token or, worse, the session the token is bound to.
-fn named_cookies<'r, 'n>(
-    request: &'r Request<'_>,
-    name: &'n str,
-) -> impl Iterator<Item = &'r str> + use<'r, 'n> {
-    request
-        .header_values("cookie")
-        .into_iter()
-        .flat_map(Cookie::split_parse)
+fn named_cookies<'r>(lines: &[&'r str], name: &str) -> impl Iterator<Item = &'r str> {
+    lines
+        .iter()
+        .flat_map(|line| Cookie::split_parse(*line))
         .filter_map(Result::ok)
         .filter(move |cookie| cookie.name() == name)
         .filter_map(|cookie| cookie.value_raw())

@@ -20,6 +20,10 @@ const CONTEXT: &[u8] = b"beginnings-csrf-v1";
 const NONCE_BYTES: usize = 32;
 /// The length of a base64url SHA-256 MAC without padding.
 const MAC_CHARS: usize = 43;
+/// The length of a token: the nonce and the MAC, base64url without padding, and the dot.
+pub const TOKEN_CHARS: usize = 43 + 1 + MAC_CHARS;
+/// Room for what 43 base64 characters may decode to, as the decoder estimates it.
+const DECODED_ROOM: usize = 33;
 
 pub struct Signer {
     key: HmacSha256,
@@ -61,11 +65,18 @@ impl Signer {
         if tag.len() != MAC_CHARS {
             return false;
         }
-        let (Ok(nonce), Ok(tag)) = (URL_SAFE_NO_PAD.decode(nonce), URL_SAFE_NO_PAD.decode(tag))
-        else {
+        // Decoded on the stack: a token is checked on every request that carries one.
+        let (mut nonce_bytes, mut tag_bytes) = ([0u8; DECODED_ROOM], [0u8; DECODED_ROOM]);
+        let decoded = (
+            URL_SAFE_NO_PAD.decode_slice(nonce, &mut nonce_bytes),
+            URL_SAFE_NO_PAD.decode_slice(tag, &mut tag_bytes),
+        );
+        let (Ok(NONCE_BYTES), Ok(tag_len)) = decoded else {
             return false;
         };
-        nonce.len() == NONCE_BYTES && self.mac(binding, &nonce).verify_slice(&tag).is_ok()
+        self.mac(binding, &nonce_bytes[..NONCE_BYTES])
+            .verify_slice(&tag_bytes[..tag_len])
+            .is_ok()
     }
 }
 

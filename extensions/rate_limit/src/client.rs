@@ -18,7 +18,7 @@ impl ClientIp {
         }
     }
 
-    /// The client address to key on. `forwarded` holds the `X-Forwarded-For` lines in the
+    /// The client address to key on. `forwarded` gives the `X-Forwarded-For` lines in the
     /// order they came: one list, as if joined with commas (RFC 9110, section 5.3), since a
     /// proxy may add its hop on a line of its own. It is read only when the peer itself is
     /// trusted, since anyone else can write anything there. Each proxy appends the address
@@ -26,11 +26,16 @@ impl ClientIp {
     /// first untrusted address is the client. When every hop is trusted the leftmost one
     /// is; an unreadable entry stops the walk at the last hop read (a trusted proxy: keying
     /// on it is coarse but cannot be forged).
-    pub fn of(&self, peer: Option<SocketAddr>, forwarded: &[&str]) -> IpAddr {
+    pub fn of<'a>(
+        &self,
+        peer: Option<SocketAddr>,
+        forwarded: impl FnOnce() -> Vec<&'a str>,
+    ) -> IpAddr {
         // No peer address: every such request shares one key.
         let peer = peer.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |p| p.ip().to_canonical());
         let mut client = peer;
         if self.is_trusted(peer) {
+            let forwarded = forwarded();
             let hops = forwarded.iter().rev().flat_map(|line| line.rsplit(','));
             for hop in hops {
                 let Some(address) = parse_hop(hop.trim()) else {
@@ -85,7 +90,7 @@ mod tests {
     fn lines(trusted: &[&str], peer: &str, forwarded: &[&str]) -> String {
         let trusted = trusted.iter().map(|t| t.parse().unwrap()).collect();
         ClientIp::new(trusted, 64)
-            .of(Some(peer.parse().unwrap()), forwarded)
+            .of(Some(peer.parse().unwrap()), || forwarded.to_vec())
             .to_string()
     }
 

@@ -11,6 +11,7 @@ use beginnings_abi::{Action, Counter, Error, Filter, Hooks, Reply, Request, Resp
 
 use crate::Shared;
 use crate::config::{KeySpec, Limit};
+use crate::headers::RouteHeaders;
 use crate::shared::SharedLimit;
 use crate::store::{Bucket, Outcome};
 
@@ -23,8 +24,7 @@ pub struct RateLimitFilter {
     pub(crate) backend: Backend,
     pub(crate) shared: Arc<Shared>,
     /// `RateLimit-Limit` and `RateLimit-Policy`, made once.
-    pub(crate) limit_header: String,
-    pub(crate) policy_header: String,
+    pub(crate) headers: RouteHeaders,
     pub(crate) rejected: Counter,
     pub(crate) evicted: Counter,
 }
@@ -71,12 +71,11 @@ impl RateLimitFilter {
     }
 
     /// The client's address: the peer, or behind trusted proxies what they forwarded
-    /// (every `X-Forwarded-For` line, in order).
+    /// (every `X-Forwarded-For` line, in order; read only from a trusted peer).
     pub(crate) fn address(&self, request: &Request<'_>) -> std::net::IpAddr {
-        self.shared.clients.of(
-            request.peer_addr(),
-            &request.header_values("x-forwarded-for"),
-        )
+        self.shared.clients.of(request.peer_addr(), || {
+            request.header_values("x-forwarded-for")
+        })
     }
 
     /// What identifies the client, before hashing: the configured value, else its address.
@@ -110,10 +109,10 @@ impl RateLimitFilter {
         let retry_after = ceil_seconds(wait).max(1);
         let reply = Reply::error(429, "too many requests")
             .header("retry-after", retry_after.to_string())
-            .header("ratelimit-limit", self.limit_header.clone())
+            .header("ratelimit-limit", self.headers.limit_text.clone())
             .header("ratelimit-remaining", "0")
             .header("ratelimit-reset", reset.to_string())
-            .header("ratelimit-policy", self.policy_header.clone());
+            .header("ratelimit-policy", self.headers.policy_text.clone());
         Action::Respond(reply)
     }
 
@@ -233,10 +232,11 @@ impl Filter for RateLimitFilter {
         let Some((remaining, reset)) = state.counted else {
             return Ok(());
         };
-        response.set_header("ratelimit-limit", &self.limit_header)?;
-        response.set_header("ratelimit-remaining", &remaining.to_string())?;
-        response.set_header("ratelimit-reset", &reset.to_string())?;
-        response.set_header("ratelimit-policy", &self.policy_header)
+        let counts = &self.shared.count_headers;
+        response.set_prepared(&self.headers.limit)?;
+        counts.set_remaining(response, remaining)?;
+        counts.set_reset(response, reset)?;
+        response.set_prepared(&self.headers.policy)
     }
 }
 

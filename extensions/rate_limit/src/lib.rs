@@ -36,6 +36,7 @@
 mod client;
 mod config;
 mod filter;
+mod headers;
 mod shared;
 mod store;
 #[cfg(test)]
@@ -57,6 +58,7 @@ use crate::config::{LimitSpec, route_limit};
 pub use crate::config::{StoreKind, StorePolicy};
 use crate::filter::Backend;
 pub use crate::filter::RateLimitFilter;
+use crate::headers::{CountHeaders, RouteHeaders};
 use crate::shared::SharedLimit;
 use crate::store::{Bucket, Limiters};
 
@@ -78,6 +80,8 @@ pub(crate) struct Shared {
     pub(crate) clients: ClientIp,
     pub(crate) hasher: RandomState,
     pub(crate) limiters: Limiters,
+    /// `RateLimit-Remaining` and `RateLimit-Reset`, prepared value by value as they are sent.
+    pub(crate) count_headers: CountHeaders,
 }
 
 pub struct RateLimitExtension {
@@ -114,6 +118,7 @@ impl Extension for RateLimitExtension {
                 clients: ClientIp::new(config.trusted_proxies, config.ipv6_prefix),
                 hasher: RandomState::new(),
                 limiters: Limiters::new(config.max_keys, sweep_interval),
+                count_headers: CountHeaders::new(host),
             }),
             default: config.default,
             store: config.store,
@@ -171,13 +176,15 @@ impl Extension for RateLimitExtension {
                 ))
             }
         };
-        let mut policy_header = format!("{};w={}", limit.requests, limit.window.as_secs());
-        if limit.burst != limit.requests {
-            policy_header.push_str(&format!(";burst={}", limit.burst));
-        }
+        let headers = RouteHeaders::new(
+            self.host,
+            limit.requests,
+            limit.window.as_secs(),
+            limit.burst,
+        )
+        .map_err(|e| problem(e.to_string()))?;
         Ok(Some(RateLimitFilter {
-            limit_header: limit.burst.to_string(),
-            policy_header,
+            headers,
             limit,
             backend,
             shared: self.shared.clone(),

@@ -137,6 +137,37 @@ fn a_shared_limit_runs_in_the_asynchronous_hook() {
     assert_eq!(second.response.status, 429);
 }
 
+/// `RateLimit-Remaining` and `RateLimit-Reset` of one request through `filter`.
+fn counts(filter: &beginnings_abi::testing::TestFilter, path: &str) -> (String, String) {
+    let answer = filter
+        .exchange(TestRequest::get(path).route(path), |_| {
+            TestResponse::new(200)
+        })
+        .unwrap();
+    let header = |name| answer.response.header_value(name).unwrap().to_string();
+    (header("ratelimit-remaining"), header("ratelimit-reset"))
+}
+
+#[test]
+fn counts_read_the_same_whether_prepared_or_formatted() {
+    let extension = extension(json!({}));
+    // 2000 a minute: what is left is past the values prepared on first use, the reset is not.
+    let large = extension
+        .filter("/large", json!({"rate_limit": 2000}))
+        .unwrap();
+    assert_eq!(counts(&large, "/large"), ("1999".into(), "1".into()));
+    assert_eq!(counts(&large, "/large"), ("1998".into(), "1".into()));
+    // 3 a minute: one request every 20 seconds refills the bucket. Two routes of the same
+    // limit count apart, and the second sends the values the first prepared.
+    let small = extension
+        .filter("/small", json!({"rate_limit": 3}))
+        .unwrap();
+    for path in ["/small/a", "/small/b"] {
+        assert_eq!(counts(&small, path), ("2".into(), "20".into()), "{path}");
+        assert_eq!(counts(&small, path), ("1".into(), "40".into()), "{path}");
+    }
+}
+
 /// The hooks of the filter for `rate_limit: 5` under `config`.
 fn hooks_of(config: Value) -> Hooks {
     let config = beginnings_abi::json::from_value(config).unwrap();
