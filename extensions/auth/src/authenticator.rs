@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use beginnings_abi::json::{Value, json};
-use beginnings_abi::{Counter, Error, Host, Request};
+use beginnings_abi::{Counter, Error, Host, PreparedName, Request};
 
 use crate::answer::Answers;
 use crate::api_key::ApiKeyStore;
@@ -31,6 +31,8 @@ pub struct Authenticator {
     pub revocation: Option<Arc<Revocation>>,
     pub answers: Answers,
     pub stats: Stats,
+    /// `Authorization`, read on every request: its name checked by the host once (ABI 1.2).
+    pub authorization: PreparedName,
 }
 
 impl Authenticator {
@@ -57,6 +59,7 @@ impl Authenticator {
             revocation,
             answers,
             stats: Stats::new(host),
+            authorization: host.prepare_name("authorization")?,
         })
     }
 
@@ -66,7 +69,10 @@ impl Authenticator {
     }
 
     pub fn authenticate(&self, request: &Request<'_>) -> Result<Arc<Identity>, Failure> {
-        if let Some(token) = request.header("authorization").and_then(bearer_token) {
+        if let Some(token) = request
+            .header_by(&self.authorization)
+            .and_then(bearer_token)
+        {
             return self.verify_token(token);
         }
         if let Some(store) = &self.api_keys

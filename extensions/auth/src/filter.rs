@@ -159,7 +159,9 @@ impl AuthFilter {
         identity: &Identity,
         request: &mut Request<'_>,
     ) -> Option<Action> {
-        let token = request.header("authorization").and_then(bearer_token)?;
+        let token = request
+            .header_by(&self.shared.authorization)
+            .and_then(bearer_token)?;
         let key = Revocation::key_of(identity, token)?;
         match revocation.is_revoked(&key).await {
             Ok(false) => None,

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 
 use beginnings_abi::log::debug;
 use beginnings_abi::{
-    Action, Counter, Error, Filter, Hooks, Host, PreparedHeader, Reply, Request, Response,
+    Action, Counter, Error, Filter, Hooks, Host, PreparedHeader, PreparedName, Reply, Request,
+    Response,
 };
 use parking_lot::Mutex;
 
@@ -50,6 +51,11 @@ struct Prepared {
     listed_origins: HashMap<String, PreparedHeader>,
     credentials: Option<PreparedHeader>,
     expose: Option<PreparedHeader>,
+    /// The names read or set per request, checked by the host once (ABI 1.2).
+    origin: PreparedName,
+    request_method: PreparedName,
+    vary: PreparedName,
+    allow_origin: PreparedName,
 }
 
 impl Prepared {
@@ -74,6 +80,10 @@ impl Prepared {
             expose: (policy.expose.as_deref())
                 .map(|expose| host.prepare_header("access-control-expose-headers", expose))
                 .transpose()?,
+            origin: host.prepare_name("origin")?,
+            request_method: host.prepare_name("access-control-request-method")?,
+            vary: host.prepare_name("vary")?,
+            allow_origin: host.prepare_name(ALLOW_ORIGIN)?,
         })
     }
 }
@@ -193,7 +203,7 @@ impl Filter for CorsFilter {
     }
 
     fn on_request(&self, state: &mut Outcome, request: &mut Request<'_>) -> Result<Action, Error> {
-        let Some(origin) = request.header_bytes("origin") else {
+        let Some(origin) = request.header_nth_by(&self.headers.origin, 0) else {
             return Ok(Action::Continue);
         };
         let Ok(origin) = std::str::from_utf8(origin) else {
@@ -201,7 +211,7 @@ impl Filter for CorsFilter {
             return Ok(Action::Continue);
         };
         if request.method() == "OPTIONS"
-            && let Some(method) = request.header("access-control-request-method")
+            && let Some(method) = request.header_by(&self.headers.request_method)
         {
             *state = Outcome::Answered;
             return Ok(Action::Respond(self.preflight(origin, method, request)));
@@ -236,7 +246,7 @@ impl Filter for CorsFilter {
                 true
             }
             Outcome::Origin(origin) => {
-                response.set_header(ALLOW_ORIGIN, &origin)?;
+                response.set_headers_by(&[(&headers.allow_origin, &origin)])?;
                 true
             }
         };
@@ -256,7 +266,7 @@ impl Filter for CorsFilter {
 impl CorsFilter {
     /// Adds `Origin` to `Vary`, keeping what the handler put there.
     fn add_vary_origin(&self, response: &mut Response<'_>) -> Result<(), Error> {
-        if let Some(existing) = response.header("vary") {
+        if let Some(existing) = response.header_by(&self.headers.vary) {
             let present = existing
                 .split(',')
                 .map(str::trim)

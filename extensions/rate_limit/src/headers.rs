@@ -4,11 +4,11 @@
 //! change from request to request, but over a small range of values that come back again
 //! and again (a reset is a few seconds, what is left of a small burst a few requests): each
 //! such value is prepared the first time it is sent and set by id afterwards. Larger values
-//! are formatted on the stack and set as text.
+//! are formatted on the stack and set by prepared name (ABI 1.2), so only the value is copied.
 
 use std::sync::OnceLock;
 
-use beginnings_abi::{Error, Host, PreparedHeader, Response};
+use beginnings_abi::{Error, Host, PreparedHeader, PreparedName, Response};
 
 /// The values below this are prepared on first use, per header. Bounded so that a route
 /// with a burst of millions cannot make the host keep millions of headers; 1024 covers the
@@ -18,15 +18,18 @@ const PREPARED_VALUES: usize = 1024;
 /// One numeric header of the answer and the values of it already prepared.
 pub(crate) struct NumberHeader {
     name: &'static str,
+    /// The name checked by the host once, for the values set as text.
+    prepared_name: PreparedName,
     prepared: Box<[OnceLock<PreparedHeader>]>,
 }
 
 impl NumberHeader {
-    fn new(name: &'static str) -> Self {
-        NumberHeader {
+    fn new(host: Host, name: &'static str) -> Result<Self, Error> {
+        Ok(NumberHeader {
             name,
+            prepared_name: host.prepare_name(name)?,
             prepared: (0..PREPARED_VALUES).map(|_| OnceLock::new()).collect(),
-        }
+        })
     }
 
     /// Sets the header to `value` on `response`, replacing any value the handler gave it.
@@ -37,7 +40,7 @@ impl NumberHeader {
             .ok()
             .and_then(|index| self.prepared.get(index))
         else {
-            return response.set_header(self.name, text);
+            return response.set_headers_by(&[(&self.prepared_name, text)]);
         };
         if let Some(header) = slot.get() {
             return response.set_prepared(header);
@@ -63,12 +66,12 @@ pub(crate) struct CountHeaders {
 }
 
 impl CountHeaders {
-    pub(crate) fn new(host: Host) -> Self {
-        CountHeaders {
+    pub(crate) fn new(host: Host) -> Result<Self, Error> {
+        Ok(CountHeaders {
             host,
-            remaining: NumberHeader::new("ratelimit-remaining"),
-            reset: NumberHeader::new("ratelimit-reset"),
-        }
+            remaining: NumberHeader::new(host, "ratelimit-remaining")?,
+            reset: NumberHeader::new(host, "ratelimit-reset")?,
+        })
     }
 
     pub(crate) fn set_remaining(

@@ -118,7 +118,7 @@ impl Extension for RateLimitExtension {
                 clients: ClientIp::new(config.trusted_proxies, config.ipv6_prefix),
                 hasher: RandomState::new(),
                 limiters: Limiters::new(config.max_keys, sweep_interval),
-                count_headers: CountHeaders::new(host),
+                count_headers: CountHeaders::new(host)?,
             }),
             default: config.default,
             store: config.store,
