@@ -15,6 +15,6 @@ pub(crate) use chain::ChainBuilder;
 pub(crate) use host::{HostChains, HostEntry};
 pub(crate) use prepared::get as prepared_header;
 pub(crate) use prepared::prepare as prepare_header;
-pub use probe::ChainProbe;
+pub use probe::{ChainProbe, ProbedRequest};
 pub(crate) use run::{Answer, Incoming, run};
 pub use values::ValueOrderError;
