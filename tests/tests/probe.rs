@@ -26,11 +26,7 @@ fn rate_limited(store: &str) -> ChainProbe {
 }
 
 fn request_head() -> http::request::Parts {
-    http::Request::get(ROUTE)
-        .body(())
-        .unwrap()
-        .into_parts()
-        .0
+    http::Request::get(ROUTE).body(()).unwrap().into_parts().0
 }
 
 /// One request through `probe`: whether it passed, and the answer's `RateLimit-Remaining`.

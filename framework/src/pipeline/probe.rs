@@ -215,7 +215,9 @@ impl ProbedRequest<'_> {
                 peer: Some(PROBE_PEER),
                 values: self.values.as_deref(),
             };
-            if let RErr(_) = link.filter.on_response(self.states.get(index), view(&mut side))
+            if let RErr(_) = link
+                .filter
+                .on_response(self.states.get(index), view(&mut side))
                 && !link.fail_open
             {
                 passed = false;
