@@ -15,9 +15,8 @@
 //!
 //! * the headers the response hooks add, which hyper writes and the kernel copies to the
 //!   socket on every answer: this bench prints how many and how many bytes (`chain: the
-//!   response hooks add ...`); the bare request costs the server 7.85 µs of CPU over TCP
-//!   (scenario S0), most of it in the kernel, against which a few hundred bytes more per
-//!   answer are not free;
+//!   response hooks add ...`); the profile in docs/performance.md (`perf record` on the
+//!   server under `wrk`) finds more than half of the server's time in the kernel;
 //! * the allocations, each a `malloc` and a `free` in the server's busy allocator: printed
 //!   here per case, the extension libraries' own included;
 //! * caches: here the same request runs back to back with the chain's code and data hot,
@@ -26,7 +25,8 @@
 //! * the asynchronous hooks of the shared store (not in scenario C) cost a runtime entry
 //!   here (`chain_shared_store/block_on_ready`) that a server's task does not pay.
 //!
-//! The figures of both, as last measured, are in docs/performance.md.
+//! What this bench measures of these is what it prints (headers added, allocations, the
+//! runtime entry); the split of the rest between kernel, hyper and caches is the profile's.
 
 #[path = "../load/token.rs"]
 mod token;
