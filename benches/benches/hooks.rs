@@ -1,17 +1,26 @@
 //! The per-request cost of one extension hook across the ABI (the real library, loaded
 //! through the real loader, called through the borrowed-view vtable) next to the same
-//! filter written natively against the request head.
+//! filter written natively against the request head. Then each shipped extension on one
+//! request, both sides sharing one per-request state as in the server, the asynchronous
+//! request hooks of the shared store included. Prints the allocations per call of each case,
+//! the extension libraries' own included (see `beginnings_benches`).
+
+#[path = "../load/token.rs"]
+mod token;
 
 use std::hint::black_box;
 use std::path::Path;
 
 use beginnings::bench::ChainProbe;
 use beginnings::config::load_str;
+use beginnings::routing::Body;
 use beginnings_benches::{CountingAllocator, allocations_per_call};
 use beginnings_tests::build_release;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::HeaderValue;
 use http::request::Parts;
+
+beginnings_benches::count_every_allocation!();
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;
@@ -110,11 +119,11 @@ fn hooks(c: &mut Criterion) {
             &format!("  \"fixture_pipeline:Bench\": {{mode: {config_mode}}}\n"),
         );
         let mut parts = request_head();
-        let host_allocations =
-            allocations_per_call(|| assert!(abi.request_hooks(ROUTE, &mut parts)));
-        println!("request_hook/abi/{mode}: {host_allocations} host allocations per call");
+        let allocations =
+            allocations_per_call(|| assert!(abi.request_hooks(ROUTE, &mut parts).passed()));
+        println!("request_hook/abi/{mode}: {allocations} per call");
         group.bench_function(format!("abi/{mode}"), |b| {
-            b.iter(|| abi.request_hooks(ROUTE, black_box(&mut parts)))
+            b.iter(|| abi.request_hooks(ROUTE, black_box(&mut parts)).passed())
         });
         let mut parts = request_head();
         group.bench_function(format!("native/{mode}"), |b| {
@@ -127,15 +136,34 @@ fn hooks(c: &mut Criterion) {
     // for a typical route. `none` is the same loop with an empty chain.
     let mut group = c.benchmark_group("extension_per_request");
     for (name, yaml) in SHIPPED {
-        let probe = probe_any(&libraries, yaml);
+        let config = load_str(yaml, Path::new("bench.yaml")).expect("benchmark config loads");
+        let probe = ChainProbe::new(&config, &libraries, ROUTE, "GET").expect("chain builds");
         let mut parts = request_head();
+        // A bearer token the configuration's JWT secret signed, where it has one.
+        if let Some(secret) = token::auth_secret(&config) {
+            let bearer = token::bearer(&secret).expect("token signs");
+            parts.headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {bearer}")).expect("a header value"),
+            );
+        }
+        let allocations = allocations_per_call(|| {
+            let mut response = http::Response::new(Body::default());
+            let passed = probe.request_and_response(ROUTE, &mut parts, &mut response);
+            assert!(passed, "{name}: the chain lets the request through");
+        }) - allocations_per_call(|| {
+            black_box(http::Response::new(Body::default()));
+        });
+        let asynchronous = if probe.has_async_hooks() {
+            " (asynchronous request hook)"
+        } else {
+            ""
+        };
+        println!("extension_per_request/{name}: {allocations} per request{asynchronous}");
         group.bench_function(name, |b| {
             b.iter_batched_ref(
-                || http::Response::new(beginnings::routing::Body::default()),
-                |response| {
-                    probe.request_hooks(ROUTE, &mut parts);
-                    probe.response_hooks(ROUTE, &parts, response)
-                },
+                || http::Response::new(Body::default()),
+                |response| probe.request_and_response(ROUTE, &mut parts, response),
                 criterion::BatchSize::SmallInput,
             )
         });
@@ -145,7 +173,7 @@ fn hooks(c: &mut Criterion) {
 
 /// Extensions as a benchmark configures them: (name, configuration). The auth entry stores
 /// the SHA-256 of the API key `bench-key` that the request carries.
-const SHIPPED: [(&str, &str); 7] = [
+const SHIPPED: [(&str, &str); 9] = [
     ("none", "extensions: {}\n"),
     (
         "security_headers",
@@ -177,16 +205,29 @@ const SHIPPED: [(&str, &str); 7] = [
         "extensions:\n  \"csrf:CsrfExtension\": {secret: \"bench-secret-bench-secret-bench-secret\"}\n",
     ),
     (
+        // The buckets in the shared store (in memory): the asynchronous request hook.
+        "rate_limit_shared_store",
+        concat!(
+            "routes:\n  patterns:\n    \"/bench\": {rate_limit: 1000000000}\n",
+            "extensions:\n  \"rate_limit:RateLimitExtension\": {store: shared}\n"
+        ),
+    ),
+    (
+        // A bearer token checked, then looked up in the shared store's revocation list (in
+        // memory): the asynchronous request hook.
+        "auth_jwt_revocation_shared_store",
+        concat!(
+            "routes:\n  patterns:\n    \"/bench\": {auth_required: true}\n",
+            "extensions:\n  \"auth:AuthExtension\":\n",
+            "    jwt: {algorithms: [HS256], secret: \"bench-secret-bench-secret-bench-secret\"}\n",
+            "    cache_tokens: true\n    revocation: true\n"
+        ),
+    ),
+    (
         "monitor_sampling_1_percent",
         "extensions:\n  \"monitor:PerformanceMonitorExtension\": {sample_rate: 0.01}\n",
     ),
 ];
-
-/// A probe from a whole configuration text (extensions and routes); an empty chain is fine.
-fn probe_any(libraries: &Path, yaml: &str) -> ChainProbe {
-    let config = load_str(yaml, Path::new("bench.yaml")).expect("benchmark config loads");
-    ChainProbe::new(&config, libraries, ROUTE, "GET").expect("chain builds")
-}
 
 criterion_group!(benches, hooks);
 criterion_main!(benches);

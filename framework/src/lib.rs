@@ -33,7 +33,7 @@ pub use server::{Reloader, Server};
 /// What the benchmarks under `benches/` drive directly.
 #[doc(hidden)]
 pub mod bench {
-    pub use crate::pipeline::ChainProbe;
+    pub use crate::pipeline::{ChainProbe, ProbedRequest};
 }
 
 /// Builds the tokio runtime the server runs on: `workers` threads, or one per core.

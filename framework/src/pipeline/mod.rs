@@ -16,6 +16,6 @@ pub(crate) use host::{HostChains, HostEntry};
 pub(crate) use prepared::get as prepared_header;
 pub(crate) use prepared::prepare as prepare_header;
 pub(crate) use prepared::{names as prepared_names, prepare_name as prepare_header_name};
-pub use probe::ChainProbe;
+pub use probe::{ChainProbe, ProbedRequest};
 pub(crate) use run::{Answer, Incoming, run};
 pub use values::ValueOrderError;
