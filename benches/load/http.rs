@@ -1,6 +1,7 @@
 //! One HTTP/1.1 exchange over a fresh connection, for polling `/health`, creating the user
-//! and checking each server's answers before it is measured: no client library, so the time
-//! to the first 200 is the server's, not a client's start-up.
+//! and checking each server's answers before it is measured, and one over a connection kept
+//! open, for the memory per connection: no client library, so the time to the first 200 is
+//! the server's, not a client's start-up.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -39,19 +40,60 @@ pub fn exchange(
 ) -> anyhow::Result<Answer> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(head(method, path, addr, headers, body.len(), true).as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    parse(&raw).with_context(|| format!("{method} {path}: unreadable answer"))
+}
+
+/// Sends `GET path` with `headers` on `stream`, asking to keep the connection open, and
+/// reads the answer up to the end of its body (the server must give its length).
+pub fn get_kept_alive(
+    stream: &mut TcpStream,
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(String, String)],
+) -> anyhow::Result<Answer> {
+    stream.write_all(head("GET", path, addr, headers, 0, false).as_bytes())?;
+    let mut raw = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let read = stream.read(&mut chunk)?;
+        if read == 0 {
+            bail!("GET {path}: the server closed the connection mid-answer");
+        }
+        raw.extend_from_slice(&chunk[..read]);
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let answer = parse(&raw)?;
+            let length: usize = answer
+                .header("content-length")
+                .and_then(|value| value.parse().ok())
+                .with_context(|| format!("GET {path}: an answer without content-length"))?;
+            if raw.len() >= end + 4 + length {
+                return Ok(answer);
+            }
+        }
+    }
+}
+
+fn head(
+    method: &str,
+    path: &str,
+    addr: SocketAddr,
+    headers: &[(String, String)],
+    body_length: usize,
+    close: bool,
+) -> String {
+    let connection = if close { "close" } else { "keep-alive" };
     let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
-        body.len()
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: {connection}\r\ncontent-length: {body_length}\r\n",
     );
     for (name, value) in headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    parse(&raw).with_context(|| format!("{method} {path}: unreadable answer"))
+    head
 }
 
 fn parse(raw: &[u8]) -> anyhow::Result<Answer> {

@@ -11,8 +11,37 @@ use anyhow::{Context, bail};
 
 use crate::http;
 
+/// CPU time a server spent, in clock ticks.
+#[derive(Debug, Clone, Copy)]
+pub struct CpuTicks {
+    pub user: u64,
+    pub system: u64,
+}
+
 /// How long a server may take to answer its first `/health`.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How to start one of the servers the benchmark compares.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub name: String,
+    pub program: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl Spec {
+    pub fn new(name: &str, program: PathBuf, args: Vec<String>) -> Spec {
+        Spec {
+            name: name.to_string(),
+            program,
+            args,
+        }
+    }
+
+    pub fn start(&self, core: &str, log_dir: &Path) -> anyhow::Result<Server> {
+        Server::start(&self.name, &self.program, &self.args, core, log_dir)
+    }
+}
 
 pub struct Server {
     pub name: String,
@@ -83,8 +112,8 @@ impl Server {
         self.child.id()
     }
 
-    /// User plus system CPU time of every thread so far, in clock ticks.
-    pub fn cpu_ticks(&self) -> anyhow::Result<u64> {
+    /// User and system CPU time of every thread so far, in clock ticks.
+    pub fn cpu_ticks(&self) -> anyhow::Result<CpuTicks> {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))?;
         // The command name may hold spaces and parentheses: fields are counted after its
         // closing parenthesis, where field 3 (state) is index 0, so utime (14) is index 11.
@@ -96,12 +125,20 @@ impl Server {
                 .and_then(|value| value.parse().ok())
                 .with_context(|| format!("unreadable /proc/{}/stat", self.pid()))
         };
-        Ok(field(11)? + field(12)?)
+        Ok(CpuTicks {
+            user: field(11)?,
+            system: field(12)?,
+        })
     }
 
     /// Peak resident memory so far (`VmHWM`), in kibibytes.
     pub fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         self.status_kib("VmHWM")
+    }
+
+    /// Resident memory now (`VmRSS`), in kibibytes.
+    pub fn rss_kib(&self) -> anyhow::Result<u64> {
+        self.status_kib("VmRSS")
     }
 
     /// A memory figure of `/proc/<pid>/status` (`VmHWM`, `RssAnon`, `RssFile`), in kibibytes.

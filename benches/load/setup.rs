@@ -41,7 +41,7 @@ pub fn enabled(config: &Config) -> Vec<&ExtensionEntry> {
     config.extensions.iter().filter(|e| e.enabled).collect()
 }
 
-/// Builds the two servers and every extension package the configuration names, each on its
+/// Builds the servers and every extension package the configuration names, each on its
 /// own so one that does not build leaves the others measurable. Returns the build failures.
 pub fn build(root: &Path, config: &Config) -> anyhow::Result<Vec<String>> {
     let servers = [
@@ -50,10 +50,12 @@ pub fn build(root: &Path, config: &Config) -> anyhow::Result<Vec<String>> {
         "--bin",
         "baseline",
         "--bin",
+        "axum-baseline",
+        "--bin",
         "beginnings-bench-app",
     ];
     if !cargo_build(root, &servers)? {
-        bail!("building the two servers failed");
+        bail!("building the servers failed");
     }
     let mut failed = Vec::new();
     for entry in enabled(config) {
