@@ -16,8 +16,29 @@ pub(crate) fn prepare(name: &str, value: &str) -> Result<u32, String> {
     if let Some(id) = table.iter().position(|(n, v)| *n == name && *v == value) {
         return Ok(id as u32);
     }
-    table.push((name, value));
+    table.push((kept_name(&name), kept_value(value)));
     Ok((table.len() - 1) as u32)
+}
+
+// A prepared header is kept for the rest of the process (equal ones share an entry), so its
+// text is made `'static`: setting it on an answer then copies a pointer, where a shared
+// buffer would cost two atomic reference-count changes per header per request.
+
+fn kept_name(name: &HeaderName) -> HeaderName {
+    let text: &'static str = Box::leak(name.as_str().into());
+    // `as_str` is the checked, lowercase form `from_static` accepts.
+    HeaderName::from_static(text)
+}
+
+fn kept_value(value: HeaderValue) -> HeaderValue {
+    let Ok(text) = value.to_str() else {
+        // Not visible ASCII (`from_static` takes only that): kept as it was checked.
+        return value;
+    };
+    let text: &'static str = Box::leak(text.into());
+    let mut kept = HeaderValue::from_static(text);
+    kept.set_sensitive(value.is_sensitive());
+    kept
 }
 
 pub(crate) fn get(id: u32) -> Option<(HeaderName, HeaderValue)> {
@@ -31,7 +52,7 @@ pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
     if let Some(id) = table.iter().position(|known| *known == name) {
         return Ok(id as u32);
     }
-    table.push(name);
+    table.push(kept_name(&name));
     Ok((table.len() - 1) as u32)
 }
 

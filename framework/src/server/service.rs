@@ -69,7 +69,8 @@ impl ServerState {
             }
             return response;
         }
-        let started = Instant::now();
+        // Read the clock only for the access log.
+        let started = generation.access_log.then(Instant::now);
         let id = request_id(request.headers());
         let html = errors::prefers_html(request.headers().get(header::ACCEPT));
         let method = request.method().clone();
@@ -82,7 +83,7 @@ impl ServerState {
         if head {
             errors::without_body(&mut response);
         }
-        if generation.access_log {
+        if let Some(started) = started {
             AccessRecord {
                 method: &method,
                 route,
