@@ -8,6 +8,7 @@ use abi_stable::std_types::{RErr, ROk, RStr};
 use http::Method;
 use serde_json::Value;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::builtin::Database;
 use crate::builtin::Templates;
 use crate::config::{self, Config, LoadOptions};
@@ -32,6 +33,7 @@ pub struct App {
     templates: Arc<Templates>,
     /// A template directory that failed to load; [`App::build`] reports it.
     templates_error: Option<config::ConfigError>,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     database: Option<Database>,
 }
 
@@ -43,6 +45,7 @@ impl App {
         App {
             templates,
             templates_error,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             database: config.database.clone().map(Database::new),
             config,
             routes: Vec::new(),
@@ -93,6 +96,7 @@ impl App {
         self.templates.clone()
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     /// The pool `database:` configures, for handlers to capture; it opens when the server
     /// binds. Handlers also find it on every request ([`Database::of`]).
     pub fn database(&self) -> Option<Database> {
@@ -110,18 +114,22 @@ impl App {
             return Err(error.clone().into());
         }
         let directory = self.resolved_extensions_dir();
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         let routes = match &self.database {
             Some(database) => (self.routes.into_iter())
                 .map(|route| crate::builtin::database::attach(route, database))
                 .collect(),
             None => self.routes,
         };
+        #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+        let routes = self.routes;
         let (table, extensions, store) = build_routes(&self.config, &routes, &directory)?;
         Ok(Runtime {
             config: self.config,
             extensions,
             table,
             store,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
             database: self.database,
             source: ReloadSource {
                 load: self.source,
@@ -261,6 +269,7 @@ pub struct Runtime {
     table: RouteTable,
     /// The shared store the extensions were created with.
     store: Arc<SharedStore>,
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     database: Option<Database>,
     source: ReloadSource,
 }
@@ -291,6 +300,7 @@ impl Runtime {
         &self.store
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub fn database(&self) -> Option<Database> {
         self.database.clone()
     }
@@ -327,6 +337,7 @@ impl Runtime {
         }
         // On the server's runtime, before the address is announced: a database that cannot
         // be reached or migrated stops the start-up instead of failing every request.
+        #[cfg(any(feature = "sqlite", feature = "postgres"))]
         if let Some(database) = &self.database {
             database.connect().await?;
         }

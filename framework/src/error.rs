@@ -28,6 +28,7 @@ pub enum Error {
     Startup { extension: String, message: String },
     #[error("shared store: {0}")]
     Store(String),
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     #[error("database: {0}")]
     Database(#[from] crate::builtin::DatabaseError),
     #[error("invalid listen address `{0}`: expected HOST:PORT")]

@@ -1,5 +1,7 @@
 //! Built-in routes applications can mount, and the host's metric registry.
 
+// The `sqlite` and `postgres` features: either brings the pool, each its own URLs.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub mod database;
 mod health;
 pub mod metrics;
@@ -8,6 +10,7 @@ mod prometheus;
 mod static_files;
 pub mod templates;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use database::{Database, DatabaseError, sqlx};
 pub use health::{health_response, health_router, ready_response};
 pub use metrics_route::{

@@ -40,27 +40,40 @@
 //! with `status`, `reason` and `message`, where that template exists; otherwise its own
 //! small page.
 
-use std::path::{Path, PathBuf};
+//! Rendering needs the `templates` feature of `beginnings` (on by default). Built without it,
+//! [`Templates`] holds no template, every render fails with [`TemplateError::NotConfigured`],
+//! error pages are the server's own, and a configuration with a `templates:` section does
+//! not load.
+
+// The engine behind [`Templates`]: minijinja with the `templates` feature, and without it a
+// type with no values, so a `Templates` can only ever be unconfigured.
+#[cfg(feature = "templates")]
+#[path = "templates/engine.rs"]
+mod engine;
+#[cfg(not(feature = "templates"))]
+#[path = "templates/no_engine.rs"]
+mod engine;
+
+use std::path::PathBuf;
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
-use minijinja::value::{Serde, Value};
-use minijinja::{AutoEscape, Environment, ErrorKind, path_loader};
 use serde::Serialize;
 
 use crate::config::TemplatesConfig;
 use crate::routing::{Body, IntoResponse, Response, error_response};
+use engine::Engine;
 
 /// The application's templates; cheap to share behind the `Arc` that
 /// [`App::templates`](crate::App::templates) gives.
 pub struct Templates {
-    env: Option<Environment<'static>>,
+    engine: Option<Engine>,
 }
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Templates")
-            .field("configured", &self.env.is_some())
+            .field("configured", &self.engine.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -70,6 +83,7 @@ impl std::fmt::Debug for Templates {
 pub enum TemplateError {
     #[error("no `templates` section in the configuration: cannot render `{0}`")]
     NotConfigured(String),
+    #[cfg(feature = "templates")]
     #[error("template `{name}`: {source:#}")]
     Template {
         name: String,
@@ -82,41 +96,34 @@ pub enum TemplateError {
         #[source]
         source: std::io::Error,
     },
+    /// Templates configured for a binary built without the `templates` feature.
+    #[error("{}", crate::config::needs_feature("rendering templates", "templates"))]
+    FeatureMissing,
 }
 
 impl Templates {
     /// Templates from `config`; with `auto_reload: false` every template is loaded and
     /// compiled now.
     pub fn load(config: &TemplatesConfig) -> Result<Self, TemplateError> {
-        let mut env = Environment::new();
-        env.set_loader(path_loader(&config.directory));
-        env.set_auto_reload(config.auto_reload);
-        env.set_auto_escape_callback(auto_escape);
-        if !config.auto_reload {
-            let mut names = Vec::new();
-            collect_names(&config.directory, "", &mut names)?;
-            for name in names {
-                env.get_template(&name)
-                    .map_err(|source| TemplateError::Template { name, source })?;
-            }
-        }
-        Ok(Templates { env: Some(env) })
+        Ok(Templates {
+            engine: Some(Engine::load(config)?),
+        })
     }
 
     /// No templates: every render fails with [`TemplateError::NotConfigured`].
     pub fn unconfigured() -> Self {
-        Templates { env: None }
+        Templates { engine: None }
     }
 
     pub fn is_configured(&self) -> bool {
-        self.env.is_some()
+        self.engine.is_some()
     }
 
     /// Whether the template `name` exists (and compiles).
     pub fn contains(&self, name: &str) -> bool {
-        self.env
+        self.engine
             .as_ref()
-            .is_some_and(|env| env.get_template(name).is_ok())
+            .is_some_and(|engine| engine.contains(name))
     }
 
     /// Renders `name` with `context` (anything `Serialize`, e.g. `serde_json::json!({..})`).
@@ -125,17 +132,10 @@ impl Templates {
         name: &str,
         context: impl Serialize,
     ) -> Result<String, TemplateError> {
-        let Some(env) = &self.env else {
+        let Some(engine) = &self.engine else {
             return Err(TemplateError::NotConfigured(name.to_owned()));
         };
-        let wrap = |source| TemplateError::Template {
-            name: name.to_owned(),
-            source,
-        };
-        env.get_template(name)
-            .map_err(wrap)?
-            .render(Value::from(Serde(context)))
-            .map_err(wrap)
+        engine.render(name, context)
     }
 
     /// Renders `name` into a `200` answer whose `Content-Type` follows the template's
@@ -153,27 +153,7 @@ impl Templates {
     /// The page of `errors/<status>.html`, when that template exists; a template that exists
     /// but fails is logged and treated as absent, so an error page never hides the error.
     pub fn error_page(&self, status: StatusCode, message: &str) -> Option<String> {
-        let env = self.env.as_ref()?;
-        let name = format!("errors/{}.html", status.as_u16());
-        let template = match env.get_template(&name) {
-            Ok(template) => template,
-            Err(error) if error.kind() == ErrorKind::TemplateNotFound => return None,
-            Err(error) => {
-                tracing::error!(template = %name, "error page template failed: {error:#}");
-                return None;
-            }
-        };
-        let context = serde_json::json!({
-            "status": status.as_u16(),
-            "reason": status.canonical_reason().unwrap_or("Error"),
-            "message": message,
-        });
-        template
-            .render(Value::from(Serde(context)))
-            .inspect_err(|error| {
-                tracing::error!(template = %name, "error page template failed: {error:#}");
-            })
-            .ok()
+        self.engine.as_ref()?.error_page(status, message)
     }
 }
 
@@ -199,19 +179,6 @@ fn strip_template_suffix(name: &str) -> &str {
         .unwrap_or(name)
 }
 
-fn auto_escape(name: &str) -> AutoEscape {
-    match strip_template_suffix(name).rsplit_once('.').map(|(_, e)| e) {
-        Some(ext)
-            if ["html", "htm", "xml"]
-                .iter()
-                .any(|x| ext.eq_ignore_ascii_case(x)) =>
-        {
-            AutoEscape::Html
-        }
-        _ => AutoEscape::None,
-    }
-}
-
 fn content_type(name: &str) -> String {
     let mime = mime_guess::from_path(strip_template_suffix(name)).first_or_text_plain();
     if mime.type_() == mime_guess::mime::TEXT && mime.get_param("charset").is_none() {
@@ -221,41 +188,12 @@ fn content_type(name: &str) -> String {
     }
 }
 
-/// Every template name below `dir` (dot files and dot folders skipped), at startup.
-fn collect_names(dir: &Path, prefix: &str, names: &mut Vec<String>) -> Result<(), TemplateError> {
-    let wrap = |source| TemplateError::Directory {
-        path: dir.to_path_buf(),
-        source,
-    };
-    for entry in std::fs::read_dir(dir).map_err(wrap)? {
-        let entry = entry.map_err(wrap)?;
-        let Ok(file_name) = entry.file_name().into_string() else {
-            continue;
-        };
-        if file_name.starts_with('.') {
-            continue;
-        }
-        let name = format!("{prefix}{file_name}");
-        // Follows symbolic links, as the loader does.
-        let metadata = std::fs::metadata(entry.path()).map_err(wrap)?;
-        if metadata.is_dir() {
-            collect_names(&entry.path(), &format!("{name}/"), names)?;
-        } else if metadata.is_file() {
-            names.push(name);
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn escaping_and_types_follow_the_extension() {
-        assert!(matches!(auto_escape("a/b.html"), AutoEscape::Html));
-        assert!(matches!(auto_escape("feed.xml.j2"), AutoEscape::Html));
-        assert!(matches!(auto_escape("mail.txt"), AutoEscape::None));
+    fn types_follow_the_extension() {
         assert_eq!(content_type("page.html"), "text/html; charset=utf-8");
         assert_eq!(content_type("page.html.jinja"), "text/html; charset=utf-8");
         assert_eq!(content_type("notes"), "text/plain; charset=utf-8");

@@ -270,4 +270,23 @@ mod tests {
             "{wrong}"
         );
     }
+
+    /// Runs in both builds: a Redis store needs the `redis` feature, and a binary without it
+    /// refuses the key, naming the feature.
+    #[test]
+    fn a_redis_store_needs_the_redis_feature() {
+        let yaml = "app:\n  shared_store: redis://127.0.0.1:6379/0\n";
+        match load_str_with_env(yaml, Path::new("app.yaml"), &|_| None) {
+            Ok(config) if cfg!(feature = "redis") => assert_eq!(
+                config.app.shared_store,
+                crate::store::StoreConfig::Redis("redis://127.0.0.1:6379/0".to_owned())
+            ),
+            outcome => assert_eq!(
+                outcome.unwrap_err().to_string(),
+                "app.yaml:2:17: app.shared_store: redis:// needs the beginnings feature \"redis\", \
+                 which this binary was built without (add \"redis\" to the features of its \
+                 `beginnings` dependency)"
+            ),
+        }
+    }
 }

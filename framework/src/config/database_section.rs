@@ -3,13 +3,18 @@
 //! The keys are the pool settings users know from SQLAlchemy (`pool_size`, `max_overflow`,
 //! `pool_pre_ping`, `pool_recycle`, `echo`); [`crate::builtin::Database`] maps them onto the
 //! pool's real options.
+//!
+//! Each backend is a cargo feature of `beginnings` (`sqlite`, `postgres`, both on by
+//! default): a URL whose backend this binary was built without is reported at the key that
+//! chose it, with the feature to enable.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::app_section::{integer, seconds};
-use super::error::{push_key, unknown_key_message};
+use super::error::{needs_feature, push_key, unknown_key_message};
+use super::node::Span;
 use super::node::{Entry, Kind};
 use super::validate::{Ctx, set_bool, set_string};
 
@@ -116,6 +121,34 @@ impl DatabaseUrl {
     pub fn is_sqlite(&self) -> bool {
         !matches!(self, DatabaseUrl::Postgres(_))
     }
+
+    /// The cargo feature of `beginnings` that drives this URL's database.
+    pub fn feature(&self) -> &'static str {
+        if self.is_sqlite() {
+            "sqlite"
+        } else {
+            "postgres"
+        }
+    }
+
+    /// Whether this binary was built with [`DatabaseUrl::feature`].
+    pub fn is_compiled_in(&self) -> bool {
+        match self {
+            DatabaseUrl::Postgres(_) => cfg!(feature = "postgres"),
+            DatabaseUrl::SqliteFile { .. } | DatabaseUrl::SqliteMemory => cfg!(feature = "sqlite"),
+        }
+    }
+
+    /// Why this binary cannot open this URL, if it cannot: the scheme only (the rest may hold a
+    /// password) and the feature to enable.
+    pub fn missing_feature(&self) -> Option<String> {
+        let scheme = match self {
+            DatabaseUrl::SqliteFile { .. } => "sqlite://",
+            DatabaseUrl::SqliteMemory => "sqlite::memory:",
+            DatabaseUrl::Postgres(_) => "postgres://",
+        };
+        (!self.is_compiled_in()).then(|| needs_feature(scheme, self.feature()))
+    }
 }
 
 /// Never prints a PostgreSQL password, since URLs end up in logs and error messages.
@@ -153,6 +186,8 @@ pub(crate) fn database(
     let fields = ctx.map_entries(entry, "database", "a mapping")?;
     let default_url = DatabaseUrl::parse(DEFAULT_DATABASE_URL, base_dir).ok()?;
     let mut database = DatabaseConfig::new(default_url);
+    // Where the URL was chosen: its key, or the section when the default applies.
+    let mut url_at: Option<(Span, String)> = Some((entry.key_span, "database".to_owned()));
     for field in fields {
         let path = push_key("database", &field.key);
         if field.value.is_invalid() {
@@ -163,8 +198,13 @@ pub(crate) fn database(
                 let mut url = String::new();
                 set_string(&mut url, field, &path, ctx);
                 if !url.is_empty() {
+                    // A URL that does not parse is reported as such, not as a missing feature.
+                    url_at = None;
                     match DatabaseUrl::parse(&url, base_dir) {
-                        Ok(parsed) => database.url = parsed,
+                        Ok(parsed) => {
+                            database.url = parsed;
+                            url_at = Some((field.value.span, path));
+                        }
                         Err(message) => ctx.report(field.value.span, &path, message),
                     }
                 }
@@ -208,6 +248,9 @@ pub(crate) fn database(
             ),
         }
     }
+    if let (Some((span, path)), Some(message)) = (url_at, database.url.missing_feature()) {
+        ctx.report(span, &path, message);
+    }
     Some(database)
 }
 
@@ -242,6 +285,52 @@ mod tests {
             DatabaseUrl::SqliteMemory
         );
         assert!(DatabaseUrl::parse("mysql://x", base).is_err());
+    }
+
+    /// The problems of `yaml` loaded as `config/app.yaml`, or its `database:` when it loads.
+    fn database_of(yaml: &str) -> Result<Option<DatabaseConfig>, Vec<String>> {
+        crate::config::load_str_with_env(yaml, Path::new("config/app.yaml"), &|_| None)
+            .map(|config| config.database)
+            .map_err(|error| error.problems.iter().map(ToString::to_string).collect())
+    }
+
+    /// Runs in both builds: with the backend's feature the URL is taken, without it the
+    /// configuration is refused at the key that chose it (file, line, column, key), naming the
+    /// feature and never the password.
+    #[test]
+    fn a_url_needs_the_feature_of_its_backend() {
+        let yaml = "app:\n  name: blog\ndatabase:\n  url: postgres://app:hunter2@db/app\n";
+        let postgres = DatabaseUrl::Postgres("postgres://app:hunter2@db/app".to_owned());
+        match database_of(yaml) {
+            Ok(database) if cfg!(feature = "postgres") => {
+                assert_eq!(database.unwrap().url, postgres);
+            }
+            outcome => assert_eq!(
+                outcome.unwrap_err(),
+                [
+                    "config/app.yaml:4:8: database.url: postgres:// needs the beginnings feature \
+                     \"postgres\", which this binary was built without (add \"postgres\" to the \
+                     features of its `beginnings` dependency)"
+                ]
+            ),
+        }
+        // The default URL is a SQLite file: without `sqlite` the section itself is refused.
+        let yaml = "database:\n  pool_size: 2\n";
+        match database_of(yaml) {
+            Ok(database) if cfg!(feature = "sqlite") => {
+                assert!(database.unwrap().url.is_sqlite());
+            }
+            outcome => {
+                let problems = outcome.unwrap_err();
+                assert_eq!(problems.len(), 1, "{problems:?}");
+                assert!(
+                    problems[0].starts_with(
+                        "config/app.yaml:1:1: database: sqlite:// needs the beginnings feature \"sqlite\""
+                    ),
+                    "{problems:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -80,6 +80,16 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// What a configuration that uses a part of Beginnings this binary was built without is told:
+/// `what` (`postgres://`, `redis://`, `rendering templates`) and the cargo feature of
+/// `beginnings` that brings it.
+pub fn needs_feature(what: &str, feature: &str) -> String {
+    format!(
+        "{what} needs the beginnings feature \"{feature}\", which this binary was built without \
+         (add \"{feature}\" to the features of its `beginnings` dependency)"
+    )
+}
+
 /// Appends one segment to a dotted key path, quoting segments that would otherwise be
 /// ambiguous to read (route paths contain `/`, `*` and `.`).
 pub fn push_key(path: &str, segment: &str) -> String {

@@ -35,7 +35,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use database_section::{DEFAULT_DATABASE_URL, DatabaseConfig, DatabaseUrl};
-pub use error::{ConfigError, Location, Problem, push_key};
+pub use error::{ConfigError, Location, Problem, needs_feature, push_key};
 pub use interpolate::EnvLookup;
 pub use keys::known_keys;
 pub use load::canonical_profile;

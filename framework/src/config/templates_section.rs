@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::error::{Location, push_key, unknown_key_message};
+use super::error::{Location, needs_feature, push_key, unknown_key_message};
 use super::node::Entry;
 use super::validate::{Ctx, set_bool, set_string};
 
@@ -30,6 +30,11 @@ pub(crate) fn templates_section(
     ctx: &mut Ctx<'_>,
 ) -> Option<TemplatesConfig> {
     let entry = entry?;
+    if !cfg!(feature = "templates") {
+        let message = needs_feature("rendering templates", "templates");
+        ctx.report(entry.key_span, "templates", message);
+        return None;
+    }
     let fields = ctx.map_entries(entry, "templates", "a mapping")?;
     let mut config = TemplatesConfig {
         directory: base_dir.join("templates"),
@@ -72,4 +77,36 @@ pub(crate) fn templates_section(
         ctx.report(directory_span, &directory_path, message);
     }
     Some(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::load_str_with_env;
+
+    /// Runs in both builds: with the `templates` feature the section is taken, without it the
+    /// configuration is refused at the section, naming the feature.
+    #[test]
+    fn templates_need_the_templates_feature() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("pages")).unwrap();
+        let file = dir.path().join("app.yaml");
+        let yaml = "app:\n  name: blog\ntemplates:\n  directory: pages\n";
+        match load_str_with_env(yaml, &file, &|_| None) {
+            Ok(config) if cfg!(feature = "templates") => {
+                assert_eq!(
+                    config.templates.unwrap().directory,
+                    dir.path().join("pages")
+                );
+            }
+            outcome => assert_eq!(
+                outcome.unwrap_err().to_string(),
+                format!(
+                    "{}:3:1: templates: rendering templates needs the beginnings feature \
+                     \"templates\", which this binary was built without (add \"templates\" to \
+                     the features of its `beginnings` dependency)",
+                    file.display()
+                )
+            ),
+        }
+    }
 }

@@ -226,6 +226,10 @@ fn each_mistake_is_reported_with_file_line_column_and_key_path() {
         ),
     ];
     for (yaml, want) in cases {
+        // Without the feature the section is refused before its keys are read (its own test).
+        if !cfg!(feature = "templates") && yaml.starts_with("templates:") {
+            continue;
+        }
         let got = errors(yaml);
         assert_eq!(
             got.len(),

@@ -4,6 +4,7 @@
 //! error the extension's `on_store_error` policy handles, never a hung request.
 
 mod memory;
+#[cfg(feature = "redis")]
 mod redis;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use beginnings_abi::ffi::TakeOutcome;
 use crate::builtin::metrics::registry;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
 /// How long one store operation may take before it counts as failed.
@@ -74,7 +76,8 @@ fn committed() -> &'static ArcSwap<SharedStore> {
     })
 }
 
-/// What `app.shared_store` names: `memory` or a `redis://HOST:PORT/DB` URL.
+/// What `app.shared_store` names: `memory` or a `redis://HOST:PORT/DB` URL (which needs the
+/// `redis` feature).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreConfig {
     Memory,
@@ -86,6 +89,9 @@ impl StoreConfig {
         match value {
             "memory" => Ok(StoreConfig::Memory),
             url if url.starts_with("redis://") || url.starts_with("rediss://") => {
+                if !cfg!(feature = "redis") {
+                    return Err(redis_missing());
+                }
                 Ok(StoreConfig::Redis(url.to_string()))
             }
             other => Err(format!(
@@ -110,7 +116,10 @@ pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStor
     } else {
         match config {
             StoreConfig::Memory => Arc::new(MemoryStore::default()),
+            #[cfg(feature = "redis")]
             StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
+            #[cfg(not(feature = "redis"))]
+            StoreConfig::Redis(_) => return Err(redis_missing()),
         }
     };
     Ok(Arc::new(SharedStore {
@@ -118,6 +127,11 @@ pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStor
         store,
         timeout,
     }))
+}
+
+/// Why a Redis store cannot be used by a binary built without the `redis` feature.
+fn redis_missing() -> String {
+    crate::config::needs_feature("redis://", "redis")
 }
 
 /// Records `shared` as the store of the generation that now serves (called once that

@@ -3,10 +3,14 @@
 
 use std::time::Duration;
 
-use super::{MemoryStore, RedisStore, Store};
+#[cfg(feature = "redis")]
+use super::RedisStore;
+use super::{MemoryStore, Store};
 
+#[cfg(feature = "redis")]
 const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
 
+#[cfg(feature = "redis")]
 fn redis_reachable() -> bool {
     std::net::TcpStream::connect_timeout(
         &"127.0.0.1:6379".parse().unwrap(),
@@ -69,6 +73,7 @@ async fn the_memory_store_counts_expires_and_limits() {
     same_behaviour(&MemoryStore::default()).await;
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn the_redis_store_counts_expires_and_limits() {
     if !redis_reachable() {
@@ -100,6 +105,7 @@ async fn the_memory_store_stays_within_its_bound() {
     assert!(kept <= 64 + 16, "kept {kept} keys");
 }
 
+#[cfg(feature = "redis")]
 #[tokio::test]
 async fn an_unreachable_redis_fails_fast_instead_of_hanging() {
     // A closed port on loopback: every operation errs within the timeout.

@@ -22,6 +22,10 @@ pub enum DatabaseError {
         directory: PathBuf,
         reason: sqlx::migrate::MigrateError,
     },
+    /// A URL whose backend this binary was built without (a configuration made in code; a
+    /// loaded one is refused at its key).
+    #[error("{0}")]
+    FeatureMissing(String),
     /// Every connection stayed busy for the whole acquire timeout.
     #[error("no database connection became free within the acquire timeout")]
     Busy,

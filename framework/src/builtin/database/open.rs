@@ -13,6 +13,9 @@ use super::{DatabaseError, pool_options};
 use crate::config::{DatabaseConfig, DatabaseUrl};
 
 pub(super) async fn open(config: &DatabaseConfig) -> Result<AnyPool, DatabaseError> {
+    if let Some(message) = config.url.missing_feature() {
+        return Err(DatabaseError::FeatureMissing(message));
+    }
     sqlx::any::install_default_drivers();
     let shown = config.url.to_string();
     let connect_error = |reason| DatabaseError::Connect {
