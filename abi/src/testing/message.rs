@@ -389,9 +389,8 @@ unsafe extern "C" fn put_headers(
             )));
         };
         // SAFETY: as in `method`.
-        if let RErr(message) =
-            unsafe { put_checked(this, RStr::from_str(&name), put.value, put.append) }
-        {
+        let put = unsafe { put_checked(this, RStr::from_str(&name), put.value, put.append) };
+        if let RErr(message) = put {
             return RErr(message);
         }
     }
