@@ -17,17 +17,15 @@ const PREPARED_VALUES: usize = 1024;
 
 /// One numeric header of the answer and the values of it already prepared.
 pub(crate) struct NumberHeader {
-    name: &'static str,
-    /// The name checked by the host once, for the values set as text.
-    prepared_name: PreparedName,
+    /// The name, checked by the host once.
+    name: PreparedName,
     prepared: Box<[OnceLock<PreparedHeader>]>,
 }
 
 impl NumberHeader {
     fn new(host: Host, name: &'static str) -> Result<Self, Error> {
         Ok(NumberHeader {
-            name,
-            prepared_name: host.prepare_name(name)?,
+            name: host.prepare_name(name)?,
             prepared: (0..PREPARED_VALUES).map(|_| OnceLock::new()).collect(),
         })
     }
@@ -40,7 +38,7 @@ impl NumberHeader {
             .ok()
             .and_then(|index| self.prepared.get(index))
         else {
-            return response.set_headers_by(&[(&self.prepared_name, text)]);
+            return self.set_text(response, text);
         };
         if let Some(header) = slot.get() {
             return response.set_prepared(header);
@@ -48,13 +46,18 @@ impl NumberHeader {
         // Two requests may prepare the same value at once: the host gives equal headers one
         // id, so whichever lands in the slot is the same header. A host that refuses (it
         // never should, for digits) still gets the value as text.
-        match host.prepare_header(self.name, text) {
+        match host.prepare_header(self.name.as_str(), text) {
             Ok(header) => {
                 let _ = slot.set(header);
                 response.set_prepared(&header)
             }
-            Err(_) => response.set_header(self.name, text),
+            Err(_) => self.set_text(response, text),
         }
+    }
+
+    /// Sets a value that is not prepared: only the value is copied.
+    fn set_text(&self, response: &mut Response<'_>, text: &str) -> Result<(), Error> {
+        response.set_headers_by(&[(&self.name, text)])
     }
 }
 

@@ -1,5 +1,5 @@
 //! Headers and header names extensions prepare once: checked at start-up, kept for the
-//! process, used per request by id with a reference-count bump instead of parsing and copying.
+//! process, used per request by id: a pointer copied instead of text parsed and copied.
 
 use http::{HeaderName, HeaderValue};
 use parking_lot::{RwLock, RwLockReadGuard};
@@ -12,12 +12,21 @@ static NAMES: RwLock<Vec<HeaderName>> = RwLock::new(Vec::new());
 
 pub(crate) fn prepare(name: &str, value: &str) -> Result<u32, String> {
     let (name, value) = crate::loader::views::parse_header(name, value)?;
-    let mut table = PREPARED.write();
-    if let Some(id) = table.iter().position(|(n, v)| *n == name && *v == value) {
-        return Ok(id as u32);
+    Ok(intern(
+        &mut PREPARED.write(),
+        (name, value),
+        |(name, value)| (kept_name(&name), kept_value(value)),
+    ))
+}
+
+/// The id of `entry` in `table`: the id of an equal entry already there, else of `entry`
+/// added as `keep` makes it.
+fn intern<T: PartialEq>(table: &mut Vec<T>, entry: T, keep: impl FnOnce(T) -> T) -> u32 {
+    if let Some(id) = table.iter().position(|known| *known == entry) {
+        return id as u32;
     }
-    table.push((kept_name(&name), kept_value(value)));
-    Ok((table.len() - 1) as u32)
+    table.push(keep(entry));
+    (table.len() - 1) as u32
 }
 
 // A prepared header is kept for the rest of the process (equal ones share an entry), so its
@@ -46,14 +55,8 @@ pub(crate) fn get(id: u32) -> Option<(HeaderName, HeaderValue)> {
 }
 
 pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
-    let name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("invalid header name {name:?}"))?;
-    let mut table = NAMES.write();
-    if let Some(id) = table.iter().position(|known| *known == name) {
-        return Ok(id as u32);
-    }
-    table.push(kept_name(&name));
-    Ok((table.len() - 1) as u32)
+    let name = crate::loader::views::parse_name(name)?;
+    Ok(intern(&mut NAMES.write(), name, |name| kept_name(&name)))
 }
 
 /// The prepared header names, read in place: a lookup by id clones nothing.

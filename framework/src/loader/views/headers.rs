@@ -20,13 +20,7 @@ pub(super) unsafe extern "C" fn header<S: Side>(
         || {
             // SAFETY: as in `method`.
             let side = unsafe { side::<S>(this) };
-            match side.headers().get(name.as_str()) {
-                // SAFETY: the value lives in the message; see `erase`.
-                Some(value) => RSome(RSlice::from_slice(unsafe {
-                    &*(value.as_bytes() as *const [u8])
-                })),
-                None => RNone,
-            }
+            lend(side.headers().get(name.as_str()))
         },
     )
 }
@@ -42,13 +36,7 @@ pub(super) unsafe extern "C" fn header_nth<S: Side>(
         || {
             // SAFETY: as in `method`.
             let side = unsafe { side::<S>(this) };
-            match side.headers().get_all(name.as_str()).iter().nth(index) {
-                // SAFETY: the value lives in the message; see `erase`.
-                Some(value) => RSome(RSlice::from_slice(unsafe {
-                    &*(value.as_bytes() as *const [u8])
-                })),
-                None => RNone,
-            }
+            lend(side.headers().get_all(name.as_str()).iter().nth(index))
         },
     )
 }
@@ -92,18 +80,7 @@ pub(super) unsafe extern "C" fn header_by_id<S: Side>(
             };
             // SAFETY: as in `method`.
             let side = unsafe { side::<S>(this) };
-            let found = if index == 0 {
-                side.headers().get(name)
-            } else {
-                side.headers().get_all(name).iter().nth(index)
-            };
-            match found {
-                // SAFETY: the value lives in the message; see `erase`.
-                Some(value) => RSome(RSlice::from_slice(unsafe {
-                    &*(value.as_bytes() as *const [u8])
-                })),
-                None => RNone,
-            }
+            lend(side.headers().get_all(name).iter().nth(index))
         },
     )
 }
@@ -123,16 +100,9 @@ pub(super) unsafe extern "C" fn put_headers<S: Side>(
                     put.name
                 )));
             };
-            let value = match HeaderValue::from_str(put.value.as_str()) {
-                Ok(value) => value,
-                Err(_) => {
-                    return RErr(RString::from(format!(
-                        "invalid value for header {name}: {:?}",
-                        put.value.as_str()
-                    )));
-                }
-            };
-            if let Err(message) = self::put(headers, name.clone(), value, put.append) {
+            let put_one = parse_value(name, put.value.as_str())
+                .and_then(|value| self::put(headers, name.clone(), value, put.append));
+            if let Err(message) = put_one {
                 return RErr(RString::from(message));
             }
         }
@@ -140,13 +110,32 @@ pub(super) unsafe extern "C" fn put_headers<S: Side>(
     })
 }
 
+/// A header value found in the message, lent to the extension for the hook.
+fn lend(value: Option<&HeaderValue>) -> ROption<RSlice<'static, u8>> {
+    match value {
+        // SAFETY: the value lives in the message; see `erase`.
+        Some(value) => RSome(RSlice::from_slice(unsafe {
+            &*(value.as_bytes() as *const [u8])
+        })),
+        None => RNone,
+    }
+}
+
 /// A header name and value checked as `http` requires; the errors name what was wrong.
 pub(crate) fn parse_header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let name = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("invalid header name {name:?}"))?;
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| format!("invalid value for header {name}: {value:?}"))?;
+    let name = parse_name(name)?;
+    let value = parse_value(&name, value)?;
     Ok((name, value))
+}
+
+/// A header name checked as `http` requires.
+pub(crate) fn parse_name(name: &str) -> Result<HeaderName, String> {
+    HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))
+}
+
+/// A value for header `name`, checked as `http` requires.
+fn parse_value(name: &HeaderName, value: &str) -> Result<HeaderValue, String> {
+    HeaderValue::from_str(value).map_err(|_| format!("invalid value for header {name}: {value:?}"))
 }
 
 /// Replaces every value of the header (`append` false) or adds one. A map that reached

@@ -225,11 +225,11 @@ pub(crate) fn view<'a, S: Side + 'a>(side: &'a mut S) -> MessageView<'a> {
 
 mod headers;
 
-pub(crate) use headers::parse_header;
 use headers::{
     append_header, header, header_by_id, header_nth, put_headers, put_prepared, remove_header,
     set_header,
 };
+pub(crate) use headers::{parse_header, parse_name};
 
 /// One constant vtable per side type.
 struct VTables<S>(PhantomData<S>);
