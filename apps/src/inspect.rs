@@ -3,10 +3,10 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use beginnings::loader::{self, LibraryInfo, LoadErrorKind};
+use beginnings::{LibraryInfo, LoadErrorKind, inspect_library};
 
 pub fn inspect(file: &Path) -> ExitCode {
-    match loader::inspect(file) {
+    match inspect_library(file) {
         Ok(info) => {
             print!("{}", report(&info));
             ExitCode::SUCCESS

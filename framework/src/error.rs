@@ -3,8 +3,10 @@
 
 use std::net::SocketAddr;
 
+use crate::chain::PipelineError;
 use crate::config::ConfigError;
-use crate::loader::LoadErrors;
+use crate::host::LoadErrors;
+use crate::routing::RouteError;
 
 /// Why an application could not start.
 #[derive(Debug, thiserror::Error)]
@@ -18,7 +20,7 @@ pub enum Error {
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
     #[error(transparent)]
-    ValueOrder(#[from] Box<crate::pipeline::ValueOrderError>),
+    ValueOrder(#[from] Box<crate::chain::ValueOrderError>),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
@@ -42,22 +44,11 @@ pub enum Error {
     },
 }
 
-/// A route the application registered that cannot be served.
-#[derive(Debug, thiserror::Error)]
-pub enum RouteError {
-    #[error("route `{route}` conflicts with route `{existing}`")]
-    Conflict { route: String, existing: String },
-    #[error("route `{route}` is not a valid path template: {reason}")]
-    InvalidTemplate { route: String, reason: String },
-    #[error("route {method} `{route}` is registered twice")]
-    Duplicate { method: String, route: String },
-}
-
-/// An extension that failed while the per-route chains were built.
-#[derive(Debug, thiserror::Error)]
-#[error("extension `{extension}` failed for route `{route}`: {message}")]
-pub struct PipelineError {
-    pub extension: String,
-    pub route: String,
-    pub message: String,
+impl From<crate::chain::ChainError> for Error {
+    fn from(error: crate::chain::ChainError) -> Self {
+        match error {
+            crate::chain::ChainError::Pipeline(error) => Error::Pipeline(error),
+            crate::chain::ChainError::ValueOrder(error) => Error::ValueOrder(error),
+        }
+    }
 }

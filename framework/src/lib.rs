@@ -16,24 +16,33 @@
 
 mod app;
 pub mod builtin;
+mod chain;
 pub mod config;
 mod error;
-pub mod loader;
-mod pipeline;
+mod host;
 pub mod routing;
+mod runtime;
 mod server;
 pub mod store;
+pub mod telemetry;
 
-pub use app::{App, ExtensionHandle, RouteSummary, Runtime};
-pub use error::{Error, PipelineError, RouteError};
-pub use pipeline::ValueOrderError;
+pub use app::App;
+pub use chain::PipelineError;
+pub use chain::ValueOrderError;
+pub use error::Error;
+pub use host::{
+    LibraryInfo, LoadError, LoadErrorKind, LoadErrors, LoadedExtension, TypeSummary,
+    inspect as inspect_library,
+};
+pub use routing::RouteError;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
+pub use runtime::{ExtensionHandle, RouteSummary, Runtime};
 pub use server::{Reloader, Server};
 
 /// What the benchmarks under `benches/` drive directly.
 #[doc(hidden)]
 pub mod bench {
-    pub use crate::pipeline::{ChainProbe, ProbedRequest};
+    pub use crate::chain::{ChainProbe, ProbedRequest};
 }
 
 /// Builds the tokio runtime the server runs on: `workers` threads, or one per core.

@@ -2,7 +2,7 @@
 //! requests, origin patterns, credentials, per-route settings, `Vary`, the preflight cache
 //! and configuration errors.
 
-use beginnings::builtin::metrics::registry;
+use beginnings::telemetry::metrics::registry;
 use beginnings::{IntoResponse, Json, Request, Router};
 use beginnings_tests::{InProcessServer, TestServer, app_from_yaml, client};
 use reqwest::Method;

@@ -389,7 +389,7 @@ fn server_timing_lists_every_extension_on_the_chain_and_the_handler() {
         plain.headers().get("server-timing").is_none(),
         "only routes with profile_enabled: true are profiled"
     );
-    let slow = beginnings::builtin::metrics::registry()
+    let slow = beginnings::telemetry::metrics::registry()
         .counter_value("ext_profiler_slow_requests_total")
         .unwrap_or(0);
     assert!(

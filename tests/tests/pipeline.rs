@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use beginnings::builtin::metrics::registry;
+use beginnings::telemetry::metrics::registry;
 use beginnings::{Json, Request, Router};
 use beginnings_tests::{InProcessServer, app_from_yaml, client};
 use serde_json::{Value, json};

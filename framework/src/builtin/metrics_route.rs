@@ -24,9 +24,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use super::metrics::{REQUEST_DURATION_US, REQUESTS_TOTAL, Registry, parse_series, registry};
-use super::prometheus::{PROMETHEUS_CONTENT_TYPE, render_prometheus};
 use crate::routing::{IntoResponse, Json, Request, Response, Router, error_response};
+use crate::telemetry::metrics::{
+    REQUEST_DURATION_US, REQUESTS_TOTAL, Registry, parse_series, registry,
+};
+use crate::telemetry::{PROMETHEUS_CONTENT_TYPE, process_memory, render_prometheus};
 
 /// Where and how the metrics route answers.
 #[derive(Debug, Clone)]
@@ -193,33 +195,4 @@ fn endpoint(labels: &[(String, String)]) -> Option<(String, String)> {
         label(labels, "method")?.to_string(),
         label(labels, "route")?.to_string(),
     ))
-}
-
-/// The process's resident memory, from the operating system.
-#[derive(Debug, Clone, Copy)]
-pub struct ProcessMemory {
-    pub rss_bytes: u64,
-    pub peak_rss_bytes: u64,
-}
-
-/// `VmRSS` and `VmHWM` from `/proc/self/status`; `None` where there is no such file.
-pub fn process_memory() -> Option<ProcessMemory> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .map(|kib| kib * 1024)
-    };
-    Some(ProcessMemory {
-        rss_bytes: field("VmRSS:")?,
-        peak_rss_bytes: field("VmHWM:")?,
-    })
 }

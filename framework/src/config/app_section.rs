@@ -105,7 +105,7 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                 }
             },
             "shared_store" => match field.value.as_str() {
-                Some(value) => match crate::store::StoreConfig::parse(value) {
+                Some(value) => match crate::config::StoreConfig::parse(value) {
                     Ok(store) => app.shared_store = store,
                     Err(message) => ctx.report(field.value.span, &path, message),
                 },
@@ -279,7 +279,7 @@ mod tests {
         match load_str_with_env(yaml, Path::new("app.yaml"), &|_| None) {
             Ok(config) if cfg!(feature = "redis") => assert_eq!(
                 config.app.shared_store,
-                crate::store::StoreConfig::Redis("redis://127.0.0.1:6379/0".to_owned())
+                crate::config::StoreConfig::Redis("redis://127.0.0.1:6379/0".to_owned())
             ),
             outcome => assert_eq!(
                 outcome.unwrap_err().to_string(),

@@ -16,8 +16,10 @@ mod merge;
 mod model;
 mod node;
 mod parse;
+pub mod pattern;
 mod redact;
 mod routes;
+mod shared_store;
 mod static_section;
 mod templates_section;
 mod validate;
@@ -45,6 +47,9 @@ pub use model::{
     RouteSettings, RoutesConfig,
 };
 pub use redact::redacted;
+#[cfg(not(feature = "redis"))]
+pub(crate) use shared_store::redis_missing;
+pub use shared_store::{DEFAULT_STORE_TIMEOUT, StoreConfig};
 pub use static_section::{DEFAULT_CACHE_CONTROL, StaticConfig, StaticDirectory};
 pub use templates_section::TemplatesConfig;
 

@@ -80,7 +80,7 @@ pub struct AppConfig {
     pub probes: bool,
     /// Where extensions' shared state lives: in this process, or in Redis when several
     /// instances must share limits and revocations.
-    pub shared_store: crate::store::StoreConfig,
+    pub shared_store: crate::config::StoreConfig,
     /// How long one shared-store operation may take before it counts as failed.
     pub store_timeout: Duration,
     /// The built-in `/metrics` endpoint.
@@ -134,8 +134,8 @@ impl Default for AppConfig {
             shutdown_grace: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             probes: true,
-            shared_store: crate::store::StoreConfig::Memory,
-            store_timeout: crate::store::DEFAULT_TIMEOUT,
+            shared_store: crate::config::StoreConfig::Memory,
+            store_timeout: crate::config::DEFAULT_STORE_TIMEOUT,
             metrics: MetricsConfig::default(),
         }
     }

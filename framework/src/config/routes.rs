@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use super::error::{Location, push_key, unknown_key_message};
 use super::model::{ConfigForm, RouteSettings, RoutesConfig};
 use super::node::Entry;
+use super::pattern::{Pattern, normalize_path, parse_exact, parse_method_key};
 use super::validate::{Ctx, route_settings};
-use crate::routing::pattern::{Pattern, normalize_path, parse_exact, parse_method_key};
 
 pub(crate) const SECTIONS: &[&str] = &["global_defaults", "patterns", "exact", "methods"];
 

@@ -22,7 +22,7 @@ pub struct Request {
     pub(crate) params: super::PathParams,
     pub(crate) request_id: Option<RequestId>,
     /// Values the route's extensions attached (`auth.subject`, `csp.nonce`).
-    pub(crate) values: crate::pipeline::RequestValues,
+    pub(crate) values: super::values::RequestValues,
 }
 
 impl Request {

@@ -1,12 +1,12 @@
-//! Routing: the application's routers, the compiled route table (path -> route, with its
-//! prebuilt chain per method), and the route-config resolver.
+//! Routing: the application's routers and handler types, the compiled route table (path ->
+//! route -> what the runtime keeps per method), and the route-config resolver.
 
 mod handler;
 mod params;
-pub mod pattern;
 pub mod resolve;
 mod router;
 mod table;
+mod values;
 
 pub(crate) use handler::DynHandler;
 pub use handler::{
@@ -16,4 +16,6 @@ pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
-pub(crate) use table::{MethodEntry, RouteEntry, RouteMatch, RouteTable, allow_header};
+pub use table::RouteError;
+pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable};
+pub(crate) use values::RequestValues;

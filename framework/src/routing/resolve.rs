@@ -7,11 +7,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::config::pattern::{
+    Pattern, normalize_path, parse_exact, parse_method_key, path_segments,
+};
 use crate::config::{
     ConfigError, Location, Problem, RouteSettings, RoutesConfig, deep_merge, push_key,
-};
-use crate::routing::pattern::{
-    Pattern, normalize_path, parse_exact, parse_method_key, path_segments,
 };
 
 /// The `routes` section compiled for resolution.

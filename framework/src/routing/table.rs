@@ -3,46 +3,41 @@
 
 use http::{HeaderValue, Method};
 
-use std::sync::Arc;
-
-use super::handler::DynHandler;
 use super::params::{ParamNames, PathParams, param_names};
-use super::resolve::ResolvedRouteConfig;
-use crate::error::RouteError;
-use crate::loader::LoadedExtension;
-use crate::pipeline::{Chain, HostChains, HostEntry};
 
-/// A method of a route: its handler and the chain built for it at startup.
-pub(crate) struct MethodEntry {
-    pub method: Method,
-    pub handler: DynHandler,
-    pub chain: Chain,
-    /// The route's resolved configuration and where it came from, for `beginnings routes`.
-    pub resolved: ResolvedRouteConfig,
-    /// Body size and timeout, resolved from `resolved` and the `app` defaults at startup.
-    pub limits: crate::server::RouteLimits,
+/// What a route carries for one of its methods; the table only needs its method.
+pub(crate) trait RouteMethod {
+    fn method(&self) -> &Method;
 }
 
-/// A path template and the methods registered on it.
-pub(crate) struct RouteEntry {
+/// A path template and what is registered on it, one `M` per method.
+pub(crate) struct RouteEntry<M> {
     pub template: String,
-    pub methods: Vec<MethodEntry>,
+    pub methods: Vec<M>,
     /// The `Allow` header of a 405 on this path, built once.
     pub allow: HeaderValue,
 }
 
-pub(crate) struct RouteTable {
-    router: matchit::Router<usize>,
-    routes: Vec<RouteEntry>,
-    /// Each route's parameter names, shared by its requests.
-    names: Vec<ParamNames>,
-    /// The chains of 404 and 405 answers.
-    host: HostChains,
+impl<M: RouteMethod> RouteEntry<M> {
+    pub fn new(template: String, methods: Vec<M>) -> Self {
+        RouteEntry {
+            allow: allow_header(&methods),
+            template,
+            methods,
+        }
+    }
 }
 
-pub(crate) enum RouteMatch<'a> {
+pub(crate) struct RouteTable<M> {
+    router: matchit::Router<usize>,
+    routes: Vec<RouteEntry<M>>,
+    /// Each route's parameter names, shared by its requests.
+    names: Vec<ParamNames>,
+}
+
+pub(crate) enum RouteMatch<'a, M> {
     Found {
-        entry: &'a MethodEntry,
+        entry: &'a M,
         template: &'a str,
         params: PathParams,
     },
@@ -53,8 +48,20 @@ pub(crate) enum RouteMatch<'a> {
     NotFound,
 }
 
-impl RouteTable {
-    pub fn new(routes: Vec<RouteEntry>, host: HostChains) -> Result<Self, RouteError> {
+/// A route the application registered that cannot be served.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RouteError {
+    #[error("route `{route}` conflicts with route `{existing}`")]
+    Conflict { route: String, existing: String },
+    #[error("route `{route}` is not a valid path template: {reason}")]
+    InvalidTemplate { route: String, reason: String },
+    #[error("route {method} `{route}` is registered twice")]
+    Duplicate { method: String, route: String },
+}
+
+impl<M: RouteMethod> RouteTable<M> {
+    pub fn new(routes: Vec<RouteEntry<M>>) -> Result<Self, RouteError> {
         let mut router = matchit::Router::new();
         for (index, route) in routes.iter().enumerate() {
             router
@@ -78,11 +85,10 @@ impl RouteTable {
             router,
             routes,
             names,
-            host,
         })
     }
 
-    pub fn find(&self, method: &Method, path: &str) -> RouteMatch<'_> {
+    pub fn find(&self, method: &Method, path: &str) -> RouteMatch<'_, M> {
         let Ok(found) = self.router.at(path) else {
             return RouteMatch::NotFound;
         };
@@ -90,12 +96,12 @@ impl RouteTable {
         let entry = route
             .methods
             .iter()
-            .find(|entry| entry.method == method)
+            .find(|entry| entry.method() == method)
             // HEAD is answered by the GET handler; the server then sends its headers
             // without its body (`ServerState::handle`).
             .or_else(|| {
                 (method == Method::HEAD)
-                    .then(|| route.methods.iter().find(|e| e.method == Method::GET))
+                    .then(|| route.methods.iter().find(|e| e.method() == Method::GET))
                     .flatten()
             });
         match entry {
@@ -111,25 +117,14 @@ impl RouteTable {
         }
     }
 
-    /// The chain a 404 (`template` none) or a 405 on `path` passes through; `extensions`
-    /// are the ones the table was built with.
-    pub fn host_chain(
-        &self,
-        extensions: &[LoadedExtension],
-        path: &str,
-        template: Option<&str>,
-    ) -> Arc<HostEntry> {
-        self.host.entry(extensions, path, template)
-    }
-
-    pub fn routes(&self) -> &[RouteEntry] {
+    pub fn routes(&self) -> &[RouteEntry<M>] {
         &self.routes
     }
 }
 
 /// The `Allow` header value for a route's methods (GET implies HEAD).
-pub(crate) fn allow_header(methods: &[MethodEntry]) -> HeaderValue {
-    let mut names: Vec<&str> = methods.iter().map(|m| m.method.as_str()).collect();
+fn allow_header<M: RouteMethod>(methods: &[M]) -> HeaderValue {
+    let mut names: Vec<&str> = methods.iter().map(|m| m.method().as_str()).collect();
     if names.contains(&"GET") && !names.contains(&"HEAD") {
         // HEAD is answered by GET; keep OPTIONS last, as it is added last.
         let at = names

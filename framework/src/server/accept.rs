@@ -12,9 +12,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::connection::{self, Activity, Stop, Tracker, Waits};
-use super::limits::BodyPace;
 use super::send_timeout::SendTimeout;
 use super::service::ServerState;
+use crate::chain::BodyPace;
 use crate::config::AppConfig;
 
 /// The time bounds of every connection, from `app`.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
-use crate::builtin::metrics::{OPEN_CONNECTIONS, registry};
+use crate::telemetry::metrics::{OPEN_CONNECTIONS, registry};
 
 /// What the server asks of its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -17,7 +17,7 @@ use crate::routing::{Request, error_response};
 /// Serves `GET <path>` on `listener` until the server stops; no extensions, no access log.
 pub(crate) fn spawn(listener: TcpListener, app: &AppConfig, mut stopping: watch::Receiver<Stop>) {
     let path = app.metrics.path.clone();
-    let builder = super::limits::http_builder(app);
+    let builder = super::protocol::http_builder(app);
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {

@@ -6,11 +6,9 @@ mod accept;
 mod access_log;
 mod connection;
 mod errors;
-mod limits;
-mod linger;
 mod listener;
 mod metrics_listener;
-mod reload;
+mod protocol;
 mod send_timeout;
 mod service;
 mod signals;
@@ -24,12 +22,11 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::error::Error;
 
+use crate::runtime::{self, Generation, ReloadSource};
 use accept::Acceptor;
 use connection::{Stop, Tracker};
-pub(crate) use limits::RouteLimits;
-pub(crate) use reload::{Generation, ReloadSource};
 use service::Phase;
-pub(crate) use service::{ServerState, read_body};
+pub(crate) use service::ServerState;
 
 /// A bound server; nothing is served until [`Server::run`] or [`Server::run_until`].
 pub struct Server {
@@ -60,11 +57,11 @@ impl Reloader {
             .await
             .map_err(|error| Error::Reload(format!("the reload task failed: {error}")))??;
         let next = Arc::new(next);
-        reload::warn_restart_needed(&state.current.load().app, &next.app);
+        runtime::warn_restart_needed(state.current.load().app(), next.app());
         // The new store serves from the swap on; a reload that failed above changed nothing.
         crate::store::commit(&next.store);
         let previous = state.current.swap(next);
-        tokio::spawn(reload::retire(previous));
+        tokio::spawn(runtime::retire(previous));
         tracing::info!("configuration reloaded");
         Ok(())
     }
@@ -76,19 +73,22 @@ impl Server {
         generation: Generation,
         source: ReloadSource,
     ) -> Result<Server, Error> {
-        crate::loader::set_runtime(tokio::runtime::Handle::current());
+        crate::host::set_runtime(tokio::runtime::Handle::current());
         listener::raise_open_files_limit();
         // Startup hooks run in load order before the listener opens.
-        reload::start_extensions(&generation.extensions)?;
+        runtime::start_extensions(&generation.extensions)?;
         crate::store::commit(&generation.store);
-        let listener = listener::bind(addr, generation.app.backlog).await?;
+        let listener = listener::bind(addr, generation.app().backlog).await?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: addr.to_string(),
             source,
         })?;
-        let metrics = match (&generation.app.metrics.bind, generation.app.metrics.enabled) {
+        let metrics = match (
+            &generation.app().metrics.bind,
+            generation.app().metrics.enabled,
+        ) {
             (Some(metrics_addr), true) => {
-                Some(listener::bind(metrics_addr, generation.app.backlog).await?)
+                Some(listener::bind(metrics_addr, generation.app().backlog).await?)
             }
             _ => None,
         };
@@ -104,7 +104,7 @@ impl Server {
 
     /// Reaches a loaded extension of the configuration in force by `module:Type`.
     pub fn extension(&self, name: &str) -> Option<crate::ExtensionHandle<'static>> {
-        crate::app::shared_extension(self.state.current.load_full(), name)
+        runtime::shared_extension(self.state.current.load_full(), name)
     }
 
     /// The address the socket is bound to (the real port when 0 was asked for).
@@ -161,7 +161,7 @@ impl Server {
             watch: watch_files,
             ..
         } = self;
-        let app = state.current.load().app.clone();
+        let app = state.current.load().app().clone();
         let (stop, stopping) = watch::channel(Stop::Serve);
         if let Some(metrics) = metrics {
             metrics_listener::spawn(metrics, &app, stopping.clone());
@@ -171,7 +171,7 @@ impl Server {
         }
         let acceptor = Acceptor {
             listener,
-            builder: limits::http_builder(&app),
+            builder: protocol::http_builder(&app),
             state: state.clone(),
             tracker: Arc::new(Tracker::default()),
             stopping,
@@ -183,7 +183,7 @@ impl Server {
         // Readiness answers 503 from here on; during the delay new connections are still
         // served, so a load balancer polling /ready stops sending before the port closes.
         state.set_phase(Phase::Draining);
-        let delay = state.current.load().app.shutdown_delay;
+        let delay = state.current.load().app().shutdown_delay;
         if !delay.is_zero() {
             tracing::info!(?delay, "shutting down: not ready, still accepting");
             acceptor.accept_until(tokio::time::sleep(delay)).await;
@@ -205,7 +205,7 @@ async fn drain(
     tracker: &Tracker,
 ) {
     drop(listener);
-    let grace = state.current.load().app.shutdown_grace;
+    let grace = state.current.load().app().shutdown_grace;
     tracing::info!(
         connections = tracker.open(),
         ?grace,
@@ -221,7 +221,7 @@ async fn drain(
     }
     // Shutdown hooks run in reverse load order after the drain.
     let generation = state.current.load_full();
-    reload::stop_extensions(&generation.extensions);
+    runtime::stop_extensions(&generation.extensions);
     // The chains and the extensions stay alive with the libraries (never unloaded);
     // dropping them after a shutdown hook ran would call into finished extensions.
     std::mem::forget(generation);

@@ -6,19 +6,16 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
-use bytes::Bytes;
 use http::{Method, StatusCode, header};
-use http_body_util::BodyExt;
 use hyper::body::{Body as _, Incoming};
 
 use super::access_log::{AccessRecord, REQUEST_ID, request_id};
 use super::errors;
-use super::limits::BodyPace;
-use super::linger::linger;
-use super::reload::{Generation, ReloadSource};
 use crate::builtin;
-use crate::pipeline;
+use crate::chain;
+use crate::chain::{closing_answer, linger};
 use crate::routing::{RequestId, Response, RouteMatch, error_response};
+use crate::runtime::{Generation, ReloadSource};
 
 /// Where the server is in its life, as `GET /ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,7 +123,7 @@ impl ServerState {
 
 /// Finds the route and runs the chain its answer passes through — the route's, or for a
 /// 404 or 405 the chain of the path's configuration (the rule is written above
-/// `pipeline::run`); returns the answer and the route template (`-` when no route matched).
+/// `chain::run`); returns the answer and the route template (`-` when no route matched).
 async fn route(
     generation: &Generation,
     request: http::Request<Incoming>,
@@ -144,7 +141,7 @@ async fn route(
             } => (
                 &entry.chain,
                 entry.limits,
-                pipeline::Answer::Handler(&entry.handler),
+                chain::Answer::Handler(&entry.handler),
                 template,
                 params,
             ),
@@ -161,7 +158,7 @@ async fn route(
                     _ => (error_response(StatusCode::NOT_FOUND, "not found"), None),
                 };
                 let path = request.uri().path();
-                host_entry = table.host_chain(&generation.extensions, path, matched);
+                host_entry = generation.host_chain(path, matched);
                 let answer = host_answer(&host_entry, response);
                 (
                     &host_entry.chain,
@@ -180,112 +177,35 @@ async fn route(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     let (answer, body) = match answer {
-        pipeline::Answer::Handler(_)
+        chain::Answer::Handler(_)
             if declared.is_some_and(|length| length > limits.max_body_bytes as u64) =>
         {
             linger(body);
             let message = format!("request body larger than {} bytes", limits.max_body_bytes);
             let refused = closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message);
-            (pipeline::Answer::Host(refused), None)
+            (chain::Answer::Host(refused), None)
         }
         // A 404 or 405 reads no body.
-        pipeline::Answer::Host(_) => (answer, None),
-        pipeline::Answer::Handler(_) => (answer, Some(body)),
+        chain::Answer::Host(_) => (answer, None),
+        chain::Answer::Handler(_) => (answer, Some(body)),
     };
-    let incoming = pipeline::Incoming {
+    let incoming = chain::Incoming {
         parts,
         body,
         params,
         peer: Some(peer),
         request_id: Some(id),
     };
-    let response = pipeline::run(chain, answer, template, incoming, limits).await;
+    let response = chain::run(chain, answer, template, incoming, limits).await;
     (response, template)
 }
 
 /// The host's answer, or 500 when the chain it must pass through could not be built (the
 /// error was logged when it was built).
-fn host_answer(entry: &pipeline::HostEntry, answer: Response) -> pipeline::Answer<'static> {
-    pipeline::Answer::Host(if entry.broken {
+fn host_answer(entry: &chain::HostEntry, answer: Response) -> chain::Answer<'static> {
+    chain::Answer::Host(if entry.broken {
         error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
     } else {
         answer
     })
-}
-
-/// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the
-/// client still sends of them is read away, so it sees that answer). A body that pauses past
-/// `app.client_body_timeout` or falls behind `app.client_body_min_rate` is answered 408.
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
-    // Most requests (GET, HEAD) have no body: nothing to poll or collect.
-    if body.is_end_stream() {
-        return Ok(Bytes::new());
-    }
-    let mut body = body;
-    let pace = BodyPace::current();
-    let started = std::time::Instant::now();
-    let mut last = started;
-    // The common single-chunk body is kept as it came, without a copy.
-    let mut first: Option<Bytes> = None;
-    let mut more: Vec<u8> = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let frame = match pace.next_deadline(started, last, length) {
-            Some(deadline) => match tokio::time::timeout_at(deadline.into(), body.frame()).await {
-                Ok(frame) => frame,
-                Err(_) => {
-                    tracing::debug!(received = length, "request body too slow");
-                    return Err(closing_answer(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request body timed out",
-                    ));
-                }
-            },
-            None => body.frame().await,
-        };
-        let Some(frame) = frame else { break };
-        let frame = frame.map_err(|error| {
-            error_response(
-                StatusCode::BAD_REQUEST,
-                &format!("request body could not be read: {error}"),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        last = std::time::Instant::now();
-        length += data.len();
-        if length > limit {
-            linger(body);
-            return Err(closing_answer(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body larger than {limit} bytes"),
-            ));
-        }
-        match &first {
-            None => first = Some(data),
-            Some(chunk) => {
-                if more.is_empty() {
-                    more.extend_from_slice(chunk);
-                }
-                more.extend_from_slice(&data);
-            }
-        }
-    }
-    Ok(if more.is_empty() {
-        first.unwrap_or_default()
-    } else {
-        Bytes::from(more)
-    })
-}
-
-/// An answer to a request whose body the server stops waiting for (413, 408), after which
-/// the connection closes: what the client still sends is read away (413) or not waited for.
-fn closing_answer(status: StatusCode, message: &str) -> Response {
-    let mut response = error_response(status, message);
-    response.headers_mut().insert(
-        header::CONNECTION,
-        header::HeaderValue::from_static("close"),
-    );
-    response
 }

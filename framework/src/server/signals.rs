@@ -7,7 +7,7 @@ use tokio::sync::watch;
 
 use super::Reloader;
 use super::connection::Stop;
-use super::reload::newest_change;
+use crate::runtime::newest_change;
 
 /// The signal streams, registered as soon as the server asks for them so a signal sent
 /// right after `listening on` was printed is not handled the default way (which ends the
@@ -95,7 +95,7 @@ async fn termination(terminate: &mut Terminate) {
 /// Reloads when a file of the configuration in force changes, until the server stops.
 pub(crate) fn reload_on_change(reloader: Reloader, mut stopping: watch::Receiver<Stop>) {
     tokio::spawn(async move {
-        let files = || reloader.state.current.load().files.clone();
+        let files = || reloader.state.current.load().files().to_vec();
         let mut seen = newest_change(&files());
         loop {
             tokio::select! {

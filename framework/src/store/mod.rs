@@ -18,14 +18,13 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use beginnings_abi::ffi::TakeOutcome;
 
-use crate::builtin::metrics::registry;
+use crate::telemetry::metrics::registry;
 
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
-/// How long one store operation may take before it counts as failed.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
+pub use crate::config::{DEFAULT_STORE_TIMEOUT as DEFAULT_TIMEOUT, StoreConfig};
 
 pub type StoreResult<T> = Result<T, String>;
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
@@ -76,31 +75,6 @@ fn committed() -> &'static ArcSwap<SharedStore> {
     })
 }
 
-/// What `app.shared_store` names: `memory` or a `redis://HOST:PORT/DB` URL (which needs the
-/// `redis` feature).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreConfig {
-    Memory,
-    Redis(String),
-}
-
-impl StoreConfig {
-    pub fn parse(value: &str) -> Result<StoreConfig, String> {
-        match value {
-            "memory" => Ok(StoreConfig::Memory),
-            url if url.starts_with("redis://") || url.starts_with("rediss://") => {
-                if !cfg!(feature = "redis") {
-                    return Err(redis_missing());
-                }
-                Ok(StoreConfig::Redis(url.to_string()))
-            }
-            other => Err(format!(
-                "expected `memory` or a redis:// URL, found `{other}`"
-            )),
-        }
-    }
-}
-
 /// The store a new generation will use for `config`. The same configuration keeps the
 /// store that serves now (a reload must not forget limits and revocations held in memory); a
 /// Redis store connects lazily and reconnects by itself. Nothing changes for the running
@@ -119,7 +93,7 @@ pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStor
             #[cfg(feature = "redis")]
             StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
             #[cfg(not(feature = "redis"))]
-            StoreConfig::Redis(_) => return Err(redis_missing()),
+            StoreConfig::Redis(_) => return Err(crate::config::redis_missing()),
         }
     };
     Ok(Arc::new(SharedStore {
@@ -127,11 +101,6 @@ pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStor
         store,
         timeout,
     }))
-}
-
-/// Why a Redis store cannot be used by a binary built without the `redis` feature.
-fn redis_missing() -> String {
-    crate::config::needs_feature("redis://", "redis")
 }
 
 /// Records `shared` as the store of the generation that now serves (called once that

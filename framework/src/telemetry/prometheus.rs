@@ -9,8 +9,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
+use super::memory::process_memory;
 use super::metrics::{REQUEST_DURATION_US, REQUESTS_TOTAL, Registry, escape_label, parse_series};
-use super::metrics_route::process_memory;
 
 /// The `Content-Type` of the text format.
 pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

@@ -14,8 +14,8 @@ use beginnings_abi::ffi::{
 use futures_util::FutureExt as _;
 
 use super::guard::guarded;
-use crate::builtin::metrics::registry;
 use crate::store::SharedStore;
+use crate::telemetry::metrics::registry;
 
 /// What the host knows about the library a handle was given to.
 struct ModuleContext {
@@ -441,7 +441,7 @@ unsafe extern "C" fn host_prepare_header(
             ))
         },
         || {
-            crate::pipeline::prepare_header(name.as_str(), value.as_str())
+            super::prepared::prepare(name.as_str(), value.as_str())
                 .map_err(RString::from)
                 .into()
         },
@@ -460,7 +460,7 @@ unsafe extern "C" fn host_prepare_header_name(
             ))
         },
         || {
-            crate::pipeline::prepare_header_name(name.as_str())
+            super::prepared::prepare_name(name.as_str())
                 .map_err(RString::from)
                 .into()
         },

@@ -8,7 +8,7 @@ use beginnings_abi::ffi::HeaderPut;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 use super::{Side, host_panicked, side, side_mut};
-use crate::loader::guard::guarded;
+use crate::host::guard::guarded;
 
 pub(super) unsafe extern "C" fn header<S: Side>(
     this: *const c_void,
@@ -50,7 +50,7 @@ pub(super) unsafe extern "C" fn put_prepared<S: Side>(
         "put_prepared",
         || false,
         || {
-            let Some((name, value)) = crate::pipeline::prepared_header(id) else {
+            let Some((name, value)) = crate::host::prepared::get(id) else {
                 return false;
             };
             // SAFETY: as in `set_header`.
@@ -74,7 +74,7 @@ pub(super) unsafe extern "C" fn header_by_id<S: Side>(
         "header_by_id",
         || RNone,
         || {
-            let names = crate::pipeline::prepared_names();
+            let names = crate::host::prepared::names();
             let Some(name) = names.get(name as usize) else {
                 return RNone;
             };
@@ -90,7 +90,7 @@ pub(super) unsafe extern "C" fn put_headers<S: Side>(
     puts: RSlice<'_, HeaderPut<'_>>,
 ) -> RResult<(), RString> {
     guarded("put_headers", host_panicked, || {
-        let names = crate::pipeline::prepared_names();
+        let names = crate::host::prepared::names();
         // SAFETY: as in `set_header`.
         let headers = unsafe { side_mut::<S>(this) }.headers_mut();
         for put in puts.iter() {

@@ -15,11 +15,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::chain::{Chain, ChainBuilder};
+use super::build::{Chain, ChainBuilder};
+use crate::chain::RouteLimits;
 use crate::config::AppConfig;
-use crate::loader::LoadedExtension;
+use crate::host::LoadedExtension;
 use crate::routing::RouteConfigResolver;
-use crate::server::RouteLimits;
 
 /// The route path given to extensions for a 404 on a path no pattern matched.
 const ANY_PATH: &str = "/**";

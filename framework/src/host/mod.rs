@@ -1,14 +1,17 @@
 //! Finding, checking and loading extension libraries, and creating the extensions that the
 //! configuration names as `module:Type`.
 
+mod breaker;
 mod error;
 mod file_checks;
+mod filter;
 mod guard;
-mod host;
 mod identity;
 mod inspect;
 mod library;
 mod note;
+mod prepared;
+mod services;
 mod settings;
 pub(crate) mod views;
 
@@ -20,11 +23,13 @@ use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString, RVec};
 use beginnings_abi::ffi::{ExtensionInstance, HookResult};
 use serde_json::Value;
 
+pub(crate) use breaker::Breaker;
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
-pub(crate) use host::{monotonic_ns, set_runtime};
+pub(crate) use filter::{Capabilities, Filter, FilterState, HookFailure, RequestOutcome};
 pub use inspect::{LibraryInfo, TypeSummary, inspect};
+pub(crate) use services::{monotonic_ns, set_runtime};
 
-use crate::pipeline::BreakerPolicy;
+use breaker::BreakerPolicy;
 
 use crate::config::{ExtensionEntry, Location};
 use crate::store::SharedStore;
@@ -231,7 +236,7 @@ fn create(
     match new_extension(
         RStr::from_str(&entry.type_name),
         RStr::from_str(&config_json),
-        host::handle_for(&entry.module, store),
+        services::handle_for(&entry.module, store),
     ) {
         // SAFETY: a fresh object from the library's own constructor, taken over once.
         ROk(object) => unsafe { ExtensionInstance::from_object(object) }

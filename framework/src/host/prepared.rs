@@ -11,7 +11,7 @@ static PREPARED: RwLock<Vec<(HeaderName, HeaderValue)>> = RwLock::new(Vec::new()
 static NAMES: RwLock<Vec<HeaderName>> = RwLock::new(Vec::new());
 
 pub(crate) fn prepare(name: &str, value: &str) -> Result<u32, String> {
-    let (name, value) = crate::loader::views::parse_header(name, value)?;
+    let (name, value) = crate::host::views::parse_header(name, value)?;
     Ok(intern(
         &mut PREPARED.write(),
         (name, value),
@@ -55,7 +55,7 @@ pub(crate) fn get(id: u32) -> Option<(HeaderName, HeaderValue)> {
 }
 
 pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
-    let name = crate::loader::views::parse_name(name)?;
+    let name = crate::host::views::parse_name(name)?;
     Ok(intern(&mut NAMES.write(), name, |name| kept_name(&name)))
 }
 

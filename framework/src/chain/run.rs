@@ -11,28 +11,29 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use abi_stable::std_types::{RErr, RNone, ROk, ROption, RSome};
-use beginnings_abi::ffi::{HookError, HookResult, Reply, StatePtr, caps};
 use bytes::Bytes;
 use futures_util::FutureExt;
-use http::{HeaderName, HeaderValue, StatusCode};
+use http::StatusCode;
 
-use super::chain::{Chain, ChainLink};
-use crate::loader::views::{RequestSide, RequestValues, ResponseSide, Timings, view};
+use super::build::{Chain, ChainLink};
+use crate::host::views::{RequestSide, ResponseSide, Timings};
+use crate::host::{FilterState, HookFailure, RequestOutcome};
+use crate::routing::RequestValues;
 
 thread_local! {
     /// The `Server-Timing` name of the handler, shared rather than allocated per request.
     static HANDLER_TIMING: Arc<str> = Arc::from("handler");
 }
-use crate::routing::{Body, DynHandler, Request, RequestId, Response, error_response};
-use crate::server::{RouteLimits, read_body};
+use super::body::read_body;
+use super::limits::RouteLimits;
+use crate::routing::{DynHandler, Request, RequestId, Response, error_response};
 
 /// The per-request states of a chain's stateful filters, freed in the library that made
 /// them when the request ends, however it ends (answered, timed out, client gone).
 pub(super) struct States<'a> {
     chain: &'a Chain,
     /// Inline for the chains routes have (a handful of filters): no allocation per request.
-    states: smallvec::SmallVec<[StatePtr; 8]>,
+    states: smallvec::SmallVec<[FilterState; 8]>,
 }
 
 impl<'a> States<'a> {
@@ -42,10 +43,10 @@ impl<'a> States<'a> {
                 .links
                 .iter()
                 .map(|link| {
-                    if link.has(caps::PER_REQUEST_STATE) {
+                    if link.caps.per_request_state() {
                         link.filter.new_state()
                     } else {
-                        StatePtr::NONE
+                        FilterState::NONE
                     }
                 })
                 .collect()
@@ -55,8 +56,8 @@ impl<'a> States<'a> {
         States { chain, states }
     }
 
-    pub(super) fn get(&self, index: usize) -> StatePtr {
-        self.states.get(index).copied().unwrap_or(StatePtr::NONE)
+    pub(super) fn get(&self, index: usize) -> FilterState {
+        self.states.get(index).copied().unwrap_or(FilterState::NONE)
     }
 }
 
@@ -140,7 +141,7 @@ pub(crate) async fn run(
     } = request;
     let id_text = request_id.as_ref().map_or("", RequestId::as_str);
     let links = &chain.links;
-    let started_ns = crate::loader::monotonic_ns();
+    let started_ns = crate::host::monotonic_ns();
     let deadline = limits.timeout.map(|timeout| Deadline {
         at: tokio::time::Instant::now() + timeout,
         timeout,
@@ -174,7 +175,7 @@ pub(crate) async fn run(
     }
     // Without a body to give them, the hooks that read it are passed over.
     let skips_body_hooks = host.is_some();
-    let passed_over = |link: &ChainLink| skips_body_hooks && link.has(caps::NEEDS_BODY);
+    let passed_over = |link: &ChainLink| skips_body_hooks && link.caps.needs_body();
     // How many links, from the start, get their response hook.
     let mut ran = links.len();
     let mut early = None;
@@ -190,18 +191,20 @@ pub(crate) async fn run(
             body: &buffered,
         };
         for (index, link) in links.iter().enumerate() {
-            if !link.has(caps::ON_REQUEST) || passed_over(link) {
+            if !link.caps.on_request() || passed_over(link) {
                 continue;
             }
             let state = states.get(index);
             let hook_started = clock();
             let result = if link.breaker.is_tripped() {
                 None
-            } else if link.has(caps::ON_REQUEST_ASYNC) {
-                let future = link.filter.on_request_async(state, view(&mut side));
+            } else if link.caps.on_request_async() {
+                let future = link.filter.on_request_async(state, &mut side);
                 let polled = within(deadline.as_ref(), AssertUnwindSafe(future).catch_unwind());
                 match polled.await {
-                    Ok(polled) => Some(flatten_panic(polled)),
+                    Ok(polled) => Some(polled.unwrap_or_else(|_| {
+                        RequestOutcome::Failed(HookFailure::panicked_while_polled())
+                    })),
                     Err(timed_out) => {
                         ran = index;
                         early = Some(timed_out);
@@ -209,7 +212,7 @@ pub(crate) async fn run(
                     }
                 }
             } else {
-                Some(link.filter.on_request(state, view(&mut side)))
+                Some(link.filter.on_request(state, &mut side))
             };
             timed(&link.timing_name, hook_started);
             match judge(link, template, "request", result) {
@@ -276,7 +279,7 @@ pub(crate) async fn run(
         }
     };
     for (index, link) in links[..ran].iter().enumerate().rev() {
-        if !link.has(caps::ON_RESPONSE) || link.breaker.is_tripped() || passed_over(link) {
+        if !link.caps.on_response() || link.breaker.is_tripped() || passed_over(link) {
             continue;
         }
         let hook_started = clock();
@@ -291,9 +294,12 @@ pub(crate) async fn run(
             peer,
             values: Some(&values),
         };
-        let result = link.filter.on_response(states.get(index), view(&mut side));
+        let result = link.filter.on_response(states.get(index), &mut side);
         timed(&link.timing_name, hook_started);
-        let result = Some(result.map(|()| RNone));
+        let result = Some(match result {
+            Ok(()) => RequestOutcome::Continue,
+            Err(failure) => RequestOutcome::Failed(failure),
+        });
         if let Outcome::Failed(failed) = judge(link, template, "response", result) {
             response = failed;
         }
@@ -338,30 +344,20 @@ async fn within<F: Future>(
         })
 }
 
-/// A panic while polling an FFI future (outside the SDK's own guard) becomes an error.
-fn flatten_panic(
-    polled: std::thread::Result<HookResult<ROption<Reply>>>,
-) -> HookResult<ROption<Reply>> {
-    polled.unwrap_or_else(|_| {
-        RErr(HookError {
-            panicked: true,
-            message: "panicked while being polled".into(),
-        })
-    })
-}
-
 /// Applies the failure policy to a hook's result; `None` means the breaker skipped the
 /// call, which counts as a failure without logging each request.
-fn judge(
-    link: &ChainLink,
-    template: &str,
-    phase: &str,
-    result: Option<HookResult<ROption<Reply>>>,
-) -> Outcome {
+fn judge(link: &ChainLink, template: &str, phase: &str, result: Option<RequestOutcome>) -> Outcome {
     match result {
-        Some(ROk(RNone)) => Outcome::Continue,
-        Some(ROk(RSome(reply))) => Outcome::Answer(into_response(reply, link)),
-        Some(RErr(error)) => {
+        Some(RequestOutcome::Continue) => Outcome::Continue,
+        Some(RequestOutcome::Answer(Ok(response))) => Outcome::Answer(response),
+        Some(RequestOutcome::Answer(Err(invalid))) => {
+            tracing::error!(extension = &*link.extension, "{invalid}");
+            Outcome::Answer(error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal server error",
+            ))
+        }
+        Some(RequestOutcome::Failed(error)) => {
             if error.panicked {
                 link.breaker.record_panic();
             }
@@ -388,36 +384,4 @@ fn policy(link: &ChainLink) -> Outcome {
             "internal server error",
         ))
     }
-}
-
-fn into_response(reply: Reply, link: &ChainLink) -> Response {
-    let Ok(status) = StatusCode::from_u16(reply.status) else {
-        tracing::error!(
-            extension = &*link.extension,
-            "answered with invalid status {}",
-            reply.status
-        );
-        return error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
-    };
-    let mut response = Response::new(Body::new(Bytes::from(reply.body.into_vec())));
-    *response.status_mut() = status;
-    for pair in reply.headers.iter() {
-        let (name, value) = (&pair.0, &pair.1);
-        match (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(value.as_str()),
-        ) {
-            (Ok(name), Ok(value)) => {
-                response.headers_mut().append(name, value);
-            }
-            _ => {
-                tracing::error!(
-                    extension = &*link.extension,
-                    "answered with invalid header {name:?}: {value:?}"
-                );
-                return error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
-            }
-        }
-    }
-    response
 }

@@ -7,15 +7,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use abi_stable::std_types::{RErr, ROk, RStr};
-use beginnings_abi::ffi::{FilterInstance, caps};
 use serde_json::{Map, Value};
 
-use super::breaker::Breaker;
+use super::error::{ChainError, PipelineError};
 use super::values;
 use crate::config::RouteSettings;
-use crate::error::{Error, PipelineError};
-use crate::loader::LoadedExtension;
+use crate::host::LoadedExtension;
+use crate::host::{Breaker, Capabilities, Filter};
 
 /// One extension's filter in a route's chain.
 pub(crate) struct ChainLink {
@@ -23,17 +21,11 @@ pub(crate) struct ChainLink {
     pub extension: Arc<str>,
     /// The extension's `Server-Timing` name (`ext-<module>-<type>`, lowercase; no `:`).
     pub timing_name: Arc<str>,
-    pub filter: Arc<FilterInstance>,
-    pub caps: u32,
+    pub filter: Arc<Filter>,
+    pub caps: Capabilities,
     /// `on_error: open` for this extension on this route: a failure lets the request pass.
     pub fail_open: bool,
     pub breaker: Arc<Breaker>,
-}
-
-impl ChainLink {
-    pub fn has(&self, capability: u32) -> bool {
-        self.caps & capability != 0
-    }
 }
 
 /// The filters a route runs, in order, and what the route needs from the host.
@@ -71,7 +63,7 @@ pub(crate) struct ChainBuilder {
     timing_names: Vec<Arc<str>>,
     breakers: Vec<Arc<Breaker>>,
     /// (extension, canonical settings it reads) -> the shared filter.
-    filters: HashMap<(usize, String), Arc<FilterInstance>>,
+    filters: HashMap<(usize, String), Arc<Filter>>,
     /// (extension, path, methods, canonical settings) -> whether it applies.
     applies: HashMap<(usize, String, String, String), bool>,
     /// (extension, request value) already warned about, once per build.
@@ -107,7 +99,7 @@ impl ChainBuilder {
         path: &str,
         methods: &[&str],
         settings: &RouteSettings,
-    ) -> Result<Chain, Error> {
+    ) -> Result<Chain, ChainError> {
         let (chain, members) = self.links_for(extensions, path, methods, settings)?;
         values::check_order(
             extensions,
@@ -143,7 +135,6 @@ impl ChainBuilder {
                 ));
             }
         };
-        let methods_ffi: Vec<RStr<'_>> = methods.iter().map(|m| RStr::from_str(m)).collect();
         let methods_key = methods.join(",");
         let mut links = Vec::new();
         debug_assert_eq!(
@@ -166,14 +157,7 @@ impl ChainBuilder {
             let applies = match self.applies.get(&applies_key) {
                 Some(applies) => *applies,
                 None => {
-                    let answer = match extension.instance.applies(
-                        RStr::from_str(path),
-                        methods_ffi.as_slice().into(),
-                        RStr::from_str(&canonical),
-                    ) {
-                        ROk(applies) => applies,
-                        RErr(e) => return Err(fail(e.message.into_string())),
-                    };
+                    let answer = extension.applies(path, methods, &canonical).map_err(fail)?;
                     self.applies.insert(applies_key, answer);
                     answer
                 }
@@ -184,14 +168,11 @@ impl ChainBuilder {
             let filter = match self.filters.get(&(index, canonical.clone())) {
                 Some(filter) => filter.clone(),
                 None => {
-                    let filter = match extension.instance.new_filter(
-                        RStr::from_str(path),
-                        methods_ffi.as_slice().into(),
-                        RStr::from_str(&canonical),
-                    ) {
-                        ROk(filter) => Arc::new(filter),
-                        RErr(e) => return Err(fail(e.message.into_string())),
-                    };
+                    let filter = Arc::new(
+                        extension
+                            .new_filter(path, methods, &canonical)
+                            .map_err(fail)?,
+                    );
                     self.filters.insert((index, canonical), filter.clone());
                     filter
                 }
@@ -201,15 +182,15 @@ impl ChainBuilder {
             links.push(ChainLink {
                 extension: self.names[index].clone(),
                 timing_name: self.timing_names[index].clone(),
-                caps: filter.caps(),
+                caps: filter.capabilities(),
                 filter,
                 fail_open,
                 breaker: self.breakers[index].clone(),
             });
         }
         let chain = Chain {
-            needs_body: links.iter().any(|l| l.has(caps::NEEDS_BODY)),
-            has_state: links.iter().any(|l| l.has(caps::PER_REQUEST_STATE)),
+            needs_body: links.iter().any(|l| l.caps.needs_body()),
+            has_state: links.iter().any(|l| l.caps.per_request_state()),
             links: links.into_boxed_slice(),
             timeout,
             profile,

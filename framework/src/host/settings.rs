@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use super::LoadErrorKind;
-use crate::pipeline::BreakerPolicy;
+use super::breaker::BreakerPolicy;
 
 const HOST_KEYS: [&str; 4] = ["enabled", "priority", "sha256", "breaker"];
 

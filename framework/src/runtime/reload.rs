@@ -1,39 +1,17 @@
-//! Generations and reload: a generation is a configuration with its extensions and route
-//! table; a reload builds the next one beside the current and swaps it in atomically.
-//! Requests in flight finish on the generation they started on, which is then retired:
-//! its extensions' shutdown hooks run and it is freed (the libraries stay loaded).
+//! Reload: the next generation is built beside the current one from the same sources and
+//! swapped in atomically by the server. Requests in flight finish on the generation they
+//! started on, which is then retired: its extensions' shutdown hooks run and it is freed
+//! (the libraries stay loaded).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use abi_stable::std_types::RErr;
-
-use crate::app;
+use super::Generation;
 use crate::config::{self, AppConfig, LoadOptions};
 use crate::error::Error;
-use crate::loader::LoadedExtension;
-use crate::routing::{Method, RouteDef, RouteMatch, RouteTable};
-use crate::store::SharedStore;
-
-/// A configuration in force: the route table with its chains and the extensions they use.
-pub(crate) struct Generation {
-    // Fields drop in order: the chains (and their filters) before the extensions.
-    pub table: RouteTable,
-    pub extensions: Vec<LoadedExtension>,
-    /// The shared store this generation's extensions were created with.
-    pub store: Arc<SharedStore>,
-    pub app: AppConfig,
-    /// Whether requests are logged (`app.access_log`, unless the command line said no).
-    pub access_log: bool,
-    /// The files the configuration was read from, watched by `serve --watch`.
-    pub files: Vec<PathBuf>,
-    /// Whether the server answers `GET /health` and `GET /ready` itself: `app.probes` is on
-    /// and the application mounted no route of its own there (a mounted route runs through
-    /// its extensions like any other).
-    pub health_probe: bool,
-    pub ready_probe: bool,
-}
+use crate::host::LoadedExtension;
+use crate::routing::RouteDef;
 
 /// What a reload rebuilds from: where the configuration is, the routes the application
 /// registered in code, and the command-line overrides.
@@ -44,30 +22,6 @@ pub(crate) struct ReloadSource {
     pub access_log: Option<bool>,
     /// The application's templates, for error pages (made once with the application).
     pub templates: std::sync::Arc<crate::builtin::Templates>,
-}
-
-impl Generation {
-    pub fn new(
-        table: RouteTable,
-        extensions: Vec<LoadedExtension>,
-        store: Arc<SharedStore>,
-        config: &config::Config,
-        access_log: Option<bool>,
-    ) -> Self {
-        let unmounted = |path: &str| {
-            config.app.probes && matches!(table.find(&Method::GET, path), RouteMatch::NotFound)
-        };
-        Generation {
-            health_probe: unmounted("/health"),
-            ready_probe: unmounted("/ready"),
-            table,
-            extensions,
-            store,
-            access_log: access_log.unwrap_or(config.app.access_log),
-            app: config.app.clone(),
-            files: config.files.clone(),
-        }
-    }
 }
 
 impl ReloadSource {
@@ -81,27 +35,21 @@ impl ReloadSource {
             ));
         };
         let config = config::load(load)?;
-        let directory = app::extensions_dir_for(self.extensions_dir.as_deref(), &config);
-        let (table, extensions, store) = app::build_routes(&config, &self.routes, &directory)?;
-        start_extensions(&extensions)?;
-        Ok(Generation::new(
-            table,
-            extensions,
-            store,
-            &config,
-            self.access_log,
-        ))
+        let directory = super::extensions_dir_for(self.extensions_dir.as_deref(), &config);
+        let generation = Generation::assemble(config, &self.routes, &directory, self.access_log)?;
+        start_extensions(&generation.extensions)?;
+        Ok(generation)
     }
 }
 
 /// Runs the startup hooks in load order; when one fails, the ones that started are stopped.
 pub(crate) fn start_extensions(extensions: &[LoadedExtension]) -> Result<(), Error> {
     for (index, extension) in extensions.iter().enumerate() {
-        if let RErr(error) = extension.instance.on_startup() {
+        if let Err(message) = extension.start() {
             stop_extensions(&extensions[..index]);
             return Err(Error::Startup {
                 extension: extension.name.clone(),
-                message: error.message.into_string(),
+                message,
             });
         }
     }
@@ -111,8 +59,8 @@ pub(crate) fn start_extensions(extensions: &[LoadedExtension]) -> Result<(), Err
 /// Runs the shutdown hooks in reverse load order.
 pub(crate) fn stop_extensions(extensions: &[LoadedExtension]) {
     for extension in extensions.iter().rev() {
-        if let RErr(error) = extension.instance.on_shutdown() {
-            tracing::error!(extension = %extension.name, "shutdown hook failed: {}", error.message);
+        if let Err(message) = extension.stop() {
+            tracing::error!(extension = %extension.name, "shutdown hook failed: {message}");
         }
     }
 }

@@ -6,19 +6,13 @@
 //! hooks (a shared-store rate limit, a revocation check) are awaited on a current-thread
 //! tokio runtime, the kind of runtime the shared store's operations need.
 
-use std::path::Path;
-
-use abi_stable::std_types::{RErr, RNone, ROk, RSome};
-use beginnings_abi::ffi::caps;
 use futures_util::FutureExt;
 
-use super::chain::{Chain, ChainBuilder};
+use super::build::Chain;
 use super::run::States;
-use crate::config::Config;
-use crate::error::Error;
-use crate::loader::views::{RequestSide, RequestValues, ResponseSide, view};
-use crate::loader::{self, LoadedExtension};
-use crate::routing::{Response, RouteConfigResolver};
+use crate::host::views::{RequestSide, ResponseSide};
+use crate::host::{LoadedExtension, RequestOutcome};
+use crate::routing::{RequestValues, Response};
 
 /// The client address the probe's requests come from.
 const PROBE_PEER: std::net::SocketAddr = std::net::SocketAddr::new(
@@ -30,10 +24,10 @@ const PROBE_PEER: std::net::SocketAddr = std::net::SocketAddr::new(
 pub struct ChainProbe {
     // Dropped in this order: the chain and the runtime (and any task an extension spawned
     // on it) before the extensions that made their filters and futures.
-    chain: Chain,
+    pub(crate) chain: Chain,
     /// Only for a chain with an asynchronous request hook.
-    runtime: Option<tokio::runtime::Runtime>,
-    _extensions: Vec<LoadedExtension>,
+    pub(crate) runtime: Option<tokio::runtime::Runtime>,
+    pub(crate) _extensions: Vec<LoadedExtension>,
 }
 
 /// One request between its two sides: the per-request states its request hooks left and
@@ -50,46 +44,6 @@ pub struct ProbedRequest<'a> {
 }
 
 impl ChainProbe {
-    /// Loads the configuration's extensions and builds the chain of `method path`.
-    pub fn new(
-        config: &Config,
-        extensions_dir: &Path,
-        path: &str,
-        method: &str,
-    ) -> Result<Self, Error> {
-        let store = crate::store::prepare(&config.app.shared_store, config.app.store_timeout)
-            .map_err(Error::Store)?;
-        let extensions = loader::load_all(&config.extensions, extensions_dir, &store)?;
-        let resolver = RouteConfigResolver::new(&config.routes)?;
-        let resolved = resolver.resolve(path, &[method], None);
-        let chain = ChainBuilder::new(&extensions).chain_for(
-            &extensions,
-            path,
-            &[method],
-            &resolved.settings,
-        )?;
-        let runtime = if chain
-            .links
-            .iter()
-            .any(|link| link.has(caps::ON_REQUEST_ASYNC))
-        {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|error| {
-                    Error::Store(format!("no runtime for the asynchronous hooks: {error}"))
-                })?;
-            Some(runtime)
-        } else {
-            None
-        };
-        Ok(ChainProbe {
-            chain,
-            runtime,
-            _extensions: extensions,
-        })
-    }
-
     /// The extensions in the chain.
     pub fn extensions(&self) -> Vec<String> {
         self.chain.extensions().map(str::to_string).collect()
@@ -152,25 +106,25 @@ impl ChainProbe {
                 body: &[],
             };
             for (index, link) in chain.links.iter().enumerate() {
-                if !link.has(caps::ON_REQUEST) {
+                if !link.caps.on_request() {
                     continue;
                 }
                 let state = states.get(index);
-                let result = if link.has(caps::ON_REQUEST_ASYNC) {
-                    link.filter.on_request_async(state, view(&mut side)).await
+                let result = if link.caps.on_request_async() {
+                    link.filter.on_request_async(state, &mut side).await
                 } else {
-                    link.filter.on_request(state, view(&mut side))
+                    link.filter.on_request(state, &mut side)
                 };
                 match result {
-                    ROk(RNone) => {}
+                    RequestOutcome::Continue => {}
                     // An answer: its own response hook still runs, as in the server.
-                    ROk(RSome(_)) => {
+                    RequestOutcome::Answer(_) => {
                         ran = index + 1;
                         passed = false;
                         break;
                     }
-                    RErr(_) if link.fail_open => {}
-                    RErr(_) => {
+                    RequestOutcome::Failed(_) if link.fail_open => {}
+                    RequestOutcome::Failed(_) => {
                         ran = index;
                         passed = false;
                         break;
@@ -200,7 +154,7 @@ impl ProbedRequest<'_> {
     pub fn response_hooks(self, parts: &http::request::Parts, response: &mut Response) -> bool {
         let mut passed = true;
         for (index, link) in self.chain.links[..self.ran].iter().enumerate().rev() {
-            if !link.has(caps::ON_RESPONSE) {
+            if !link.caps.on_response() {
                 continue;
             }
             let mut side = ResponseSide {
@@ -214,9 +168,7 @@ impl ProbedRequest<'_> {
                 peer: Some(PROBE_PEER),
                 values: Some(&self.values),
             };
-            if let RErr(_) = link
-                .filter
-                .on_response(self.states.get(index), view(&mut side))
+            if let Err(_) = link.filter.on_response(self.states.get(index), &mut side)
                 && !link.fail_open
             {
                 passed = false;

@@ -16,7 +16,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use crate::config::Location;
-use crate::loader::LoadedExtension;
+use crate::host::LoadedExtension;
 
 /// A route where an extension reads a request value that no extension before it sets.
 #[derive(Debug)]

@@ -1,0 +1,140 @@
+//! Assembling a generation from a configuration and the application's routes: the shared
+//! store, the extensions, the built-in routes, every route's chain and limits, the table.
+
+use std::path::Path;
+
+use http::Method;
+
+use super::{Generation, MethodEntry};
+use crate::chain::{ChainBuilder, HostChains, RouteLimits};
+use crate::config::Config;
+use crate::error::Error;
+use crate::host;
+use crate::routing::{
+    IntoResponse, RouteConfigResolver, RouteDef, RouteEntry, RouteError, RouteMatch, RouteTable,
+    Router,
+};
+
+impl Generation {
+    /// Loads the configured extensions and builds the route table of `routes` with every
+    /// route's chain and limits; used at startup and by every reload. Nothing starts: the
+    /// extensions' startup hooks run when the generation is about to serve.
+    pub(crate) fn assemble(
+        config: Config,
+        routes: &[RouteDef],
+        directory: &Path,
+        access_log: Option<bool>,
+    ) -> Result<Generation, Error> {
+        // Before the extensions: their start-up may already use the store. It becomes the
+        // process's store only when this generation starts serving (`store::commit`).
+        let store = crate::store::prepare(&config.app.shared_store, config.app.store_timeout)
+            .map_err(Error::Store)?;
+        let extensions = host::load_all(&config.extensions, directory, &store)?;
+        for extension in &extensions {
+            tracing::info!(
+                extension = %extension.name,
+                library = %extension.library.display(),
+                "extension loaded"
+            );
+        }
+        let resolver = RouteConfigResolver::new(&config.routes)?;
+        let mut builder = ChainBuilder::new(&extensions);
+        let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
+        let metrics = &config.app.metrics;
+        // The built-in metrics route, unless switched off or the application serves that path.
+        let builtin_metrics = if metrics.enabled
+            && metrics.bind.is_none()
+            && !routes.iter().any(|r| r.path == metrics.path)
+        {
+            crate::builtin::metrics_router(crate::builtin::MetricsOptions {
+                path: metrics.path.clone(),
+            })
+            .into_routes()
+        } else {
+            Vec::new()
+        };
+        let builtin_static = (config.static_files.as_ref())
+            .map(crate::builtin::static_routes)
+            .unwrap_or_default();
+        for route in (routes.iter().cloned())
+            .chain(builtin_metrics)
+            .chain(builtin_static)
+        {
+            match grouped.iter_mut().find(|(path, _)| *path == route.path) {
+                Some((_, defs)) => {
+                    if defs.iter().any(|d| d.method == route.method) {
+                        return Err(RouteError::Duplicate {
+                            method: route.method.to_string(),
+                            route: route.path,
+                        }
+                        .into());
+                    }
+                    defs.push(route);
+                }
+                None => grouped.push((route.path.clone(), vec![route])),
+            }
+        }
+        let mut entries = Vec::with_capacity(grouped.len());
+        for (path, mut defs) in grouped {
+            // OPTIONS reaches the extensions (CORS preflights) on every path; unanswered, it
+            // gets 204 with the path's methods.
+            if !defs.iter().any(|d| d.method == Method::OPTIONS) {
+                defs.push(options_route(&path, &defs));
+            }
+            let mut methods = Vec::with_capacity(defs.len());
+            for def in defs {
+                let method_name = def.method.as_str();
+                let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref());
+                let chain =
+                    builder.chain_for(&extensions, &path, &[method_name], &resolved.settings)?;
+                let limits = RouteLimits::resolve(&config.app, &resolved.settings, chain.timeout());
+                methods.push(MethodEntry {
+                    method: def.method,
+                    handler: def.handler,
+                    chain,
+                    resolved,
+                    limits,
+                });
+            }
+            entries.push(RouteEntry::new(path, methods));
+        }
+        // 404 and 405 answers get their chains from it on first use.
+        let host = HostChains::new(resolver, config.app.clone(), builder);
+        let table = RouteTable::new(entries)?;
+        let unmounted = |path: &str| {
+            config.app.probes && matches!(table.find(&Method::GET, path), RouteMatch::NotFound)
+        };
+        Ok(Generation {
+            health_probe: unmounted("/health"),
+            ready_probe: unmounted("/ready"),
+            table,
+            host,
+            extensions,
+            store,
+            access_log: access_log.unwrap_or(config.app.access_log),
+            config,
+        })
+    }
+}
+
+/// The answer to an OPTIONS request no extension answered: 204 with the path's methods.
+fn options_route(path: &str, defs: &[RouteDef]) -> RouteDef {
+    let mut allowed: Vec<&str> = defs.iter().map(|d| d.method.as_str()).collect();
+    if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
+        allowed.push("HEAD");
+    }
+    allowed.push("OPTIONS");
+    let allow = http::HeaderValue::from_str(&allowed.join(", "))
+        .unwrap_or_else(|_| http::HeaderValue::from_static("OPTIONS"));
+    let router = Router::new("").route(Method::OPTIONS, path, move |_request| {
+        let mut response = http::StatusCode::NO_CONTENT.into_response();
+        response
+            .headers_mut()
+            .insert(http::header::ALLOW, allow.clone());
+        async move { response }
+    });
+    router
+        .into_routes()
+        .pop()
+        .expect("the router holds the route just added")
+}

@@ -1,0 +1,228 @@
+//! The runtime's layering, checked from its sources: every `crate::` path in
+//! `framework/src` points from a top-level module to one below it in [`LAYERS`], no two
+//! top-level modules reach each other (directly or round a longer circle), and only the host
+//! module names the ABI's types. `docs/architecture.md` draws the same layers.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// The top-level modules of `framework/src`, lowest first: each may use those before it.
+const LAYERS: &[&str] = &[
+    "config",
+    "telemetry",
+    "store",
+    "routing",
+    "host",
+    "chain",
+    "builtin",
+    "runtime",
+    "error",
+    "server",
+    "app",
+    "lib",
+];
+
+/// The only module that may name `abi_stable` or `beginnings_abi`.
+const ABI_MODULE: &str = "host";
+
+/// Uses of one module by another: (from, to) → the files that hold them.
+type Edges = BTreeMap<(String, String), BTreeSet<String>>;
+
+fn source_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../framework/src")
+}
+
+fn rust_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("framework/src is readable") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+/// The top-level module a file belongs to: `server/mod.rs` → `server`, `app.rs` → `app`.
+fn module_of(relative: &Path) -> String {
+    let first = relative.components().next().expect("a file under src");
+    let first = first.as_os_str().to_string_lossy();
+    first.strip_suffix(".rs").unwrap_or(&first).to_string()
+}
+
+/// The source without `//` comments (doc comments name modules in prose).
+fn without_comments(source: &str) -> String {
+    source
+        .lines()
+        .map(|line| match line.find("//") {
+            // A `//` inside a string ("http://") is kept: it never precedes `crate::`.
+            Some(at) if !line[..at].contains('"') => &line[..at],
+            _ => line,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The top-level modules a source names through `crate::`, grouped imports included
+/// (`use crate::{config::X, routing::Y}`).
+fn modules_named(source: &str) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    let mut rest = source;
+    while let Some(at) = rest.find("crate::") {
+        let after = &rest[at + "crate::".len()..];
+        if let Some(group) = after.strip_prefix('{') {
+            let mut depth = 1;
+            let mut start_of_item = true;
+            let mut word = String::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    break;
+                }
+                if depth == 1 && c == ',' {
+                    start_of_item = true;
+                    continue;
+                }
+                if start_of_item {
+                    if c.is_alphanumeric() || c == '_' {
+                        word.push(c);
+                    } else if !word.is_empty() {
+                        named.insert(std::mem::take(&mut word));
+                        start_of_item = false;
+                    }
+                }
+            }
+        } else {
+            let word: String = after
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            named.insert(word);
+        }
+        rest = after;
+    }
+    named.retain(|module| module != "self" && !module.is_empty());
+    named
+}
+
+fn edges_and_abi_users() -> (Edges, BTreeSet<String>) {
+    let root = source_root();
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut edges = Edges::new();
+    let mut abi_users = BTreeSet::new();
+    for file in files {
+        let relative = file.strip_prefix(&root).expect("under src").to_path_buf();
+        let from = module_of(&relative);
+        let source = without_comments(&std::fs::read_to_string(&file).expect("readable"));
+        let shown = relative.display().to_string();
+        if (source.contains("abi_stable") || source.contains("beginnings_abi"))
+            && from != ABI_MODULE
+        {
+            abi_users.insert(shown.clone());
+        }
+        for to in modules_named(&source) {
+            if to != from {
+                edges
+                    .entry((from.clone(), to))
+                    .or_default()
+                    .insert(shown.clone());
+            }
+        }
+    }
+    (edges, abi_users)
+}
+
+/// The modules that reach each other: every strongly connected set of more than one.
+fn cycles(edges: &Edges) -> Vec<BTreeSet<String>> {
+    let modules: BTreeSet<&String> = edges.keys().flat_map(|(a, b)| [a, b]).collect();
+    let reaches = |from: &String| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![from.clone()];
+        while let Some(module) = stack.pop() {
+            for ((a, b), _) in edges.range((module.clone(), String::new())..) {
+                if *a != module {
+                    break;
+                }
+                if seen.insert(b.clone()) {
+                    stack.push(b.clone());
+                }
+            }
+        }
+        seen
+    };
+    let reach: BTreeMap<&String, BTreeSet<String>> =
+        modules.iter().map(|m| (*m, reaches(m))).collect();
+    let mut found: Vec<BTreeSet<String>> = Vec::new();
+    for module in &modules {
+        let circle: BTreeSet<String> = modules
+            .iter()
+            .filter(|other| reach[module].contains(**other) && reach[**other].contains(*module))
+            .map(|m| (*m).clone())
+            .collect();
+        if circle.len() > 1 && !found.contains(&circle) {
+            found.push(circle);
+        }
+    }
+    found
+}
+
+#[test]
+fn no_two_modules_of_the_runtime_reach_each_other() {
+    let (edges, _) = edges_and_abi_users();
+    let found = cycles(&edges);
+    assert!(
+        found.is_empty(),
+        "modules of framework/src that call each other in a circle: {found:?}; \
+         the uses: {edges:#?}"
+    );
+}
+
+#[test]
+fn every_use_points_down_the_layers() {
+    let (edges, _) = edges_and_abi_users();
+    let rank = |module: &str| LAYERS.iter().position(|layer| *layer == module);
+    let mut upward = Vec::new();
+    for ((from, to), files) in &edges {
+        match (rank(from), rank(to)) {
+            (Some(a), Some(b)) if a > b => {}
+            _ => upward.push(format!("{from} -> {to} in {files:?}")),
+        }
+    }
+    assert!(
+        upward.is_empty(),
+        "uses that point up the layers {LAYERS:?} (or name a module not in them):\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn only_the_host_module_names_the_abi() {
+    let (_, abi_users) = edges_and_abi_users();
+    assert!(
+        abi_users.is_empty(),
+        "files outside `{ABI_MODULE}/` that name abi_stable or beginnings_abi: {abi_users:?}"
+    );
+}
+
+#[test]
+fn the_check_reads_grouped_imports_and_finds_a_circle() {
+    let named = modules_named("use crate::{config::Config, routing::{Router, Json}};");
+    assert_eq!(
+        named,
+        BTreeSet::from(["config".to_string(), "routing".to_string()])
+    );
+    let mut edges = Edges::new();
+    for (a, b) in [("a", "b"), ("b", "c"), ("c", "a"), ("c", "d")] {
+        edges.insert((a.into(), b.into()), BTreeSet::new());
+    }
+    let found = cycles(&edges);
+    assert_eq!(
+        found,
+        vec![BTreeSet::from(["a".into(), "b".into(), "c".into()])]
+    );
+}
