@@ -106,7 +106,14 @@ fn modules_named(source: &str) -> BTreeSet<String> {
         rest = after;
     }
     named.retain(|module| module != "self" && !module.is_empty());
+    // `crate::Error` names what the crate root re-exports: a use of the top.
     named
+        .into_iter()
+        .map(|name| match name.starts_with(char::is_uppercase) {
+            true => "lib".to_string(),
+            false => name,
+        })
+        .collect()
 }
 
 fn edges_and_abi_users() -> (Edges, BTreeSet<String>) {

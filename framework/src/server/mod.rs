@@ -103,7 +103,7 @@ impl Server {
     }
 
     /// Reaches a loaded extension of the configuration in force by `module:Type`.
-    pub fn extension(&self, name: &str) -> Option<crate::ExtensionHandle<'static>> {
+    pub fn extension(&self, name: &str) -> Option<runtime::ExtensionHandle<'static>> {
         runtime::shared_extension(self.state.current.load_full(), name)
     }
 

@@ -112,7 +112,7 @@ pub(crate) fn reload_on_change(reloader: Reloader, mut stopping: watch::Receiver
     });
 }
 
-fn report(outcome: Result<(), crate::Error>) {
+fn report(outcome: Result<(), crate::error::Error>) {
     if let Err(error) = outcome {
         tracing::error!("reload failed; the running configuration stays in force:\n{error}");
     }
