@@ -17,6 +17,7 @@ mod model;
 mod node;
 mod parse;
 mod redact;
+mod route_settings;
 mod routes;
 mod static_section;
 mod templates_section;
@@ -28,6 +29,8 @@ mod tests_errors;
 mod tests_files;
 #[cfg(test)]
 mod tests_includes;
+#[cfg(test)]
+mod tests_route_settings;
 #[cfg(test)]
 mod tests_support;
 
@@ -45,6 +48,8 @@ pub use model::{
     RouteSettings, RoutesConfig,
 };
 pub use redact::redacted;
+pub(crate) use route_settings::Refusal;
+pub use route_settings::{FailurePolicy, HostRouteSettings, OnError, RouteTimeout};
 pub use static_section::{DEFAULT_CACHE_CONTROL, StaticConfig, StaticDirectory};
 pub use templates_section::TemplatesConfig;
 
