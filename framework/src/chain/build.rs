@@ -5,13 +5,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 use super::error::{ChainError, PipelineError};
 use super::values;
-use crate::config::RouteSettings;
+use crate::config::{HostRouteSettings, RouteSettings};
 use crate::host::LoadedExtension;
 use crate::host::{Breaker, Capabilities, Filter};
 
@@ -36,8 +35,6 @@ pub struct Chain {
     pub(crate) needs_body: bool,
     /// Some filter keeps per-request state.
     pub(crate) has_state: bool,
-    /// The route's `timeout` for hooks and handler together.
-    pub(crate) timeout: Option<Duration>,
     /// `profile_enabled: true`: the host times every hook and the handler.
     pub(crate) profile: bool,
 }
@@ -46,10 +43,6 @@ impl Chain {
     /// The extensions in this chain, in the order their request hooks run.
     pub fn extensions(&self) -> impl Iterator<Item = &str> {
         self.links.iter().map(|link| &*link.extension)
-    }
-
-    pub fn timeout(&self) -> Option<Duration> {
-        self.timeout
     }
 }
 
@@ -91,16 +84,18 @@ impl ChainBuilder {
         }
     }
 
-    /// The chain of one route; refused when an extension on it reads a request value that
-    /// no extension before it sets (see [`super::values`]).
+    /// The chain of one route, from its resolved settings (what the extensions see) and the
+    /// host's keys of them, already parsed; refused when an extension on it reads a request
+    /// value that no extension before it sets (see [`super::values`]).
     pub fn chain_for(
         &mut self,
         extensions: &[LoadedExtension],
         path: &str,
         methods: &[&str],
         settings: &RouteSettings,
+        host: &HostRouteSettings,
     ) -> Result<Chain, ChainError> {
-        let (chain, members) = self.links_for(extensions, path, methods, settings)?;
+        let (chain, members) = self.links_for(extensions, path, methods, settings, host)?;
         values::check_order(
             extensions,
             &members,
@@ -118,22 +113,12 @@ impl ChainBuilder {
         path: &str,
         methods: &[&str],
         settings: &RouteSettings,
+        host: &HostRouteSettings,
     ) -> Result<(Chain, Vec<usize>), PipelineError> {
         let route_error = |extension: &str, message: String| PipelineError {
             extension: extension.to_string(),
             route: path.to_string(),
             message,
-        };
-        let timeout = route_timeout(settings).map_err(|m| route_error("routes", m))?;
-        let profile = match settings.get("profile_enabled") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(on)) => *on,
-            Some(other) => {
-                return Err(route_error(
-                    "routes",
-                    format!("profile_enabled: expected true or false, found {other}"),
-                ));
-            }
         };
         let methods_key = methods.join(",");
         let mut links = Vec::new();
@@ -177,14 +162,13 @@ impl ChainBuilder {
                     filter
                 }
             };
-            let fail_open = fails_open(settings, &extension.name).map_err(fail)?;
             members.push(index);
             links.push(ChainLink {
                 extension: self.names[index].clone(),
                 timing_name: self.timing_names[index].clone(),
                 caps: filter.capabilities(),
                 filter,
-                fail_open,
+                fail_open: host.on_error.fails_open(&extension.name),
                 breaker: self.breakers[index].clone(),
             });
         }
@@ -192,8 +176,7 @@ impl ChainBuilder {
             needs_body: links.iter().any(|l| l.caps.needs_body()),
             has_state: links.iter().any(|l| l.caps.per_request_state()),
             links: links.into_boxed_slice(),
-            timeout,
-            profile,
+            profile: host.profile,
         };
         Ok((chain, members))
     }
@@ -213,36 +196,5 @@ fn visible_settings(settings: &RouteSettings, keys: Option<&[String]>) -> Map<St
             .filter(|(key, _)| keys.iter().any(|k| k == *key))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect(),
-    }
-}
-
-/// `timeout` in seconds; absent, null or 0 means none.
-fn route_timeout(settings: &RouteSettings) -> Result<Option<Duration>, String> {
-    match settings.get("timeout") {
-        None | Some(Value::Null) => Ok(None),
-        Some(value) => value
-            .as_f64()
-            .filter(|seconds| *seconds >= 0.0 && seconds.is_finite())
-            .map(|seconds| (seconds > 0.0).then(|| Duration::from_secs_f64(seconds)))
-            .ok_or_else(|| format!("timeout: expected seconds (0 for none), found {value}")),
-    }
-}
-
-/// `on_error: open | closed`, for every extension of the route or as a map by `module:Type`.
-fn fails_open(settings: &RouteSettings, extension: &str) -> Result<bool, String> {
-    let policy = match settings.get("on_error") {
-        None | Some(Value::Null) => return Ok(false),
-        Some(Value::Object(by_extension)) => match by_extension.get(extension) {
-            None => return Ok(false),
-            Some(policy) => policy,
-        },
-        Some(policy) => policy,
-    };
-    match policy.as_str() {
-        Some("open") => Ok(true),
-        Some("closed") => Ok(false),
-        _ => Err(format!(
-            "on_error: expected `open` or `closed`, found {policy}"
-        )),
     }
 }

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 
 use super::build::{Chain, ChainBuilder};
 use crate::chain::RouteLimits;
-use crate::config::AppConfig;
+use crate::config::{AppConfig, HostRouteSettings};
 use crate::host::LoadedExtension;
 use crate::routing::RouteConfigResolver;
 
@@ -64,7 +64,22 @@ impl HostChains {
         path: &str,
         template: Option<&str>,
     ) -> Arc<HostEntry> {
-        let resolved = self.resolver.resolve(template.unwrap_or(path), &[], None);
+        let resolved = match self.resolver.resolve(template.unwrap_or(path), &[], None) {
+            Ok(resolved) => resolved,
+            // Only a hand-built configuration gets here: a loaded one had each layer checked.
+            Err(error) => {
+                tracing::error!(
+                    path,
+                    "the settings for answers on paths without a route are refused, \
+                     they are answered 500: {error}"
+                );
+                return Arc::new(HostEntry {
+                    chain: Chain::default(),
+                    limits: RouteLimits::resolve(&self.app, &HostRouteSettings::default()),
+                    broken: true,
+                });
+            }
+        };
         let route = match template {
             Some(template) => template,
             None => resolved
@@ -79,12 +94,15 @@ impl HostChains {
         if let Some(entry) = built.entries.get(&key) {
             return entry.clone();
         }
-        let entry = match built
-            .builder
-            .chain_for(extensions, route, &[], &resolved.settings)
-        {
+        let entry = match (built.builder).chain_for(
+            extensions,
+            route,
+            &[],
+            &resolved.settings,
+            &resolved.host,
+        ) {
             Ok(chain) => HostEntry {
-                limits: RouteLimits::resolve(&self.app, &resolved.settings, chain.timeout()),
+                limits: RouteLimits::resolve(&self.app, &resolved.host),
                 chain,
                 broken: false,
             },
@@ -96,7 +114,7 @@ impl HostChains {
                 );
                 HostEntry {
                     chain: Chain::default(),
-                    limits: RouteLimits::resolve(&self.app, &resolved.settings, None),
+                    limits: RouteLimits::resolve(&self.app, &resolved.host),
                     broken: true,
                 }
             }

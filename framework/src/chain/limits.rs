@@ -3,9 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-use crate::config::{AppConfig, RouteSettings};
+use crate::config::{AppConfig, HostRouteSettings};
 
 /// What a route may take: resolved at startup from its settings and the `app` defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,26 +16,11 @@ pub(crate) struct RouteLimits {
 
 impl RouteLimits {
     /// A route's `max_body_bytes` and `timeout` win over `app.max_body_bytes` and
-    /// `app.timeout`; a route `timeout` of 0 means none. `chain_timeout` is the route's own
-    /// timeout as the chain read it.
-    pub fn resolve(
-        app: &AppConfig,
-        settings: &RouteSettings,
-        chain_timeout: Option<Duration>,
-    ) -> Self {
-        let max_body_bytes = settings
-            .get("max_body_bytes")
-            .and_then(Value::as_u64)
-            .map_or(app.max_body_bytes, |n| {
-                usize::try_from(n).unwrap_or(usize::MAX)
-            });
-        let timeout = match settings.get("timeout") {
-            None | Some(Value::Null) => app.timeout,
-            Some(_) => chain_timeout,
-        };
+    /// `app.timeout`; a route `timeout` of 0 means none.
+    pub fn resolve(app: &AppConfig, route: &HostRouteSettings) -> Self {
         RouteLimits {
-            max_body_bytes,
-            timeout,
+            max_body_bytes: route.max_body_bytes_or(app.max_body_bytes),
+            timeout: route.timeout_or(app.timeout),
         }
     }
 }
@@ -106,8 +89,9 @@ impl BodyPace {
 mod tests {
     use super::*;
 
-    fn settings(json: serde_json::Value) -> RouteSettings {
-        json.as_object().cloned().unwrap_or_default()
+    fn settings(json: serde_json::Value) -> HostRouteSettings {
+        let map = json.as_object().cloned().unwrap_or_default();
+        HostRouteSettings::parse(&map).expect("valid host settings")
     }
 
     #[test]
@@ -150,11 +134,11 @@ mod tests {
             max_body_bytes: 100,
             ..AppConfig::default()
         };
-        let plain = RouteLimits::resolve(&app, &settings(serde_json::json!({})), None);
+        let plain = RouteLimits::resolve(&app, &settings(serde_json::json!({})));
         assert_eq!(plain.max_body_bytes, 100);
         assert_eq!(plain.timeout, Some(Duration::from_secs(30)));
         let own = settings(serde_json::json!({"max_body_bytes": 7, "timeout": 0}));
-        let own = RouteLimits::resolve(&app, &own, None);
+        let own = RouteLimits::resolve(&app, &own);
         assert_eq!(own.max_body_bytes, 7);
         assert_eq!(own.timeout, None, "a route timeout of 0 means none");
     }

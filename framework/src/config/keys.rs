@@ -7,6 +7,7 @@
 use super::app_section::METRICS_KEYS;
 use super::database_section::DATABASE_KEYS;
 use super::model::APP_KEYS;
+use super::route_settings::HOST_KEYS;
 use super::routes::SECTIONS;
 use super::static_section::{DIRECTORY_KEYS, STATIC_KEYS};
 use super::templates_section::TEMPLATES_KEYS;
@@ -21,16 +22,9 @@ const EXTENSION_HOST_KEYS: &[&str] = &["enabled", "priority", "sha256", "breaker
 /// `extensions.<module:Type>.breaker`: when the host stops calling a panicking extension.
 const BREAKER_KEYS: &[&str] = &["panics", "window_seconds"];
 
-/// Route settings the host itself reads (the pipeline and the server limits); every other
-/// route setting is free-form and belongs to the extensions. `cors` is listed because the
-/// validator checks its `allow_origins` against `allow_credentials`.
-const HOST_ROUTE_SETTINGS: &[&str] = &[
-    "timeout",
-    "max_body_bytes",
-    "on_error",
-    "profile_enabled",
-    "cors",
-];
+/// `cors` is not the host's, but a route key the validator checks (its `allow_origins`
+/// against `allow_credentials`), so it is listed with the host's route settings.
+const CHECKED_ROUTE_SETTINGS: &[&str] = &["cors"];
 
 /// Every key path the configuration accepts, in section order.
 ///
@@ -60,7 +54,12 @@ pub fn known_keys() -> Vec<String> {
             }
             "routes" => {
                 nested(&mut keys, "routes", SECTIONS);
-                nested(&mut keys, "routes.patterns.<pattern>", HOST_ROUTE_SETTINGS);
+                nested(&mut keys, "routes.patterns.<pattern>", HOST_KEYS);
+                nested(
+                    &mut keys,
+                    "routes.patterns.<pattern>",
+                    CHECKED_ROUTE_SETTINGS,
+                );
                 keys.push("routes.patterns.<pattern>.on_error.<module:Type>".to_owned());
                 // The flat form: patterns directly under `routes`.
                 keys.push("routes.<pattern>".to_owned());

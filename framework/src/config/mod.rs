@@ -18,6 +18,7 @@ mod node;
 mod parse;
 pub mod pattern;
 mod redact;
+mod route_settings;
 mod routes;
 mod shared_store;
 mod static_section;
@@ -30,6 +31,8 @@ mod tests_errors;
 mod tests_files;
 #[cfg(test)]
 mod tests_includes;
+#[cfg(test)]
+mod tests_route_settings;
 #[cfg(test)]
 mod tests_support;
 
@@ -47,6 +50,8 @@ pub use model::{
     RouteSettings, RoutesConfig,
 };
 pub use redact::redacted;
+pub(crate) use route_settings::Refusal;
+pub use route_settings::{FailurePolicy, HostRouteSettings, OnError, RouteTimeout};
 #[cfg(not(feature = "redis"))]
 pub(crate) use shared_store::redis_missing;
 pub use shared_store::{DEFAULT_STORE_TIMEOUT, StoreConfig};

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::error::{Location, Problem, push_key, unknown_key_message};
 use super::model::{ExtensionEntry, RouteSettings};
 use super::node::{Entry, Files, Kind, Node, Span};
+use super::route_settings::{HOST_KEYS, HostRouteSettings, Refusal};
 
 pub(crate) const TOP_KEYS: &[&str] = &[
     "app",
@@ -233,7 +234,9 @@ pub(crate) fn check_cors(settings: &[Entry], path: &str, ctx: &mut Ctx<'_>) {
     }
 }
 
-/// Route settings: free-form, except for the few keys Beginnings itself interprets.
+/// Route settings: free-form, except for the keys the host reads itself (read by the one
+/// parser route resolution uses, [`HostRouteSettings::set`]) and `cors`, checked like the CORS
+/// extension's own entry.
 pub(crate) fn route_settings(
     entry: &Entry,
     path: &str,
@@ -241,76 +244,63 @@ pub(crate) fn route_settings(
 ) -> Option<RouteSettings> {
     let entries = ctx.map_entries(entry, path, "a mapping of route settings")?;
     let mut settings = RouteSettings::new();
+    let mut host = HostRouteSettings::default();
     for setting in entries {
         let mut value = setting.value.to_json();
-        if !setting.value.is_invalid() {
-            // Free-form keys never need a key path; skipping it keeps large route tables cheap.
-            let interpreted = matches!(
-                setting.key.as_str(),
-                "timeout" | "on_error" | "cors" | "max_body_bytes"
-            );
-            let key_path = if interpreted {
-                push_key(path, &setting.key)
-            } else {
-                String::new()
-            };
-            match setting.key.as_str() {
-                "timeout" => match setting.value.as_int() {
-                    Some(n) if n >= 0 => value = Value::from(u64::try_from(n).unwrap_or(u64::MAX)),
-                    Some(n) => ctx.report(
-                        setting.value.span,
-                        &key_path,
-                        format!("timeout must not be negative, found {n}"),
-                    ),
-                    None => ctx.wrong_type(setting, &key_path, "integer"),
-                },
-                "max_body_bytes" => match setting.value.as_int() {
-                    Some(n) if n >= 0 => value = Value::from(u64::try_from(n).unwrap_or(u64::MAX)),
-                    Some(n) => ctx.report(
-                        setting.value.span,
-                        &key_path,
-                        format!("max_body_bytes must not be negative, found {n}"),
-                    ),
-                    None => ctx.wrong_type(setting, &key_path, "integer (bytes)"),
-                },
-                // One policy for every extension of the route, or one per `module:Type`.
-                "on_error" if let Some(by_extension) = setting.value.as_map() => {
-                    for policy in by_extension {
-                        if !matches!(policy.value.as_str(), Some("open" | "closed")) {
-                            let policy_path = push_key(&key_path, &policy.key);
-                            ctx.wrong_type_or_value(policy, &policy_path, "`open` or `closed`");
-                        }
-                    }
+        if setting.value.is_invalid() {
+            // Its interpolation failed and was reported; a type error on top would be noise.
+        } else if HOST_KEYS.contains(&setting.key.as_str()) {
+            value = host_value(&setting.value);
+            if let Err(refusals) = host.set(&setting.key, &value) {
+                for refusal in refusals {
+                    report_refusal(setting, path, &refusal, ctx);
                 }
-                "on_error" if !matches!(setting.value.as_str(), Some("open" | "closed")) => {
-                    ctx.wrong_type_or_value(
-                        setting,
-                        &key_path,
-                        "`open`, `closed` or a mapping of `module:Type` to one of them",
-                    );
-                }
-                "cors" if let Some(cors) = setting.value.as_map() => {
-                    check_cors(cors, &key_path, ctx)
-                }
-                _ => {}
             }
+        } else if setting.key == "cors"
+            && let Some(cors) = setting.value.as_map()
+        {
+            check_cors(cors, &push_key(path, "cors"), ctx);
         }
         settings.insert(setting.key.clone(), value);
     }
     Some(settings)
 }
 
-impl Ctx<'_> {
-    fn wrong_type_or_value(&mut self, entry: &Entry, key_path: &str, expected: &str) {
-        match entry.value.as_str() {
-            Some(s) => self.report(
-                entry.value.span,
-                key_path,
-                format!("expected {expected}, found `{s}`"),
-            ),
-            None => self.wrong_type(entry, key_path, expected),
+/// The value a host key is read from: a `${VAR}` that is the whole value reads as a number or
+/// a boolean, quoted or not, as the `app` keys read it; the settings keep that typed value, so
+/// extensions see it too.
+fn host_value(node: &Node) -> Value {
+    if let Some(n) = node.as_int() {
+        if let Ok(n) = i64::try_from(n) {
+            return Value::from(n);
+        }
+        if let Ok(n) = u64::try_from(n) {
+            return Value::from(n);
         }
     }
+    match node.as_bool() {
+        Some(b) => Value::Bool(b),
+        None => node.to_json(),
+    }
+}
+
+/// Reports a refused host setting where it was written: at a scalar itself, at the key of a
+/// collection or an empty value.
+fn report_refusal(setting: &Entry, path: &str, refusal: &Refusal, ctx: &mut Ctx<'_>) {
+    let mut at = setting;
+    if let Some(extension) = &refusal.extension {
+        let entries = setting.value.as_map().unwrap_or_default();
+        match entries.iter().find(|e| e.key == *extension) {
+            Some(entry) if entry.value.is_invalid() => return,
+            Some(entry) => at = entry,
+            None => {}
+        }
+    }
+    let span = match at.value.kind {
+        Kind::Null | Kind::Map(_) | Kind::Seq(_) => at.key_span,
+        _ => at.value.span,
+    };
+    ctx.report(span, &refusal.key_path(path), refusal.message.clone());
 }
 
 /// A relative `extensions_dir` is relative to the main configuration file, not to wherever

@@ -11,7 +11,8 @@ use crate::config::pattern::{
     Pattern, normalize_path, parse_exact, parse_method_key, path_segments,
 };
 use crate::config::{
-    ConfigError, Location, Problem, RouteSettings, RoutesConfig, deep_merge, push_key,
+    ConfigError, HostRouteSettings, Location, Problem, Refusal, RouteSettings, RoutesConfig,
+    deep_merge, push_key,
 };
 
 /// The `routes` section compiled for resolution.
@@ -30,12 +31,18 @@ struct Layer<T> {
     matcher: T,
     /// How the layer is named in [`ResolvedRouteConfig::sources`], e.g. `patterns "/api/*"`.
     label: String,
+    /// Where the layer was written, for errors in its settings: its key path
+    /// (`routes.patterns."/api/*"`) and the position of that key.
+    key_path: String,
+    location: Location,
     settings: RouteSettings,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResolvedRouteConfig {
     pub settings: RouteSettings,
+    /// The keys of `settings` the host reads, parsed once here for the chain and the limits.
+    pub host: HostRouteSettings,
     /// Top-level setting -> the layer that last set it: `global_defaults`, `patterns "/api/*"`,
     /// `exact "/api/users"`, `methods "POST /api/users"` or `code`.
     pub sources: BTreeMap<String, String>,
@@ -52,6 +59,8 @@ impl RouteConfigResolver {
                 Ok(matcher) => patterns.push(Layer {
                     matcher,
                     label: format!("patterns {raw:?}"),
+                    key_path: push_key("routes.patterns", raw),
+                    location: location.clone(),
                     settings: settings.clone(),
                 }),
                 Err(e) => problems.push(problem(location, "routes.patterns", raw, e.to_string())),
@@ -78,6 +87,8 @@ impl RouteConfigResolver {
                         Layer {
                             matcher: (),
                             label: format!("exact {raw:?}"),
+                            key_path: push_key("routes.exact", raw),
+                            location: location.clone(),
                             settings: settings.clone(),
                         },
                     );
@@ -102,6 +113,8 @@ impl RouteConfigResolver {
                         let layer = Layer {
                             matcher: (),
                             label: format!("methods {raw:?}"),
+                            key_path: push_key("routes.methods", raw),
+                            location: location.clone(),
                             settings: settings.clone(),
                         };
                         slot.push((method, layer));
@@ -124,14 +137,18 @@ impl RouteConfigResolver {
 
     /// Resolves the configuration of the route registered as `path` (a template such as
     /// `/api/v1/users/{id}`) for `methods` (uppercase), with the application's own overrides
-    /// applied last.
+    /// applied last, and reads the keys the host reads from it. A value the host refuses is
+    /// an error naming the layer that set it (a configuration loaded from files has had each
+    /// layer checked already, so only settings given in code or a hand-built
+    /// [`RoutesConfig`] can fail here).
     pub fn resolve(
         &self,
         path: &str,
         methods: &[&str],
         code_overrides: Option<&RouteSettings>,
-    ) -> ResolvedRouteConfig {
+    ) -> Result<ResolvedRouteConfig, ConfigError> {
         let mut resolved = ResolvedRouteConfig {
+            host: HostRouteSettings::default(),
             settings: self.global_defaults.clone(),
             sources: self
                 .global_defaults
@@ -166,7 +183,59 @@ impl RouteConfigResolver {
         if let Some(code) = code_overrides {
             resolved.apply(code, "code");
         }
-        resolved
+        match HostRouteSettings::parse(&resolved.settings) {
+            Ok(host) => resolved.host = host,
+            Err(refusals) => {
+                let problems = (refusals.iter())
+                    .map(|refusal| self.refused(&resolved, refusal, &path, methods))
+                    .collect();
+                return Err(ConfigError { problems });
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// A refused host setting, named after the layer that set its key last.
+    fn refused(
+        &self,
+        resolved: &ResolvedRouteConfig,
+        refusal: &Refusal,
+        path: &str,
+        methods: &[&str],
+    ) -> Problem {
+        let source = resolved.sources.get(refusal.key).map_or("", String::as_str);
+        if source == "code" {
+            let message = format!(
+                "in the settings the application gives `{} {path}` in code: {}",
+                methods.join(","),
+                refusal.message
+            );
+            return Problem::new(None, refusal.key_path(""), message);
+        }
+        let layer = (self.patterns.iter())
+            .map(|l| (&l.label, &l.key_path, &l.location))
+            .chain(
+                self.exact
+                    .values()
+                    .map(|l| (&l.label, &l.key_path, &l.location)),
+            )
+            .chain(
+                (self.methods.values().flatten())
+                    .map(|(_, l)| (&l.label, &l.key_path, &l.location)),
+            )
+            .find(|(label, _, _)| *label == source);
+        match layer {
+            Some((_, key_path, location)) => Problem::new(
+                Some(location.clone()),
+                refusal.key_path(key_path),
+                refusal.message.clone(),
+            ),
+            None => Problem::new(
+                None,
+                refusal.key_path("routes.global_defaults"),
+                refusal.message.clone(),
+            ),
+        }
     }
 
     /// Number of compiled patterns.
@@ -254,7 +323,7 @@ routes:
         ];
         for (path, methods, level, timeout, matched) in cases {
             let methods: Vec<&str> = methods.split(' ').collect();
-            let got = r.resolve(path, &methods, None);
+            let got = r.resolve(path, &methods, None).unwrap();
             let source = match level {
                 "exact" => "exact \"/api/v1/users\"".to_owned(),
                 "post" => "methods \"POST /api/v1/users\"".to_owned(),
@@ -276,7 +345,9 @@ routes:
     fn code_overrides_come_last() {
         let r = resolver(LAYERS);
         let code = json!({"level": "code", "tags": {"code": true}});
-        let got = r.resolve("/api/v1/users", &["POST"], code.as_object());
+        let got = r
+            .resolve("/api/v1/users", &["POST"], code.as_object())
+            .unwrap();
         assert_eq!(got.settings["level"], json!("code"));
         assert_eq!(
             got.settings["tags"],
@@ -294,7 +365,7 @@ routes:
     #[test]
     fn merge_is_deep_and_sources_name_the_last_layer() {
         let r = resolver(LAYERS);
-        let got = r.resolve("/api/v1/users/{id}", &["GET"], None);
+        let got = r.resolve("/api/v1/users/{id}", &["GET"], None).unwrap();
         assert_eq!(got.settings["tags"], json!({"global": true, "api": true}));
         assert_eq!(got.sources["tags"], "patterns \"/api/*\"");
         assert_eq!(got.sources["timeout"], "global_defaults");
@@ -306,14 +377,14 @@ routes:
         let r = resolver(
             "routes:\n  patterns:\n    \"/a/*\": {v: first}\n    \"/a/**\": {v: second}\n",
         );
-        let got = r.resolve("/a/b", &["GET"], None);
+        let got = r.resolve("/a/b", &["GET"], None).unwrap();
         assert_eq!(got.settings["v"], json!("second"));
         assert_eq!(got.matched_patterns, ["/a/*", "/a/**"]);
         let r = resolver(
             "routes:\n  patterns:\n    \"/a/**\": {v: first}\n    \"/a/*\": {v: second}\n",
         );
         assert_eq!(
-            r.resolve("/a/b", &["GET"], None).settings["v"],
+            r.resolve("/a/b", &["GET"], None).unwrap().settings["v"],
             json!("second")
         );
     }
@@ -324,14 +395,17 @@ routes:
             "routes:\n  patterns:\n    \"/api/v1/*\": {v: v1}\n    \"/api/*\": {v: api}\n    \"/*\": {v: all}\n",
         );
         assert_eq!(
-            r.resolve("/api/v1/x", &["GET"], None).settings["v"],
+            r.resolve("/api/v1/x", &["GET"], None).unwrap().settings["v"],
             json!("v1")
         );
         assert_eq!(
-            r.resolve("/api/v2/x", &["GET"], None).settings["v"],
+            r.resolve("/api/v2/x", &["GET"], None).unwrap().settings["v"],
             json!("api")
         );
-        assert_eq!(r.resolve("/x", &["GET"], None).settings["v"], json!("all"));
+        assert_eq!(
+            r.resolve("/x", &["GET"], None).unwrap().settings["v"],
+            json!("all")
+        );
     }
 
     #[test]
@@ -340,23 +414,25 @@ routes:
             "routes:\n  patterns:\n    \"/static\": {v: literal}\n    \"/static/*\": {v: tree, auth_required: true}\n",
         );
         for template in ["/static/{*path}", "/static/", "/static"] {
-            let got = r.resolve(template, &["GET"], None);
+            let got = r.resolve(template, &["GET"], None).unwrap();
             assert_eq!(got.settings["auth_required"], json!(true), "{template}");
         }
         assert_eq!(
-            r.resolve("/static", &["GET"], None).settings["v"],
+            r.resolve("/static", &["GET"], None).unwrap().settings["v"],
             json!("literal")
         );
         assert_eq!(
-            r.resolve("/static/", &["GET"], None).settings["v"],
+            r.resolve("/static/", &["GET"], None).unwrap().settings["v"],
             json!("literal")
         );
         assert_eq!(
-            r.resolve("/static/x", &["GET"], None).settings["v"],
+            r.resolve("/static/x", &["GET"], None).unwrap().settings["v"],
             json!("tree")
         );
         assert_eq!(
-            r.resolve("/static", &["GET"], None).matched_patterns,
+            r.resolve("/static", &["GET"], None)
+                .unwrap()
+                .matched_patterns,
             ["/static/*", "/static"]
         );
     }
@@ -364,7 +440,7 @@ routes:
     #[test]
     fn flat_form_resolves_like_patterns() {
         let r = resolver("global: {timeout: 10}\nroutes:\n  \"/api/*\": {cors_enabled: true}\n");
-        let got = r.resolve("/api/users", &["GET"], None);
+        let got = r.resolve("/api/users", &["GET"], None).unwrap();
         assert_eq!(
             got.settings,
             json!({"timeout": 10, "cors_enabled": true})
@@ -377,9 +453,42 @@ routes:
 
     #[test]
     fn no_routes_section_resolves_to_empty() {
-        let got = resolver("app: {}\n").resolve("/", &["GET"], None);
+        let got = resolver("app: {}\n").resolve("/", &["GET"], None).unwrap();
         assert!(
             got.settings.is_empty() && got.sources.is_empty() && got.matched_patterns.is_empty()
+        );
+    }
+
+    #[test]
+    fn a_refused_host_setting_names_the_layer_that_set_it() {
+        let r = resolver("routes:\n  patterns:\n    \"/api/*\": {timeout: 30}\n");
+        let code = json!({"timeout": -1});
+        let err = (r.resolve("/api/x", &["GET"], code.as_object())).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "timeout: in the settings the application gives `GET /api/x` in code: \
+             timeout must not be negative, found -1"
+        );
+        let location = Location {
+            file: "x.yaml".into(),
+            line: 3,
+            column: 5,
+        };
+        let on_error = json!({"on_error": "maybe"}).as_object().unwrap().clone();
+        let routes = RoutesConfig {
+            patterns: vec![("/api/*".into(), on_error, location)],
+            ..RoutesConfig::default()
+        };
+        let r = RouteConfigResolver::new(&routes).unwrap();
+        let err = r.resolve("/api/x", &["GET"], None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "x.yaml:3:5: routes.patterns.\"/api/*\".on_error: expected `open`, `closed` or a \
+             mapping of `module:Type` to one of them, found `maybe`"
+        );
+        assert!(
+            r.resolve("/other", &["GET"], None).is_ok(),
+            "only where it applies"
         );
     }
 

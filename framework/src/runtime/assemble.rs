@@ -84,10 +84,11 @@ impl Generation {
             let mut methods = Vec::with_capacity(defs.len());
             for def in defs {
                 let method_name = def.method.as_str();
-                let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref());
+                let resolved = resolver.resolve(&path, &[method_name], def.settings.as_ref())?;
+                let (settings, host) = (&resolved.settings, &resolved.host);
                 let chain =
-                    builder.chain_for(&extensions, &path, &[method_name], &resolved.settings)?;
-                let limits = RouteLimits::resolve(&config.app, &resolved.settings, chain.timeout());
+                    builder.chain_for(&extensions, &path, &[method_name], settings, host)?;
+                let limits = RouteLimits::resolve(&config.app, host);
                 methods.push(MethodEntry {
                     method: def.method,
                     handler: def.handler,

@@ -21,12 +21,13 @@ impl ChainProbe {
             .map_err(Error::Store)?;
         let extensions = host::load_all(&config.extensions, extensions_dir, &store)?;
         let resolver = RouteConfigResolver::new(&config.routes)?;
-        let resolved = resolver.resolve(path, &[method], None);
+        let resolved = resolver.resolve(path, &[method], None)?;
         let chain = ChainBuilder::new(&extensions).chain_for(
             &extensions,
             path,
             &[method],
             &resolved.settings,
+            &resolved.host,
         )?;
         let runtime = if chain.links.iter().any(|link| link.caps.on_request_async()) {
             let runtime = tokio::runtime::Builder::new_current_thread()
