@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::builtin::Database;
 use crate::builtin::Templates;
 use crate::config::{self, Config, LoadOptions};
-use crate::error::{Error, RouteError};
+use crate::error::{CommandError, Error, RouteError};
 use crate::loader::{self, LoadedExtension};
 use crate::pipeline::{Chain, ChainBuilder, HostChains};
 use crate::routing::{
@@ -424,17 +424,32 @@ impl ExtensionHandle<'_> {
         &self.extension().name
     }
 
-    /// Sends a command; the extension answers with JSON or an error message.
-    pub fn command(&self, name: &str, argument: &Value) -> Result<Value, String> {
+    /// Sends a command; the extension answers with JSON, or the error names it and says
+    /// whether it refused, panicked or answered something that is not JSON.
+    pub fn command(&self, name: &str, argument: &Value) -> Result<Value, CommandError> {
         let argument = argument.to_string();
         let extension = self.extension();
         match extension
             .instance
             .command(RStr::from_str(name), RStr::from_str(&argument))
         {
-            ROk(answer) => serde_json::from_str(answer.as_str())
-                .map_err(|e| format!("{}: answered invalid JSON: {e}", extension.name)),
-            RErr(error) => Err(format!("{}: {}", extension.name, error.message)),
+            ROk(answer) => serde_json::from_str(answer.as_str()).map_err(|source| {
+                CommandError::InvalidAnswer {
+                    extension: extension.name.clone(),
+                    command: name.to_owned(),
+                    source,
+                }
+            }),
+            RErr(error) if error.panicked => Err(CommandError::Panicked {
+                extension: extension.name.clone(),
+                command: name.to_owned(),
+                message: error.message.into_string(),
+            }),
+            RErr(error) => Err(CommandError::Failed {
+                extension: extension.name.clone(),
+                command: name.to_owned(),
+                message: error.message.into_string(),
+            }),
         }
     }
 }

@@ -25,10 +25,11 @@ mod server;
 pub mod store;
 
 pub use app::{App, ExtensionHandle, RouteSummary, Runtime};
-pub use error::{Error, PipelineError, RouteError};
+pub use error::{CommandError, Error, PipelineError, ReloadError, RouteError};
 pub use pipeline::ValueOrderError;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
 pub use server::{Reloader, Server};
+pub use store::StoreError;
 
 /// What the benchmarks under `benches/` drive directly.
 #[doc(hidden)]

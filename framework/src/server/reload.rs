@@ -11,7 +11,7 @@ use abi_stable::std_types::RErr;
 
 use crate::app;
 use crate::config::{self, AppConfig, LoadOptions};
-use crate::error::Error;
+use crate::error::{Error, ReloadError};
 use crate::loader::LoadedExtension;
 use crate::routing::{Method, RouteDef, RouteMatch, RouteTable};
 use crate::store::SharedStore;
@@ -76,9 +76,7 @@ impl ReloadSource {
     /// generation is touched.
     pub fn load_generation(&self) -> Result<Generation, Error> {
         let Some(load) = &self.load else {
-            return Err(Error::Reload(
-                "the application was not made from a configuration file".to_owned(),
-            ));
+            return Err(ReloadError::NoConfigFile.into());
         };
         let config = config::load(load)?;
         let directory = app::extensions_dir_for(self.extensions_dir.as_deref(), &config);

@@ -3,6 +3,7 @@
 //! and revocations. Every operation is bounded by a timeout; an unreachable store is an
 //! error the extension's `on_store_error` policy handles, never a hung request.
 
+mod error;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -20,6 +21,7 @@ use beginnings_abi::ffi::TakeOutcome;
 
 use crate::builtin::metrics::registry;
 
+pub use error::StoreError;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
@@ -27,7 +29,7 @@ pub use redis::RedisStore;
 /// How long one store operation may take before it counts as failed.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
 
-pub type StoreResult<T> = Result<T, String>;
+pub type StoreResult<T> = Result<T, StoreError>;
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
 
 /// A backend. Keys arrive already namespaced by module.
@@ -85,7 +87,7 @@ pub enum StoreConfig {
 }
 
 impl StoreConfig {
-    pub fn parse(value: &str) -> Result<StoreConfig, String> {
+    pub fn parse(value: &str) -> Result<StoreConfig, StoreError> {
         match value {
             "memory" => Ok(StoreConfig::Memory),
             url if url.starts_with("redis://") || url.starts_with("rediss://") => {
@@ -94,9 +96,9 @@ impl StoreConfig {
                 }
                 Ok(StoreConfig::Redis(url.to_string()))
             }
-            other => Err(format!(
+            other => Err(StoreError::InvalidConfig(format!(
                 "expected `memory` or a redis:// URL, found `{other}`"
-            )),
+            ))),
         }
     }
 }
@@ -105,7 +107,7 @@ impl StoreConfig {
 /// store that serves now (a reload must not forget limits and revocations held in memory); a
 /// Redis store connects lazily and reconnects by itself. Nothing changes for the running
 /// generation until [`commit`].
-pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStore>, String> {
+pub fn prepare(config: &StoreConfig, timeout: Duration) -> StoreResult<Arc<SharedStore>> {
     let current = committed().load_full();
     if current.config == *config && current.timeout == timeout {
         // The same store: the extensions' host contexts, keyed by it, are reused too.
@@ -130,8 +132,8 @@ pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStor
 }
 
 /// Why a Redis store cannot be used by a binary built without the `redis` feature.
-fn redis_missing() -> String {
-    crate::config::needs_feature("redis://", "redis")
+fn redis_missing() -> StoreError {
+    StoreError::InvalidConfig(crate::config::needs_feature("redis://", "redis"))
 }
 
 /// Records `shared` as the store of the generation that now serves (called once that
@@ -161,7 +163,10 @@ where
 {
     let outcome = match tokio::time::timeout(active.timeout, operation(&*active.store)).await {
         Ok(outcome) => outcome,
-        Err(_) => Err(format!("no answer within {:?}", active.timeout)),
+        Err(_) => Err(StoreError::Timeout {
+            store: active.store.describe(),
+            after: active.timeout,
+        }),
     };
     match &outcome {
         Ok(_) => {
