@@ -184,3 +184,35 @@ pub struct PipelineError {
     pub route: String,
     pub message: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{Error, ReloadError};
+    use crate::server::ReloadSource;
+
+    #[test]
+    fn a_reload_without_a_configuration_file_is_refused_as_a_reload_error() {
+        // What an application made with `App::new(config)` has to reload from.
+        let source = ReloadSource {
+            load: None,
+            routes: Vec::new(),
+            extensions_dir: None,
+            access_log: None,
+            templates: Arc::new(crate::builtin::Templates::unconfigured()),
+        };
+        let Err(error) = source.load_generation() else {
+            panic!("nothing to reload from, yet a generation was made")
+        };
+        assert!(
+            matches!(error, Error::Reload(ReloadError::NoConfigFile)),
+            "{error:?}"
+        );
+        assert!(error.is_reload() && !error.is_config(), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "cannot reload: the application was not made from a configuration file"
+        );
+    }
+}
