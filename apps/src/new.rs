@@ -95,6 +95,8 @@ beginnings-abi = {{ path = "{sdk}" }}
 serde = {{ version = "1", features = ["derive"] }}
 
 [dev-dependencies]
+# The in-process test host, for the tests only.
+beginnings-abi = {{ path = "{sdk}", features = ["testing"] }}
 serde_json = "1"
 
 # The host refuses libraries built with panic = "abort": a panic could not be contained.

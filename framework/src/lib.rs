@@ -29,7 +29,7 @@ pub mod telemetry;
 pub use app::App;
 pub use chain::PipelineError;
 pub use chain::ValueOrderError;
-pub use error::Error;
+pub use error::{CommandError, Error, ReloadError};
 pub use host::{
     LibraryInfo, LoadError, LoadErrorKind, LoadErrors, LoadedExtension, TypeSummary,
     inspect as inspect_library,
@@ -38,6 +38,7 @@ pub use routing::RouteError;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
 pub use runtime::{ExtensionHandle, RouteSummary, Runtime};
 pub use server::{Reloader, Server};
+pub use store::StoreError;
 
 /// What the benchmarks under `benches/` drive directly.
 #[doc(hidden)]

@@ -234,6 +234,24 @@ fn commands_reach_the_extension_and_unknown_ones_are_errors() {
     let runtime = app.mount(echo_router("/a", 1)).build().unwrap();
     let alpha = runtime.extension("fixture_pipeline:Alpha").unwrap();
     let error = alpha.command("nope", &Value::Null).unwrap_err();
-    assert!(error.contains("unknown command `nope`"), "{error}");
+    assert!(
+        matches!(&error, beginnings::CommandError::Failed { .. }),
+        "{error:?}"
+    );
+    assert_eq!(error.extension(), "fixture_pipeline:Alpha");
+    assert_eq!(error.command(), "nope");
+    assert!(
+        error.to_string().contains("unknown command `nope`"),
+        "{error}"
+    );
+    let panicked = alpha.command("panic", &Value::Null).unwrap_err();
+    assert!(panicked.is_panic(), "{panicked:?}");
+    assert_eq!(panicked.extension(), "fixture_pipeline:Alpha");
+    assert!(
+        panicked
+            .to_string()
+            .starts_with("fixture_pipeline:Alpha: panicked: fixture asked to panic"),
+        "{panicked}"
+    );
     assert!(runtime.extension("fixture_pipeline:Missing").is_none());
 }

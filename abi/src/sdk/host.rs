@@ -20,10 +20,6 @@ impl Host {
         Host { handle }
     }
 
-    pub(crate) fn handle(&self) -> HostHandle {
-        self.handle
-    }
-
     /// Writes one line to the host's log under `ext::<module>`.
     pub fn log(&self, level: log::Level, target: &str, message: &str) {
         let log_fn = self.handle.services().log();

@@ -83,7 +83,7 @@ impl TestExtension {
     /// A configuration error carries the key path, as it would at start-up.
     pub fn new<E: Extension>(config: Value) -> Result<Self, Error> {
         let host = TestHost::new();
-        let handle = host.host().handle();
+        let handle = host.host().handle;
         let created =
             host.scope(|| create_extension::<E>(RStr::from_str(&config.to_string()), handle));
         match created {

@@ -2,6 +2,7 @@
 
 /// An extension that failed while the per-route chains were built.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("extension `{extension}` failed for route `{route}`: {message}")]
 pub struct PipelineError {
     pub extension: String,

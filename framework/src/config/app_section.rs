@@ -107,7 +107,7 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
             "shared_store" => match field.value.as_str() {
                 Some(value) => match crate::config::StoreConfig::parse(value) {
                     Ok(store) => app.shared_store = store,
-                    Err(message) => ctx.report(field.value.span, &path, message),
+                    Err(error) => ctx.report(field.value.span, &path, error.to_string()),
                 },
                 None => ctx.wrong_type(field, &path, "`memory` or a redis:// URL"),
             },

@@ -209,14 +209,14 @@ impl super::LoadedExtension {
         }
     }
 
-    /// Sends the extension a command; it answers JSON text or an error message.
-    pub(crate) fn command(&self, name: &str, argument_json: &str) -> Result<String, String> {
+    /// Sends the extension a command; it answers JSON text, or refuses or panics.
+    pub(crate) fn command(&self, name: &str, argument_json: &str) -> Result<String, HookFailure> {
         match self
             .instance
             .command(RStr::from_str(name), RStr::from_str(argument_json))
         {
             ROk(answer) => Ok(answer.into_string()),
-            RErr(error) => Err(error.message.into_string()),
+            RErr(error) => Err(error.into()),
         }
     }
 

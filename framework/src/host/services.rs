@@ -353,7 +353,14 @@ fn store_panicked<T: Send + 'static>() -> StoreFuture<T> {
 fn into_ffi<T: Send + 'static>(
     operation: impl std::future::Future<Output = crate::store::StoreResult<T>> + Send + 'static,
 ) -> StoreFuture<T> {
-    async move { operation.await.map_err(RString::from).into() }.into_ffi()
+    // Extensions see the store's failure as one line of text (the ABI carries no kinds).
+    async move {
+        operation
+            .await
+            .map_err(|error| RString::from(error.to_string()))
+            .into()
+    }
+    .into_ffi()
 }
 
 unsafe extern "C" fn host_store_incr(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::Generation;
+use crate::error::CommandError;
 use crate::host::LoadedExtension;
 
 pub(crate) fn find<'a>(
@@ -50,14 +51,30 @@ impl ExtensionHandle<'_> {
         &self.extension().name
     }
 
-    /// Sends a command; the extension answers with JSON or an error message.
-    pub fn command(&self, name: &str, argument: &Value) -> Result<Value, String> {
+    /// Sends a command; the extension answers with JSON, or the error names it and says
+    /// whether it refused, panicked or answered something that is not JSON.
+    pub fn command(&self, name: &str, argument: &Value) -> Result<Value, CommandError> {
         let argument = argument.to_string();
         let extension = self.extension();
-        match extension.command(name, &argument) {
-            Ok(answer) => serde_json::from_str(&answer)
-                .map_err(|e| format!("{}: answered invalid JSON: {e}", extension.name)),
-            Err(message) => Err(format!("{}: {message}", extension.name)),
+        let (extension, command) = (extension.name.clone(), name.to_owned());
+        match self.extension().command(name, &argument) {
+            Ok(answer) => {
+                serde_json::from_str(&answer).map_err(|source| CommandError::InvalidAnswer {
+                    extension,
+                    command,
+                    source,
+                })
+            }
+            Err(failure) if failure.panicked => Err(CommandError::Panicked {
+                extension,
+                command,
+                message: failure.message,
+            }),
+            Err(failure) => Err(CommandError::Failed {
+                extension,
+                command,
+                message: failure.message,
+            }),
         }
     }
 }

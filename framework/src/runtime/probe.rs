@@ -33,9 +33,7 @@ impl ChainProbe {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|error| {
-                    Error::Store(format!("no runtime for the asynchronous hooks: {error}"))
-                })?;
+                .map_err(Error::AsyncRuntime)?;
             Some(runtime)
         } else {
             None

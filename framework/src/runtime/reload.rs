@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use super::Generation;
 use crate::config::{self, AppConfig, LoadOptions};
-use crate::error::Error;
+use crate::error::{Error, ReloadError};
 use crate::host::LoadedExtension;
 use crate::routing::RouteDef;
 
@@ -30,9 +30,7 @@ impl ReloadSource {
     /// generation is touched.
     pub fn load_generation(&self) -> Result<Generation, Error> {
         let Some(load) = &self.load else {
-            return Err(Error::Reload(
-                "the application was not made from a configuration file".to_owned(),
-            ));
+            return Err(ReloadError::NoConfigFile.into());
         };
         let config = config::load(load)?;
         let directory = super::extensions_dir_for(self.extensions_dir.as_deref(), &config);
@@ -135,4 +133,36 @@ pub(crate) fn newest_change(files: &[PathBuf]) -> Option<SystemTime> {
                 .unwrap_or(SystemTime::UNIX_EPOCH)
         })
         .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::ReloadSource;
+    use crate::error::{Error, ReloadError};
+
+    #[test]
+    fn a_reload_without_a_configuration_file_is_refused_as_a_reload_error() {
+        // What an application made with `App::new(config)` has to reload from.
+        let source = ReloadSource {
+            load: None,
+            routes: Vec::new(),
+            extensions_dir: None,
+            access_log: None,
+            templates: Arc::new(crate::builtin::Templates::unconfigured()),
+        };
+        let Err(error) = source.load_generation() else {
+            panic!("nothing to reload from, yet a generation was made")
+        };
+        assert!(
+            matches!(error, Error::Reload(ReloadError::NoConfigFile)),
+            "{error:?}"
+        );
+        assert!(error.is_reload() && !error.is_config(), "{error:?}");
+        assert_eq!(
+            error.to_string(),
+            "cannot reload: the application was not made from a configuration file"
+        );
+    }
 }

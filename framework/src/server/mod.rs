@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
-use crate::error::Error;
+use crate::error::{Error, ReloadError};
 
 use crate::runtime::{self, Generation, ReloadSource};
 use accept::Acceptor;
@@ -55,7 +55,7 @@ impl Reloader {
         let building = state.clone();
         let next = tokio::task::spawn_blocking(move || building.source.load_generation())
             .await
-            .map_err(|error| Error::Reload(format!("the reload task failed: {error}")))??;
+            .map_err(|error| ReloadError::TaskFailed(error.to_string()))??;
         let next = Arc::new(next);
         runtime::warn_restart_needed(state.current.load().app(), next.app());
         // The new store serves from the swap on; a reload that failed above changed nothing.

@@ -3,6 +3,7 @@
 //! and revocations. Every operation is bounded by a timeout; an unreachable store is an
 //! error the extension's `on_store_error` policy handles, never a hung request.
 
+mod error;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
@@ -20,13 +21,14 @@ use beginnings_abi::ffi::TakeOutcome;
 
 use crate::telemetry::metrics::registry;
 
+pub use error::StoreError;
 pub use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub use redis::RedisStore;
 
 pub use crate::config::{DEFAULT_STORE_TIMEOUT as DEFAULT_TIMEOUT, StoreConfig};
 
-pub type StoreResult<T> = Result<T, String>;
+pub type StoreResult<T> = Result<T, StoreError>;
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
 
 /// A backend. Keys arrive already namespaced by module.
@@ -79,7 +81,7 @@ fn committed() -> &'static ArcSwap<SharedStore> {
 /// store that serves now (a reload must not forget limits and revocations held in memory); a
 /// Redis store connects lazily and reconnects by itself. Nothing changes for the running
 /// generation until [`commit`].
-pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStore>, String> {
+pub fn prepare(config: &StoreConfig, timeout: Duration) -> StoreResult<Arc<SharedStore>> {
     let current = committed().load_full();
     if current.config == *config && current.timeout == timeout {
         // The same store: the extensions' host contexts, keyed by it, are reused too.
@@ -93,7 +95,9 @@ pub fn prepare(config: &StoreConfig, timeout: Duration) -> Result<Arc<SharedStor
             #[cfg(feature = "redis")]
             StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
             #[cfg(not(feature = "redis"))]
-            StoreConfig::Redis(_) => return Err(crate::config::redis_missing()),
+            StoreConfig::Redis(_) => {
+                return Err(StoreError::InvalidConfig(crate::config::redis_missing()));
+            }
         }
     };
     Ok(Arc::new(SharedStore {
@@ -130,7 +134,10 @@ where
 {
     let outcome = match tokio::time::timeout(active.timeout, operation(&*active.store)).await {
         Ok(outcome) => outcome,
-        Err(_) => Err(format!("no answer within {:?}", active.timeout)),
+        Err(_) => Err(StoreError::Timeout {
+            store: active.store.describe(),
+            after: active.timeout,
+        }),
     };
     match &outcome {
         Ok(_) => {

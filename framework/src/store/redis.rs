@@ -8,7 +8,7 @@ use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use super::{Store, StoreFuture};
+use super::{Store, StoreError, StoreFuture};
 
 /// One GCRA step in Redis, on the server's clock (microseconds), atomic per key.
 /// KEYS[1] = bucket; ARGV = interval_us, burst, tokens.
@@ -39,9 +39,26 @@ pub struct RedisStore {
     client: redis::Client,
     connection: OnceCell<ConnectionManager>,
     take: redis::Script,
-    /// While the server is unreachable: when the next connection attempt may start, and
-    /// the backoff after that. Requests in between fail at once instead of each dialing.
-    retry: Mutex<(Instant, Duration)>,
+    /// While the server is unreachable: when the next connection attempt may start, the
+    /// backoff after that, and why the last attempt failed. Requests in between fail at
+    /// once, with that reason, instead of each dialing.
+    retry: Mutex<Retry>,
+}
+
+struct Retry {
+    next_attempt: Instant,
+    backoff: Duration,
+    last_failure: String,
+}
+
+impl Retry {
+    fn now() -> Retry {
+        Retry {
+            next_attempt: Instant::now(),
+            backoff: FIRST_BACKOFF,
+            last_failure: String::new(),
+        }
+    }
 }
 
 /// Backoff between connection attempts while the server is down.
@@ -49,31 +66,28 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 impl RedisStore {
-    pub fn new(url: &str) -> Result<Self, String> {
-        let client =
-            redis::Client::open(url).map_err(|e| format!("invalid Redis URL `{url}`: {e}"))?;
+    pub fn new(url: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|e| StoreError::InvalidConfig(format!("invalid Redis URL `{url}`: {e}")))?;
         Ok(RedisStore {
             url: url.to_string(),
             client,
             connection: OnceCell::new(),
             take: redis::Script::new(TAKE_SCRIPT),
-            retry: Mutex::new((Instant::now(), FIRST_BACKOFF)),
+            retry: Mutex::new(Retry::now()),
         })
     }
 
     /// The shared connection, made on first use; once made it reconnects by itself after
     /// a failed command.
-    async fn connection(&self) -> Result<ConnectionManager, String> {
+    async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         if let Some(connection) = self.connection.get() {
             return Ok(connection.clone());
         }
         {
             let retry = self.retry.lock();
-            if Instant::now() < retry.0 {
-                return Err(format!(
-                    "{} is unreachable; retrying later",
-                    self.describe()
-                ));
+            if Instant::now() < retry.next_attempt {
+                return Err(self.unreachable(format!("{}; retrying later", retry.last_failure)));
             }
         }
         let config = ConnectionManagerConfig::new()
@@ -85,21 +99,38 @@ impl RedisStore {
             .await;
         match made {
             Ok(connection) => {
-                *self.retry.lock() = (Instant::now(), FIRST_BACKOFF);
+                *self.retry.lock() = Retry::now();
                 Ok(connection.clone())
             }
             Err(error) => {
                 let mut retry = self.retry.lock();
-                retry.0 = Instant::now() + retry.1;
-                retry.1 = (retry.1 * 2).min(MAX_BACKOFF);
-                Err(format!("cannot connect to {}: {error}", self.describe()))
+                retry.next_attempt = Instant::now() + retry.backoff;
+                retry.backoff = (retry.backoff * 2).min(MAX_BACKOFF);
+                retry.last_failure = error.to_string();
+                Err(self.unreachable(error.to_string()))
             }
         }
     }
-}
 
-fn failed(error: redis::RedisError) -> String {
-    error.to_string()
+    fn unreachable(&self, reason: String) -> StoreError {
+        StoreError::Unreachable {
+            store: self.describe(),
+            reason,
+        }
+    }
+
+    /// A failed command: a lost connection (the manager reconnects by itself) or the
+    /// server's own refusal.
+    fn failed(&self, error: redis::RedisError) -> StoreError {
+        if error.is_io_error() || error.is_connection_dropped() {
+            self.unreachable(error.to_string())
+        } else {
+            StoreError::Backend {
+                store: self.describe(),
+                message: error.to_string(),
+            }
+        }
+    }
 }
 
 fn millis(ttl: Duration) -> u64 {
@@ -120,7 +151,10 @@ impl Store for RedisStore {
                     .arg("NX")
                     .ignore();
             }
-            let (value,): (i64,) = pipe.query_async(&mut connection).await.map_err(failed)?;
+            let (value,): (i64,) = pipe
+                .query_async(&mut connection)
+                .await
+                .map_err(|error| self.failed(error))?;
             Ok(value)
         })
     }
@@ -132,7 +166,7 @@ impl Store for RedisStore {
                 .arg(&key)
                 .query_async(&mut connection)
                 .await
-                .map_err(failed)
+                .map_err(|error| self.failed(error))
         })
     }
 
@@ -144,7 +178,10 @@ impl Store for RedisStore {
             if let Some(ttl) = ttl {
                 command.arg("PX").arg(millis(ttl));
             }
-            command.query_async(&mut connection).await.map_err(failed)
+            command
+                .query_async(&mut connection)
+                .await
+                .map_err(|error| self.failed(error))
         })
     }
 
@@ -155,7 +192,7 @@ impl Store for RedisStore {
                 .arg(&key)
                 .query_async(&mut connection)
                 .await
-                .map_err(failed)?;
+                .map_err(|error| self.failed(error))?;
             Ok(removed > 0)
         })
     }
@@ -178,7 +215,7 @@ impl Store for RedisStore {
                 .arg(tokens)
                 .invoke_async(&mut connection)
                 .await
-                .map_err(failed)?;
+                .map_err(|error| self.failed(error))?;
             let ns = |us: i64| (us.max(0) as u64).saturating_mul(1000);
             Ok(TakeOutcome {
                 allowed: allowed == 1,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 #[cfg(feature = "redis")]
 use super::RedisStore;
-use super::{MemoryStore, Store};
+use super::{MemoryStore, Store, StoreError};
 
 #[cfg(feature = "redis")]
 const REDIS_URL: &str = "redis://127.0.0.1:6379/0";
@@ -111,7 +111,92 @@ async fn an_unreachable_redis_fails_fast_instead_of_hanging() {
     // A closed port on loopback: every operation errs within the timeout.
     let store = RedisStore::new("redis://127.0.0.1:1/0").unwrap();
     let outcome = tokio::time::timeout(Duration::from_secs(5), store.get("k".into())).await;
-    assert!(matches!(outcome, Ok(Err(_))), "{outcome:?}");
+    let Ok(Err(error)) = outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert!(error.is_unreachable(), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("cannot connect to redis://127.0.0.1:1/0: "),
+        "{error}"
+    );
+    // Within the backoff the next operation fails at once, with the same kind and reason.
+    let again = store.incr("k".into(), 1, None).await.unwrap_err();
+    assert!(again.is_unreachable(), "{again:?}");
+    assert!(again.to_string().ends_with("; retrying later"), "{again}");
+}
+
+#[tokio::test]
+async fn a_slow_store_fails_as_a_timeout_naming_the_store() {
+    let shared = super::prepare(&super::StoreConfig::Memory, Duration::from_millis(20)).unwrap();
+    // An operation that never answers: only the store's timeout ends it.
+    let outcome: super::StoreResult<()> =
+        super::run(&shared, |_store| Box::pin(std::future::pending())).await;
+    let error = outcome.unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Timeout { store, after }
+            if store == "memory" && *after == Duration::from_millis(20)),
+        "{error:?}"
+    );
+    assert!(error.is_timeout() && !error.is_unreachable(), "{error:?}");
+    assert_eq!(error.to_string(), "memory gave no answer within 20ms");
+}
+
+#[test]
+fn a_store_the_configuration_cannot_use_is_a_config_error() {
+    // Refused where the configuration is read, as a problem at `app.shared_store`.
+    let unknown = super::StoreConfig::parse("memcached://127.0.0.1").unwrap_err();
+    assert_eq!(
+        unknown,
+        "expected `memory` or a redis:// URL, found `memcached://127.0.0.1`"
+    );
+    #[cfg(feature = "redis")]
+    {
+        let config = super::StoreConfig::parse("redis://127.0.0.1:notaport/0").unwrap();
+        let Err(error) = super::prepare(&config, Duration::from_millis(50)) else {
+            panic!("a Redis URL with a bad port must not make a store")
+        };
+        assert!(error.is_config(), "{error:?}");
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid Redis URL `redis://127.0.0.1:notaport/0`"),
+            "{error}"
+        );
+        let error = crate::Error::from(error);
+        assert!(error.is_store() && !error.is_config(), "{error:?}");
+        assert!(error.store_error().is_some_and(StoreError::is_config));
+    }
+}
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn a_redis_refusal_is_a_backend_error() {
+    if !redis_reachable() {
+        assert!(
+            std::env::var_os("BEGINNINGS_REQUIRE_REDIS").is_none(),
+            "BEGINNINGS_REQUIRE_REDIS is set, but no Redis answers on 127.0.0.1:6379"
+        );
+        eprintln!("skipped: no Redis on 127.0.0.1:6379 (set BEGINNINGS_REQUIRE_REDIS=1 to fail)");
+        return;
+    }
+    let store = RedisStore::new(REDIS_URL).unwrap();
+    let text = key("text");
+    store
+        .set(text.clone(), "not a number".into(), None)
+        .await
+        .unwrap();
+    // Redis refuses to count a text value (the memory store reads it as zero).
+    let error = store.incr(text.clone(), 1, None).await.unwrap_err();
+    assert!(error.is_backend() && !error.is_unreachable(), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .starts_with("redis://127.0.0.1:6379/0 answered with an error: "),
+        "{error}"
+    );
+    store.delete(text).await.unwrap();
 }
 
 #[tokio::test]
