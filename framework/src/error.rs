@@ -173,3 +173,16 @@ impl CommandError {
         matches!(self, CommandError::InvalidAnswer { .. })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::store::StoreError;
+
+    #[test]
+    fn a_store_that_cannot_be_made_is_a_store_error_whose_kind_can_be_asked() {
+        let error = Error::from(StoreError::InvalidConfig("invalid Redis URL".into()));
+        assert!(error.is_store() && !error.is_config(), "{error:?}");
+        assert!(error.store_error().is_some_and(StoreError::is_config));
+    }
+}

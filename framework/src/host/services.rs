@@ -427,10 +427,16 @@ unsafe extern "C" fn host_store_take(
         // SAFETY: as in `host_store_incr`.
         let (shared, key) = unsafe { store_and_key(ctx, key) };
         into_ffi(async move {
-            crate::store::run(&shared, move |store| {
+            let take = crate::store::run(&shared, move |store| {
                 store.take(key, interval_ns, burst, tokens)
             })
-            .await
+            .await?;
+            Ok(TakeOutcome {
+                allowed: take.allowed,
+                remaining: take.remaining,
+                retry_after_ns: take.retry_after_ns,
+                reset_after_ns: take.reset_after_ns,
+            })
         })
     })
 }

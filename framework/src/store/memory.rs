@@ -4,11 +4,10 @@ use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::time::{Duration, Instant};
 
-use beginnings_abi::ffi::TakeOutcome;
 use beginnings_abi::gcra_step;
 use parking_lot::Mutex;
 
-use super::{Store, StoreFuture};
+use super::{Store, StoreFuture, Take};
 
 const SHARDS: usize = 16;
 /// Keys kept at most (all shards together); past it, expired keys go first, then any.
@@ -132,7 +131,7 @@ impl Store for MemoryStore {
         interval_ns: u64,
         burst: u64,
         tokens: u64,
-    ) -> StoreFuture<'_, TakeOutcome> {
+    ) -> StoreFuture<'_, Take> {
         let origin = self.origin;
         let outcome = self.with_entry(key, |map, key, now| {
             let now_ns = now.duration_since(origin).as_nanos() as u64;
@@ -140,7 +139,8 @@ impl Store for MemoryStore {
                 Some(Value::Bucket(tat)) => *tat,
                 _ => 0,
             };
-            let (outcome, new_tat) = gcra_step(tat, now_ns, interval_ns, burst, tokens);
+            // The SDK's algorithm, so a bucket counts alike in the host and in an extension.
+            let (step, new_tat) = gcra_step(tat, now_ns, interval_ns, burst, tokens);
             // A full bucket needs no entry: it expires when it would have refilled.
             map.insert(
                 key,
@@ -149,7 +149,12 @@ impl Store for MemoryStore {
                     expires: Some(now + Duration::from_nanos(new_tat.saturating_sub(now_ns))),
                 },
             );
-            outcome
+            Take {
+                allowed: step.allowed,
+                remaining: step.remaining,
+                retry_after_ns: step.retry_after_ns,
+                reset_after_ns: step.reset_after_ns,
+            }
         });
         ready(outcome)
     }

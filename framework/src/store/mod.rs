@@ -17,7 +17,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use beginnings_abi::ffi::TakeOutcome;
 
 use crate::telemetry::metrics::registry;
 
@@ -29,6 +28,18 @@ pub use redis::RedisStore;
 pub use crate::config::{DEFAULT_STORE_TIMEOUT as DEFAULT_TIMEOUT, StoreConfig};
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// One step of a rate bucket (GCRA): whether the tokens were taken, and its timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Take {
+    pub allowed: bool,
+    /// Tokens left after this step.
+    pub remaining: u64,
+    /// When refused, how long until the tokens would be available.
+    pub retry_after_ns: u64,
+    /// How long until the bucket is full again.
+    pub reset_after_ns: u64,
+}
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send + 'a>>;
 
 /// A backend. Keys arrive already namespaced by module.
@@ -37,13 +48,8 @@ pub trait Store: Send + Sync {
     fn get(&self, key: String) -> StoreFuture<'_, Option<String>>;
     fn set(&self, key: String, value: String, ttl: Option<Duration>) -> StoreFuture<'_, ()>;
     fn delete(&self, key: String) -> StoreFuture<'_, bool>;
-    fn take(
-        &self,
-        key: String,
-        interval_ns: u64,
-        burst: u64,
-        tokens: u64,
-    ) -> StoreFuture<'_, TakeOutcome>;
+    fn take(&self, key: String, interval_ns: u64, burst: u64, tokens: u64)
+    -> StoreFuture<'_, Take>;
     /// A one-line description for logs and `beginnings check` (`memory`, `redis://..`).
     fn describe(&self) -> String;
 }

@@ -3,12 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use beginnings_abi::ffi::TakeOutcome;
 use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use tokio::sync::OnceCell;
 
-use super::{Store, StoreError, StoreFuture};
+use super::{Store, StoreError, StoreFuture, Take};
 
 /// One GCRA step in Redis, on the server's clock (microseconds), atomic per key.
 /// KEYS[1] = bucket; ARGV = interval_us, burst, tokens.
@@ -203,7 +202,7 @@ impl Store for RedisStore {
         interval_ns: u64,
         burst: u64,
         tokens: u64,
-    ) -> StoreFuture<'_, TakeOutcome> {
+    ) -> StoreFuture<'_, Take> {
         Box::pin(async move {
             let mut connection = self.connection().await?;
             let interval_us = interval_ns.div_ceil(1000).max(1);
@@ -217,7 +216,7 @@ impl Store for RedisStore {
                 .await
                 .map_err(|error| self.failed(error))?;
             let ns = |us: i64| (us.max(0) as u64).saturating_mul(1000);
-            Ok(TakeOutcome {
+            Ok(Take {
                 allowed: allowed == 1,
                 remaining: remaining.max(0) as u64,
                 retry_after_ns: if retry_us < 0 { u64::MAX } else { ns(retry_us) },
