@@ -236,3 +236,38 @@ fn the_check_reads_grouped_imports_and_finds_a_circle() {
         vec![BTreeSet::from(["a".into(), "b".into(), "c".into()])]
     );
 }
+
+/// `docs/architecture.md` names files of `framework/src` in backticks (`chain/run.rs`,
+/// `host/views/`); each must exist, and each layer must be drawn.
+#[test]
+fn the_architecture_page_names_files_that_exist_and_every_layer() {
+    let page = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/architecture.md"),
+    )
+    .expect("docs/architecture.md is readable");
+    let root = source_root();
+    let mut missing = Vec::new();
+    for span in page.split('`').skip(1).step_by(2) {
+        let is_path = span.ends_with(".rs") || (span.ends_with('/') && !span.contains(' '));
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        if is_path && !root.join(span).exists() && !workspace.join(span).exists() {
+            missing.push(span.to_string());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/architecture.md names files that do not exist: {missing:?}"
+    );
+    let undrawn: Vec<&str> = LAYERS
+        .iter()
+        .filter(|layer| **layer != "lib")
+        .filter(|layer| {
+            !page.contains(&format!(" {layer}/")) && !page.contains(&format!(" {layer}.rs"))
+        })
+        .copied()
+        .collect();
+    assert!(
+        undrawn.is_empty(),
+        "layers docs/architecture.md does not draw: {undrawn:?}"
+    );
+}
