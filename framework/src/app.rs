@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::routing::{RouteDef, Router};
 use crate::runtime::{Generation, ReloadSource, Runtime};
 use crate::server::Server;
+use crate::telemetry::metrics::Registry;
 
 /// An application before it starts: configuration plus the routes registered in code.
 pub struct App {
@@ -26,6 +27,8 @@ pub struct App {
     templates_error: Option<config::ConfigError>,
     #[cfg(any(feature = "sqlite", feature = "postgres"))]
     database: Option<Database>,
+    /// The application's metrics, its own whatever else runs in the process.
+    metrics: Arc<Registry>,
 }
 
 impl App {
@@ -43,6 +46,7 @@ impl App {
             extensions_dir: None,
             source: None,
             access_log: None,
+            metrics: Arc::default(),
         }
     }
 
@@ -94,6 +98,13 @@ impl App {
         self.database.clone()
     }
 
+    /// The application's metrics: what its extensions, shared store and server count, and
+    /// what `/metrics` reports (give it to [`metrics_router`](crate::builtin::metrics_router)
+    /// to mount that route yourself).
+    pub fn metrics(&self) -> Arc<Registry> {
+        self.metrics.clone()
+    }
+
     /// The directory extension libraries are loaded from.
     pub fn resolved_extensions_dir(&self) -> PathBuf {
         crate::runtime::extensions_dir_for(self.extensions_dir.as_deref(), &self.config)
@@ -114,7 +125,14 @@ impl App {
         };
         #[cfg(not(any(feature = "sqlite", feature = "postgres")))]
         let routes = self.routes;
-        let generation = Generation::assemble(self.config, &routes, &directory, self.access_log)?;
+        let generation = Generation::assemble(
+            self.config,
+            &routes,
+            &directory,
+            self.access_log,
+            &self.metrics,
+            None,
+        )?;
         Ok(Runtime {
             generation,
             #[cfg(any(feature = "sqlite", feature = "postgres"))]

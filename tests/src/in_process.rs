@@ -1,8 +1,10 @@
 //! Servers run inside the test process: the real loader and real libraries, a real listener
 //! on 127.0.0.1:0, and the runtime's API within reach (commands, metrics).
 
+use std::sync::Arc;
 use std::thread;
 
+use beginnings::telemetry::metrics::Registry;
 use beginnings::{App, ExtensionHandle, Runtime};
 use tokio::sync::oneshot;
 
@@ -24,6 +26,8 @@ pub struct InProcessServer {
     pub base: String,
     /// The running extensions, by `module:Type`, for commands.
     extensions: Vec<(String, ExtensionHandle<'static>)>,
+    /// The application's metrics, which its `/metrics` reports.
+    metrics: Arc<Registry>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -32,6 +36,7 @@ impl InProcessServer {
     pub fn start(runtime: Runtime) -> InProcessServer {
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let metrics = runtime.metrics().clone();
         let names: Vec<String> = runtime
             .extensions()
             .iter()
@@ -60,9 +65,15 @@ impl InProcessServer {
         InProcessServer {
             base,
             extensions,
+            metrics,
             stop: Some(stop_tx),
             thread: Some(thread),
         }
+    }
+
+    /// The application's metrics (what its extensions and server count).
+    pub fn metrics(&self) -> &Registry {
+        &self.metrics
     }
 
     /// A running extension, by `module:Type` (to send it commands).

@@ -2,7 +2,6 @@
 //! requests, origin patterns, credentials, per-route settings, `Vary`, the preflight cache
 //! and configuration errors.
 
-use beginnings::telemetry::metrics::registry;
 use beginnings::{IntoResponse, Json, Request, Router};
 use beginnings_tests::{InProcessServer, TestServer, app_from_yaml, client};
 use reqwest::Method;
@@ -357,7 +356,8 @@ fn cached_preflights_give_the_same_answers() {
     let cached_yaml = CONFIG.replace("max_age: 300", "max_age: 300\n    cache_preflight: true");
     let (plain, cached) = (start(CONFIG), start(&cached_yaml));
     let counter = |name: &str| {
-        registry()
+        cached
+            .metrics()
             .counter_value(&format!("ext_cors_preflight_cache_{name}"))
             .unwrap_or(0)
     };

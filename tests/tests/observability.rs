@@ -41,9 +41,10 @@ fn api(prefix: &str) -> Router {
 
 fn start(yaml: &str, prefix: &str, options: MetricsOptions) -> InProcessServer {
     let (app, _dir) = app_from_yaml(yaml);
+    let metrics = app.metrics();
     let runtime = app
         .mount(api(prefix))
-        .mount(metrics_router(options))
+        .mount(metrics_router(options, metrics))
         .build()
         .unwrap();
     InProcessServer::start(runtime)
@@ -389,7 +390,8 @@ fn server_timing_lists_every_extension_on_the_chain_and_the_handler() {
         plain.headers().get("server-timing").is_none(),
         "only routes with profile_enabled: true are profiled"
     );
-    let slow = beginnings::telemetry::metrics::registry()
+    let slow = server
+        .metrics()
         .counter_value("ext_profiler_slow_requests_total")
         .unwrap_or(0);
     assert!(

@@ -4,7 +4,6 @@
 
 use std::time::{Duration, Instant};
 
-use beginnings::telemetry::metrics::registry;
 use beginnings::{Json, Request, Router};
 use beginnings_tests::{InProcessServer, app_from_yaml, client};
 use serde_json::{Value, json};
@@ -203,7 +202,8 @@ extensions:
     );
     assert!(started.elapsed() < Duration::from_secs(4));
 
-    let waits = registry()
+    let waits = server
+        .metrics()
         .histograms()
         .into_iter()
         .find(|h| h.name == "ext_fixture_pipeline_sleepy_wait_ms")
@@ -219,7 +219,8 @@ extensions:
 "#;
     let (app, _dir) = app_from_yaml(yaml);
     let runtime = app.mount(echo_router("/a", 1)).build().unwrap();
-    let value = |name: &str| registry().counter_value(name).unwrap_or(0);
+    let metrics = runtime.metrics().clone();
+    let value = |name: &str| metrics.counter_value(name).unwrap_or(0);
     assert_eq!(value("ext_fixture_pipeline_lifecycle_test_startups"), 0);
     let server = InProcessServer::start(runtime);
     assert_eq!(value("ext_fixture_pipeline_lifecycle_test_startups"), 1);

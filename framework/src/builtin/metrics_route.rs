@@ -19,15 +19,14 @@
 //! `application/openmetrics-text` (what Prometheus sends) without `application/json`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use http::{HeaderValue, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use crate::routing::{IntoResponse, Json, Request, Response, Router, error_response};
-use crate::telemetry::metrics::{
-    REQUEST_DURATION_US, REQUESTS_TOTAL, Registry, parse_series, registry,
-};
+use crate::telemetry::metrics::{REQUEST_DURATION_US, REQUESTS_TOTAL, Registry, parse_series};
 use crate::telemetry::{PROMETHEUS_CONTENT_TYPE, process_memory, render_prometheus};
 
 /// Where and how the metrics route answers.
@@ -45,21 +44,23 @@ impl Default for MetricsOptions {
     }
 }
 
-/// A router with one `GET` route answering the process's metrics; mount it with
-/// [`App::mount`](crate::App::mount). It is an ordinary route: extensions apply to it as to
-/// any other (`monitoring_enabled: false` keeps the monitor from counting scrapes).
-pub fn metrics_router(options: MetricsOptions) -> Router {
-    Router::new("").get(&options.path, |request: Request| async move {
-        metrics_response(&request)
+/// A router with one `GET` route answering the metrics of `registry` (an application's,
+/// [`App::metrics`](crate::App::metrics)); mount it with [`App::mount`](crate::App::mount).
+/// It is an ordinary route: extensions apply to it as to any other (`monitoring_enabled:
+/// false` keeps the monitor from counting scrapes).
+pub fn metrics_router(options: MetricsOptions, registry: Arc<Registry>) -> Router {
+    Router::new("").get(&options.path, move |request: Request| {
+        let answer = metrics_response(&registry, &request);
+        async move { answer }
     })
 }
 
 /// The answer of the metrics route for `request` (format from its query and `Accept`).
-pub fn metrics_response(request: &Request) -> Response {
+pub fn metrics_response(registry: &Registry, request: &Request) -> Response {
     match wanted_format(request) {
-        Ok(Format::Json) => Json(render_json(registry())).into_response(),
+        Ok(Format::Json) => Json(render_json(registry)).into_response(),
         Ok(Format::Prometheus) => {
-            let mut response = render_prometheus(registry()).into_response();
+            let mut response = render_prometheus(registry).into_response();
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(PROMETHEUS_CONTENT_TYPE),

@@ -15,7 +15,7 @@ use futures_util::FutureExt as _;
 
 use super::guard::guarded;
 use crate::store::SharedStore;
-use crate::telemetry::metrics::registry;
+use crate::telemetry::metrics;
 
 /// What the host knows about the library a handle was given to.
 struct ModuleContext {
@@ -247,10 +247,12 @@ extern "C" fn host_spawn(task: FfiFuture<()>) -> bool {
 ///
 /// # Safety
 /// As for [`context`].
-unsafe fn metric_name(ctx: *const c_void, name: RStr<'_>) -> String {
+/// The module's series name for `name`, and the application's registry to define it in.
+unsafe fn metric_name(ctx: *const c_void, name: RStr<'_>) -> (String, &'static metrics::Registry) {
     // SAFETY: guaranteed by the caller.
-    let context = unsafe { context(ctx) };
-    format!("{}{}", context.metric_prefix, name.as_str())
+    let context: &'static ModuleContext = unsafe { context(ctx) };
+    let name = format!("{}{}", context.metric_prefix, name.as_str());
+    (name, context.store.registry())
 }
 
 unsafe extern "C" fn host_define_counter(
@@ -263,8 +265,8 @@ unsafe extern "C" fn host_define_counter(
         || u32::MAX,
         || {
             // SAFETY: as in `host_log`.
-            let name = unsafe { metric_name(ctx, name) };
-            registry().define_counter(&name, help.as_str())
+            let (name, registry) = unsafe { metric_name(ctx, name) };
+            registry.define_counter(&name, help.as_str())
         },
     )
 }
@@ -274,7 +276,7 @@ extern "C" fn host_counter_add(id: u32, value: u64) {
         "counter_add",
         || (),
         || {
-            registry().counter_add(id, value);
+            metrics::counter_add(id, value);
         },
     )
 }
@@ -289,8 +291,8 @@ unsafe extern "C" fn host_define_histogram(
         || u32::MAX,
         || {
             // SAFETY: as in `host_log`.
-            let name = unsafe { metric_name(ctx, name) };
-            registry().define_histogram(&name, help.as_str())
+            let (name, registry) = unsafe { metric_name(ctx, name) };
+            registry.define_histogram(&name, help.as_str())
         },
     )
 }
@@ -300,7 +302,7 @@ extern "C" fn host_histogram_record(id: u32, value: u64) {
         "histogram_record",
         || (),
         || {
-            registry().histogram_record(id, value);
+            metrics::histogram_record(id, value);
         },
     )
 }
@@ -311,8 +313,8 @@ unsafe extern "C" fn host_define_gauge(ctx: *const c_void, name: RStr<'_>, help:
         || u32::MAX,
         || {
             // SAFETY: as in `host_log`.
-            let name = unsafe { metric_name(ctx, name) };
-            registry().define_gauge(&name, help.as_str())
+            let (name, registry) = unsafe { metric_name(ctx, name) };
+            registry.define_gauge(&name, help.as_str())
         },
     )
 }
@@ -322,7 +324,7 @@ extern "C" fn host_gauge_set(id: u32, value: i64) {
         "gauge_set",
         || (),
         || {
-            registry().gauge_set(id, value);
+            metrics::gauge_set(id, value);
         },
     )
 }

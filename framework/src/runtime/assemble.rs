@@ -2,6 +2,7 @@
 //! store, the extensions, the built-in routes, every route's chain and limits, the table.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use http::Method;
 
@@ -14,6 +15,8 @@ use crate::routing::{
     IntoResponse, RouteConfigResolver, RouteDef, RouteEntry, RouteError, RouteMatch, RouteTable,
     Router,
 };
+use crate::store::{self, SharedStore};
+use crate::telemetry::metrics::Registry;
 
 impl Generation {
     /// Loads the configured extensions and builds the route table of `routes` with every
@@ -24,11 +27,18 @@ impl Generation {
         routes: &[RouteDef],
         directory: &Path,
         access_log: Option<bool>,
+        registry: &Arc<Registry>,
+        current_store: Option<&Arc<SharedStore>>,
     ) -> Result<Generation, Error> {
-        // Before the extensions: their start-up may already use the store. It becomes the
-        // process's store only when this generation starts serving (`store::commit`).
-        let store = crate::store::prepare(&config.app.shared_store, config.app.store_timeout)
-            .map_err(Error::Store)?;
+        // Before the extensions: their start-up may already use the store. A reload keeps
+        // the store in force when the configuration names the same one.
+        let app = &config.app;
+        let store = store::prepare(
+            &app.shared_store,
+            app.store_timeout,
+            registry,
+            current_store,
+        )?;
         let extensions = host::load_all(&config.extensions, directory, &store)?;
         for extension in &extensions {
             tracing::info!(
@@ -46,9 +56,12 @@ impl Generation {
             && metrics.bind.is_none()
             && !routes.iter().any(|r| r.path == metrics.path)
         {
-            crate::builtin::metrics_router(crate::builtin::MetricsOptions {
-                path: metrics.path.clone(),
-            })
+            crate::builtin::metrics_router(
+                crate::builtin::MetricsOptions {
+                    path: metrics.path.clone(),
+                },
+                registry.clone(),
+            )
             .into_routes()
         } else {
             Vec::new()

@@ -20,6 +20,7 @@ use crate::config::{AppConfig, Config};
 use crate::host::LoadedExtension;
 use crate::routing::{DynHandler, ResolvedRouteConfig, RouteMethod, RouteTable};
 use crate::store::SharedStore;
+use crate::telemetry::metrics::Registry;
 
 pub use handle::ExtensionHandle;
 pub(crate) use reload::{
@@ -105,6 +106,11 @@ impl Runtime {
 
     pub fn extensions(&self) -> &[LoadedExtension] {
         &self.generation.extensions
+    }
+
+    /// The application's metrics (what `/metrics` reports).
+    pub fn metrics(&self) -> &Arc<Registry> {
+        self.generation.store.registry()
     }
 
     /// The shared store this runtime's extensions use (`app.shared_store`).

@@ -17,8 +17,9 @@ impl ChainProbe {
         path: &str,
         method: &str,
     ) -> Result<Self, Error> {
-        let store = crate::store::prepare(&config.app.shared_store, config.app.store_timeout)
-            .map_err(Error::Store)?;
+        let app = &config.app;
+        let registry = Default::default();
+        let store = crate::store::prepare(&app.shared_store, app.store_timeout, &registry, None)?;
         let extensions = host::load_all(&config.extensions, extensions_dir, &store)?;
         let resolver = RouteConfigResolver::new(&config.routes)?;
         let resolved = resolver.resolve(path, &[method], None)?;

@@ -12,6 +12,7 @@ use crate::config::{self, AppConfig, LoadOptions};
 use crate::error::{Error, ReloadError};
 use crate::host::LoadedExtension;
 use crate::routing::RouteDef;
+use crate::store::SharedStore;
 
 /// What a reload rebuilds from: where the configuration is, the routes the application
 /// registered in code, and the command-line overrides.
@@ -28,13 +29,22 @@ impl ReloadSource {
     /// Loads the configuration again, loads its extensions (libraries already loaded are
     /// reused), builds every chain and starts the new extensions. Nothing of the running
     /// generation is touched.
-    pub fn load_generation(&self) -> Result<Generation, Error> {
+    /// `store` is the shared store in force, which the next generation keeps when the
+    /// configuration names the same one (its registry is the application's).
+    pub fn load_generation(&self, store: &Arc<SharedStore>) -> Result<Generation, Error> {
         let Some(load) = &self.load else {
             return Err(ReloadError::NoConfigFile.into());
         };
         let config = config::load(load)?;
         let directory = super::extensions_dir_for(self.extensions_dir.as_deref(), &config);
-        let generation = Generation::assemble(config, &self.routes, &directory, self.access_log)?;
+        let generation = Generation::assemble(
+            config,
+            &self.routes,
+            &directory,
+            self.access_log,
+            store.registry(),
+            Some(store),
+        )?;
         start_extensions(&generation.extensions)?;
         Ok(generation)
     }
@@ -152,7 +162,15 @@ mod tests {
             access_log: None,
             templates: Arc::new(crate::builtin::Templates::unconfigured()),
         };
-        let Err(error) = source.load_generation() else {
+        let registry = Arc::default();
+        let store = crate::store::prepare(
+            &crate::config::StoreConfig::Memory,
+            crate::config::DEFAULT_STORE_TIMEOUT,
+            &registry,
+            None,
+        )
+        .unwrap();
+        let Err(error) = source.load_generation(&store) else {
             panic!("nothing to reload from, yet a generation was made")
         };
         assert!(

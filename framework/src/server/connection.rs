@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
-use crate::telemetry::metrics::{OPEN_CONNECTIONS, registry};
+use crate::telemetry::metrics::{self, OPEN_CONNECTIONS, Registry};
 
 /// What the server asks of its connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,12 +96,13 @@ pub(crate) struct Tracker {
     gauge: u32,
 }
 
-impl Default for Tracker {
-    fn default() -> Self {
+impl Tracker {
+    /// Tracks connections in the application's `registry`.
+    pub fn new(registry: &Registry) -> Self {
         Tracker {
             open: AtomicUsize::new(0),
             closed: Notify::new(),
-            gauge: registry().define_gauge(OPEN_CONNECTIONS, "connections open now"),
+            gauge: registry.define_gauge(OPEN_CONNECTIONS, "connections open now"),
         }
     }
 }
@@ -111,7 +112,7 @@ pub(crate) struct Tracked(Arc<Tracker>);
 impl Tracker {
     pub fn track(self: &Arc<Self>) -> Tracked {
         let open = self.open.fetch_add(1, Ordering::SeqCst) + 1;
-        registry().gauge_set(self.gauge, open as i64);
+        metrics::gauge_set(self.gauge, open as i64);
         Tracked(self.clone())
     }
 
@@ -134,7 +135,7 @@ impl Tracker {
 impl Drop for Tracked {
     fn drop(&mut self) {
         let open = self.0.open.fetch_sub(1, Ordering::SeqCst) - 1;
-        registry().gauge_set(self.0.gauge, open as i64);
+        metrics::gauge_set(self.0.gauge, open as i64);
         self.0.closed.notify_waiters();
     }
 }

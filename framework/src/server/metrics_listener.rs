@@ -2,6 +2,7 @@
 //! internal address while the public port serves only the application.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -13,9 +14,15 @@ use super::connection::Stop;
 use crate::builtin::metrics_response;
 use crate::config::AppConfig;
 use crate::routing::{Request, error_response};
+use crate::telemetry::metrics::Registry;
 
 /// Serves `GET <path>` on `listener` until the server stops; no extensions, no access log.
-pub(crate) fn spawn(listener: TcpListener, app: &AppConfig, mut stopping: watch::Receiver<Stop>) {
+pub(crate) fn spawn(
+    listener: TcpListener,
+    app: &AppConfig,
+    registry: Arc<Registry>,
+    mut stopping: watch::Receiver<Stop>,
+) {
     let path = app.metrics.path.clone();
     let builder = super::protocol::http_builder(app);
     tokio::spawn(async move {
@@ -27,19 +34,22 @@ pub(crate) fn spawn(listener: TcpListener, app: &AppConfig, mut stopping: watch:
             let Ok((stream, _peer)) = accepted else {
                 continue;
             };
-            let path = path.clone();
+            let (path, registry) = (path.clone(), registry.clone());
             let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
-                let path = path.clone();
+                let (path, registry) = (path.clone(), registry.clone());
                 async move {
                     let (parts, _body) = request.into_parts();
                     let answer = if parts.uri.path() == path {
-                        metrics_response(&Request {
-                            parts,
-                            body: Bytes::new(),
-                            params: Default::default(),
-                            request_id: None,
-                            values: Default::default(),
-                        })
+                        metrics_response(
+                            &registry,
+                            &Request {
+                                parts,
+                                body: Bytes::new(),
+                                params: Default::default(),
+                                request_id: None,
+                                values: Default::default(),
+                            },
+                        )
                     } else {
                         error_response(StatusCode::NOT_FOUND, "not found")
                     };

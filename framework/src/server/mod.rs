@@ -21,6 +21,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::error::{Error, ReloadError};
+use crate::telemetry::metrics::Registry;
 
 use crate::runtime::{self, Generation, ReloadSource};
 use accept::Acceptor;
@@ -53,13 +54,14 @@ impl Reloader {
         let state = &self.state;
         let _one_at_a_time = state.reloading.lock().await;
         let building = state.clone();
-        let next = tokio::task::spawn_blocking(move || building.source.load_generation())
-            .await
-            .map_err(|error| ReloadError::TaskFailed(error.to_string()))??;
+        let next = tokio::task::spawn_blocking(move || {
+            let store = building.current.load().store.clone();
+            building.source.load_generation(&store)
+        })
+        .await
+        .map_err(|error| ReloadError::TaskFailed(error.to_string()))??;
         let next = Arc::new(next);
         runtime::warn_restart_needed(state.current.load().app(), next.app());
-        // The new store serves from the swap on; a reload that failed above changed nothing.
-        crate::store::commit(&next.store);
         let previous = state.current.swap(next);
         tokio::spawn(runtime::retire(previous));
         tracing::info!("configuration reloaded");
@@ -77,7 +79,6 @@ impl Server {
         listener::raise_open_files_limit();
         // Startup hooks run in load order before the listener opens.
         runtime::start_extensions(&generation.extensions)?;
-        crate::store::commit(&generation.store);
         let listener = listener::bind(addr, generation.app().backlog).await?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: addr.to_string(),
@@ -105,6 +106,11 @@ impl Server {
     /// Reaches a loaded extension of the configuration in force by `module:Type`.
     pub fn extension(&self, name: &str) -> Option<runtime::ExtensionHandle<'static>> {
         runtime::shared_extension(self.state.current.load_full(), name)
+    }
+
+    /// The application's metrics (what `/metrics` reports), the same across reloads.
+    pub fn metrics(&self) -> Arc<Registry> {
+        self.state.current.load().store.registry().clone()
     }
 
     /// The address the socket is bound to (the real port when 0 was asked for).
@@ -164,7 +170,8 @@ impl Server {
         let app = state.current.load().app().clone();
         let (stop, stopping) = watch::channel(Stop::Serve);
         if let Some(metrics) = metrics {
-            metrics_listener::spawn(metrics, &app, stopping.clone());
+            let registry = state.current.load().store.registry().clone();
+            metrics_listener::spawn(metrics, &app, registry, stopping.clone());
         }
         if watch_files {
             signals::reload_on_change(reloader, stopping.clone());
@@ -173,7 +180,7 @@ impl Server {
             listener,
             builder: protocol::http_builder(&app),
             state: state.clone(),
-            tracker: Arc::new(Tracker::default()),
+            tracker: Arc::new(Tracker::new(state.current.load().store.registry())),
             stopping,
             slots: app.max_connections.map(|n| Arc::new(Semaphore::new(n))),
             bounds: accept::ConnectionBounds::of(&app),

@@ -16,9 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
-
-use crate::telemetry::metrics::registry;
+use crate::telemetry::metrics::Registry;
 
 pub use error::StoreError;
 pub use memory::MemoryStore;
@@ -56,11 +54,17 @@ pub trait Store: Send + Sync {
 
 /// One configured store and how long its operations may take. Each generation of the
 /// runtime holds the one it was built with, through its extensions' host handles: a reload
-/// that fails never changes the store the running generation uses.
+/// that fails never changes the store the running generation uses. Everything here belongs
+/// to one application: two in a process share no store, no counter and no outage flag.
 pub struct SharedStore {
     config: StoreConfig,
     store: Arc<dyn Store>,
     timeout: Duration,
+    /// The application's registry, where failed operations are counted.
+    registry: Arc<Registry>,
+    /// Set while the backend is failing, so an outage is logged once, not per request;
+    /// shared by every generation that uses the same backend.
+    failing: Arc<AtomicBool>,
 }
 
 impl SharedStore {
@@ -68,58 +72,55 @@ impl SharedStore {
     pub fn describe(&self) -> String {
         self.store.describe()
     }
-}
 
-/// The store of the generation that serves now: what the next [`prepare`] reuses when the
-/// configuration names the same store, and what [`ping`] asks.
-fn committed() -> &'static ArcSwap<SharedStore> {
-    static COMMITTED: std::sync::OnceLock<ArcSwap<SharedStore>> = std::sync::OnceLock::new();
-    COMMITTED.get_or_init(|| {
-        ArcSwap::from_pointee(SharedStore {
-            config: StoreConfig::Memory,
-            store: Arc::new(MemoryStore::default()),
-            timeout: DEFAULT_TIMEOUT,
-        })
-    })
+    /// The registry the store counts its failures in (the application's).
+    pub fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
 }
 
 /// The store a new generation will use for `config`. The same configuration keeps the
-/// store that serves now (a reload must not forget limits and revocations held in memory); a
-/// Redis store connects lazily and reconnects by itself. Nothing changes for the running
-/// generation until [`commit`].
-pub fn prepare(config: &StoreConfig, timeout: Duration) -> StoreResult<Arc<SharedStore>> {
-    let current = committed().load_full();
-    if current.config == *config && current.timeout == timeout {
-        // The same store: the extensions' host contexts, keyed by it, are reused too.
-        return Ok(current);
+/// backend of `current`, the store the application serves with now (a reload must not
+/// forget limits and revocations held in memory); a Redis store connects lazily and
+/// reconnects by itself. The running generation is not touched.
+pub fn prepare(
+    config: &StoreConfig,
+    timeout: Duration,
+    registry: &Arc<Registry>,
+    current: Option<&Arc<SharedStore>>,
+) -> StoreResult<Arc<SharedStore>> {
+    let same_backend = current
+        .filter(|current| current.config == *config && Arc::ptr_eq(&current.registry, registry));
+    if let Some(current) = same_backend {
+        if current.timeout == timeout {
+            // The same store: the extensions' host contexts, keyed by it, are reused too.
+            return Ok(current.clone());
+        }
+        return Ok(Arc::new(SharedStore {
+            config: config.clone(),
+            store: current.store.clone(),
+            timeout,
+            registry: registry.clone(),
+            failing: current.failing.clone(),
+        }));
     }
-    let store: Arc<dyn Store> = if current.config == *config {
-        current.store.clone()
-    } else {
-        match config {
-            StoreConfig::Memory => Arc::new(MemoryStore::default()),
-            #[cfg(feature = "redis")]
-            StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
-            #[cfg(not(feature = "redis"))]
-            StoreConfig::Redis(_) => {
-                return Err(StoreError::InvalidConfig(crate::config::redis_missing()));
-            }
+    let store: Arc<dyn Store> = match config {
+        StoreConfig::Memory => Arc::new(MemoryStore::default()),
+        #[cfg(feature = "redis")]
+        StoreConfig::Redis(url) => Arc::new(RedisStore::new(url)?),
+        #[cfg(not(feature = "redis"))]
+        StoreConfig::Redis(_) => {
+            return Err(StoreError::InvalidConfig(crate::config::redis_missing()));
         }
     };
+    tracing::info!(store = %store.describe(), "shared store configured");
     Ok(Arc::new(SharedStore {
         config: config.clone(),
         store,
         timeout,
+        registry: registry.clone(),
+        failing: Arc::new(AtomicBool::new(false)),
     }))
-}
-
-/// Records `shared` as the store of the generation that now serves (called once that
-/// generation has started).
-pub fn commit(shared: &Arc<SharedStore>) {
-    let previous = committed().swap(shared.clone());
-    if previous.config != shared.config {
-        tracing::info!(store = %shared.describe(), "shared store configured");
-    }
 }
 
 /// Whether `store` answers within its timeout.
@@ -128,9 +129,6 @@ pub async fn ping(store: &SharedStore) -> StoreResult<()> {
         .await
         .map(|_| ())
 }
-
-/// Set while the store is failing, so an outage is logged once, not per request.
-static FAILING: AtomicBool = AtomicBool::new(false);
 
 /// Runs one operation on the active store under its timeout, and keeps the outage log
 /// and the error counter.
@@ -147,17 +145,18 @@ where
     };
     match &outcome {
         Ok(_) => {
-            if FAILING.swap(false, Ordering::Relaxed) {
+            if active.failing.swap(false, Ordering::Relaxed) {
                 tracing::info!(store = %active.store.describe(), "shared store answers again");
             }
         }
         Err(error) => {
-            let errors = registry().define_counter(
+            let registry = &active.registry;
+            let errors = registry.define_counter(
                 "store_errors_total",
                 "shared store operations that failed or timed out",
             );
-            registry().counter_add(errors, 1);
-            if !FAILING.swap(true, Ordering::Relaxed) {
+            registry.counter_add(errors, 1);
+            if !active.failing.swap(true, Ordering::Relaxed) {
                 tracing::error!(store = %active.store.describe(), "shared store failing: {error}");
             }
         }

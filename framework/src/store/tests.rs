@@ -1,6 +1,7 @@
 //! Both backends answer the same operations the same way; the Redis one runs against the
 //! server on 127.0.0.1:6379 when one is reachable and says so when it is skipped.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(feature = "redis")]
@@ -129,7 +130,14 @@ async fn an_unreachable_redis_fails_fast_instead_of_hanging() {
 
 #[tokio::test]
 async fn a_slow_store_fails_as_a_timeout_naming_the_store() {
-    let shared = super::prepare(&super::StoreConfig::Memory, Duration::from_millis(20)).unwrap();
+    let registry = Arc::default();
+    let shared = super::prepare(
+        &super::StoreConfig::Memory,
+        Duration::from_millis(20),
+        &registry,
+        None,
+    )
+    .unwrap();
     // An operation that never answers: only the store's timeout ends it.
     let outcome: super::StoreResult<()> =
         super::run(&shared, |_store| Box::pin(std::future::pending())).await;
@@ -154,7 +162,8 @@ fn a_store_the_configuration_cannot_use_is_a_config_error() {
     #[cfg(feature = "redis")]
     {
         let config = super::StoreConfig::parse("redis://127.0.0.1:notaport/0").unwrap();
-        let Err(error) = super::prepare(&config, Duration::from_millis(50)) else {
+        let Err(error) = super::prepare(&config, Duration::from_millis(50), &Arc::default(), None)
+        else {
             panic!("a Redis URL with a bad port must not make a store")
         };
         assert!(error.is_config(), "{error:?}");
@@ -199,17 +208,32 @@ async fn a_redis_refusal_is_a_backend_error() {
 #[tokio::test]
 async fn preparing_the_same_store_again_keeps_what_it_holds() {
     // A reload prepares the store again; limits and revocations held in memory survive.
-    let first = super::prepare(&super::StoreConfig::Memory, Duration::from_millis(50)).unwrap();
-    super::commit(&first);
+    let registry = Arc::default();
+    let memory = super::StoreConfig::Memory;
+    let first = super::prepare(&memory, Duration::from_millis(50), &registry, None).unwrap();
     let key = key("kept");
     let stored = key.clone();
     super::run(&first, move |store| store.set(stored, "v".into(), None))
         .await
         .unwrap();
-    let second = super::prepare(&super::StoreConfig::Memory, Duration::from_millis(80)).unwrap();
+    let second =
+        super::prepare(&memory, Duration::from_millis(80), &registry, Some(&first)).unwrap();
     let read = key.clone();
-    let value = super::run(&second, move |store| store.get(read))
+    let value = super::run(&second, move |store| store.get(read.clone()))
         .await
         .unwrap();
     assert_eq!(value.as_deref(), Some("v"));
+    // Another application's store (its own registry) holds none of it.
+    let other = super::prepare(
+        &memory,
+        Duration::from_millis(80),
+        &Arc::default(),
+        Some(&first),
+    )
+    .unwrap();
+    let read = key.clone();
+    let value = super::run(&other, move |store| store.get(read))
+        .await
+        .unwrap();
+    assert_eq!(value, None, "two applications share no memory store");
 }

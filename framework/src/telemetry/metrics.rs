@@ -6,7 +6,7 @@
 //! each labelled name being its own series. [`parse_series`] splits such a name; the
 //! `/metrics` renderers group series by base name.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use hdrhistogram::Histogram as Hdr;
@@ -59,83 +59,139 @@ pub struct HistogramSnapshot {
     pub p99: u64,
 }
 
-#[derive(Default)]
-pub struct Registry {
-    counters: RwLock<Vec<Counter>>,
-    histograms: RwLock<Vec<Histogram>>,
-    gauges: RwLock<Vec<Gauge>>,
+/// Every series defined in the process, by the id its updates name. ABI 1.0's updates
+/// (`counter_add(id, value)`) carry no context, so an id has to find its series without
+/// knowing the application; the series themselves belong to one application's [`Registry`],
+/// which alone lists and renders them. Grows by one entry per series a registry defines
+/// (a name is defined once per registry, reloads included).
+struct Directory {
+    counters: RwLock<Vec<Arc<Counter>>>,
+    histograms: RwLock<Vec<Arc<Histogram>>>,
+    gauges: RwLock<Vec<Arc<Gauge>>>,
 }
 
-/// The process-wide registry.
-pub fn registry() -> &'static Registry {
-    static REGISTRY: OnceLock<Registry> = OnceLock::new();
-    REGISTRY.get_or_init(Registry::default)
+static DIRECTORY: Directory = Directory {
+    counters: RwLock::new(Vec::new()),
+    histograms: RwLock::new(Vec::new()),
+    gauges: RwLock::new(Vec::new()),
+};
+
+/// Adds to the counter `id` names (an id from [`Registry::define_counter`]).
+pub fn counter_add(id: u32, value: u64) {
+    if let Some(counter) = DIRECTORY.counters.read().get(id as usize) {
+        counter.value.fetch_add(value, Ordering::Relaxed);
+    }
+}
+
+/// Records a value in the histogram `id` names.
+pub fn histogram_record(id: u32, value: u64) {
+    if let Some(histogram) = DIRECTORY.histograms.read().get(id as usize) {
+        histogram
+            .values
+            .lock()
+            .saturating_record(value.clamp(1, HISTOGRAM_MAX));
+    }
+}
+
+/// Sets the gauge `id` names.
+pub fn gauge_set(id: u32, value: i64) {
+    if let Some(gauge) = DIRECTORY.gauges.read().get(id as usize) {
+        gauge.value.store(value, Ordering::Relaxed);
+    }
+}
+
+/// Finds `name` among `series`, or defines it in `series` and in the directory's `all`.
+fn define<T>(
+    series: &RwLock<Vec<(u32, Arc<T>)>>,
+    all: &RwLock<Vec<Arc<T>>>,
+    name: &str,
+    named: impl Fn(&T) -> &str,
+    make: impl FnOnce() -> T,
+) -> u32 {
+    let mut series = series.write();
+    if let Some((id, _)) = series.iter().find(|(_, s)| named(s) == name) {
+        return *id;
+    }
+    let made = Arc::new(make());
+    let id = {
+        let mut all = all.write();
+        all.push(made.clone());
+        u32::try_from(all.len() - 1).unwrap_or(u32::MAX)
+    };
+    series.push((id, made));
+    id
+}
+
+/// An application's metrics: its extensions', its shared store's and its server's. Each
+/// application has its own ([`App::metrics`](crate::App::metrics)), kept across reloads;
+/// two applications in one process never see each other's series.
+#[derive(Default)]
+pub struct Registry {
+    counters: RwLock<Vec<(u32, Arc<Counter>)>>,
+    histograms: RwLock<Vec<(u32, Arc<Histogram>)>>,
+    gauges: RwLock<Vec<(u32, Arc<Gauge>)>>,
 }
 
 impl Registry {
     /// Registers a counter; the same name gives the same id.
     pub fn define_counter(&self, name: &str, help: &str) -> u32 {
-        let mut counters = self.counters.write();
-        if let Some(index) = counters.iter().position(|c| c.name == name) {
-            return index as u32;
-        }
-        counters.push(Counter {
-            name: name.to_string(),
-            help: help.to_string(),
-            value: AtomicU64::new(0),
-        });
-        (counters.len() - 1) as u32
+        define(
+            &self.counters,
+            &DIRECTORY.counters,
+            name,
+            |c| &c.name,
+            || Counter {
+                name: name.to_string(),
+                help: help.to_string(),
+                value: AtomicU64::new(0),
+            },
+        )
     }
 
     pub fn counter_add(&self, id: u32, value: u64) {
-        if let Some(counter) = self.counters.read().get(id as usize) {
-            counter.value.fetch_add(value, Ordering::Relaxed);
-        }
+        counter_add(id, value);
     }
 
     /// Registers a histogram; the same name gives the same id.
     pub fn define_histogram(&self, name: &str, help: &str) -> u32 {
-        let mut histograms = self.histograms.write();
-        if let Some(index) = histograms.iter().position(|h| h.name == name) {
-            return index as u32;
-        }
-        let values = Hdr::new_with_bounds(1, HISTOGRAM_MAX, HISTOGRAM_DIGITS)
-            .expect("valid histogram bounds");
-        histograms.push(Histogram {
-            name: name.to_string(),
-            help: help.to_string(),
-            values: Mutex::new(values),
-        });
-        (histograms.len() - 1) as u32
+        define(
+            &self.histograms,
+            &DIRECTORY.histograms,
+            name,
+            |h| &h.name,
+            || {
+                let values = Hdr::new_with_bounds(1, HISTOGRAM_MAX, HISTOGRAM_DIGITS)
+                    .expect("valid histogram bounds");
+                Histogram {
+                    name: name.to_string(),
+                    help: help.to_string(),
+                    values: Mutex::new(values),
+                }
+            },
+        )
     }
 
     pub fn histogram_record(&self, id: u32, value: u64) {
-        if let Some(histogram) = self.histograms.read().get(id as usize) {
-            histogram
-                .values
-                .lock()
-                .saturating_record(value.clamp(1, HISTOGRAM_MAX));
-        }
+        histogram_record(id, value);
     }
 
     /// Registers a gauge; the same name gives the same id.
     pub fn define_gauge(&self, name: &str, help: &str) -> u32 {
-        let mut gauges = self.gauges.write();
-        if let Some(index) = gauges.iter().position(|g| g.name == name) {
-            return index as u32;
-        }
-        gauges.push(Gauge {
-            name: name.to_string(),
-            help: help.to_string(),
-            value: AtomicI64::new(0),
-        });
-        (gauges.len() - 1) as u32
+        define(
+            &self.gauges,
+            &DIRECTORY.gauges,
+            name,
+            |g| &g.name,
+            || Gauge {
+                name: name.to_string(),
+                help: help.to_string(),
+                value: AtomicI64::new(0),
+            },
+        )
     }
 
     pub fn gauge_set(&self, id: u32, value: i64) {
-        if let Some(gauge) = self.gauges.read().get(id as usize) {
-            gauge.value.store(value, Ordering::Relaxed);
-        }
+        gauge_set(id, value);
     }
 
     /// Every gauge with its help text and current value.
@@ -143,7 +199,7 @@ impl Registry {
         self.gauges
             .read()
             .iter()
-            .map(|g| {
+            .map(|(_, g)| {
                 (
                     g.name.clone(),
                     g.help.clone(),
@@ -158,7 +214,7 @@ impl Registry {
         self.counters
             .read()
             .iter()
-            .map(|c| (c.name.clone(), c.value.load(Ordering::Relaxed)))
+            .map(|(_, c)| (c.name.clone(), c.value.load(Ordering::Relaxed)))
             .collect()
     }
 
@@ -167,15 +223,15 @@ impl Registry {
         self.counters
             .read()
             .iter()
-            .find(|c| c.name == name)
-            .map(|c| c.value.load(Ordering::Relaxed))
+            .find(|(_, c)| c.name == name)
+            .map(|(_, c)| c.value.load(Ordering::Relaxed))
     }
 
     pub fn histograms(&self) -> Vec<HistogramSnapshot> {
         self.histograms
             .read()
             .iter()
-            .map(|h| snapshot(&h.name, &h.values.lock()))
+            .map(|(_, h)| snapshot(&h.name, &h.values.lock()))
             .collect()
     }
 }
@@ -188,7 +244,7 @@ impl Registry {
         self.histograms
             .read()
             .iter()
-            .map(|h| {
+            .map(|(_, h)| {
                 let values = h.values.lock();
                 let mut buckets = vec![0u64; bounds.len()];
                 // One pass over the recorded values: each lands in the first bucket whose
@@ -212,20 +268,20 @@ impl Registry {
     /// The help text of a counter, gauge or histogram by name.
     pub fn help(&self, name: &str) -> Option<String> {
         let counters = self.counters.read();
-        if let Some(c) = counters.iter().find(|c| c.name == name) {
+        if let Some((_, c)) = counters.iter().find(|(_, c)| c.name == name) {
             return Some(c.help.clone());
         }
         drop(counters);
         let gauges = self.gauges.read();
-        if let Some(g) = gauges.iter().find(|g| g.name == name) {
+        if let Some((_, g)) = gauges.iter().find(|(_, g)| g.name == name) {
             return Some(g.help.clone());
         }
         drop(gauges);
         self.histograms
             .read()
             .iter()
-            .find(|h| h.name == name)
-            .map(|h| h.help.clone())
+            .find(|(_, h)| h.name == name)
+            .map(|(_, h)| h.help.clone())
     }
 }
 
@@ -328,7 +384,7 @@ mod tests {
         let registry = Registry::default();
         let id = registry.define_histogram("h", "help");
         let histograms = registry.histograms.read();
-        let values = histograms[0].values.lock();
+        let values = histograms[0].1.values.lock();
         // Each counts slot is 8 bytes, all of them written when the histogram is created.
         assert!(
             values.distinct_values() * 8 <= 32 * 1024,
