@@ -199,12 +199,19 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
 type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 pub(crate) type DynHandler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
 
-pub(crate) fn into_dyn<F, Fut, R>(handler: F) -> DynHandler
-where
-    F: Fn(Request) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = R> + Send + 'static,
-    R: IntoResponse,
-{
+/// A route's handler: an async function of the request whose answer becomes a response
+/// (`|request| async { Json(..) }`, or an `async fn(Request) -> impl IntoResponse`).
+pub trait Handler<Fut>: Fn(Request) -> Fut + Send + Sync + 'static {}
+
+impl<F, Fut> Handler<Fut> for F where F: Fn(Request) -> Fut + Send + Sync + 'static {}
+
+/// What a handler's call gives: a future that answers with something
+/// [`IntoResponse`] makes a response of.
+pub trait HandlerAnswer: Future<Output: IntoResponse> + Send + 'static {}
+
+impl<T> HandlerAnswer for T where T: Future<Output: IntoResponse> + Send + 'static {}
+
+pub(crate) fn into_dyn<Fut: HandlerAnswer>(handler: impl Handler<Fut>) -> DynHandler {
     Arc::new(move |request| {
         let future = handler(request);
         Box::pin(async move { future.await.into_response() })

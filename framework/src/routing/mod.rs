@@ -10,7 +10,8 @@ mod values;
 
 pub(crate) use handler::DynHandler;
 pub use handler::{
-    Body, IntoResponse, Json, Rejection, Request, RequestId, Response, error_response,
+    Body, Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, RequestId, Response,
+    error_response,
 };
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;

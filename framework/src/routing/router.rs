@@ -1,10 +1,8 @@
 //! The application's router: handlers registered under a prefix, as the application builds it.
 
-use std::future::Future;
-
 use http::Method;
 
-use super::handler::{DynHandler, IntoResponse, Request, into_dyn};
+use super::handler::{DynHandler, Handler, HandlerAnswer, into_dyn};
 use crate::config::RouteSettings;
 
 /// One registered route before the table is built.
@@ -42,12 +40,12 @@ impl Router {
         }
     }
 
-    pub fn route<F, Fut, R>(mut self, method: Method, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: IntoResponse,
-    {
+    pub fn route<Fut: HandlerAnswer>(
+        mut self,
+        method: Method,
+        path: &str,
+        handler: impl Handler<Fut>,
+    ) -> Self {
         let path = join(&self.prefix, path);
         self.routes.push(RouteDef {
             path,
@@ -58,39 +56,19 @@ impl Router {
         self
     }
 
-    pub fn get<F, Fut, R>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: IntoResponse,
-    {
+    pub fn get<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
         self.route(Method::GET, path, handler)
     }
 
-    pub fn post<F, Fut, R>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: IntoResponse,
-    {
+    pub fn post<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
         self.route(Method::POST, path, handler)
     }
 
-    pub fn put<F, Fut, R>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: IntoResponse,
-    {
+    pub fn put<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
         self.route(Method::PUT, path, handler)
     }
 
-    pub fn delete<F, Fut, R>(self, path: &str, handler: F) -> Self
-    where
-        F: Fn(Request) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = R> + Send + 'static,
-        R: IntoResponse,
-    {
+    pub fn delete<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
         self.route(Method::DELETE, path, handler)
     }
 
