@@ -143,11 +143,8 @@ impl Server {
 
     /// A memory figure of `/proc/<pid>/status` (`VmHWM`, `RssAnon`, `RssFile`), in kibibytes.
     pub fn status_kib(&self, key: &str) -> anyhow::Result<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))?;
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(key)?.strip_prefix(':'))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        beginnings::telemetry::memory_figure(Some(self.pid()), key)
+            .map(|bytes| bytes / 1024)
             .with_context(|| format!("no {key} in /proc/{}/status", self.pid()))
     }
 

@@ -251,13 +251,9 @@ impl TestServer {
 
     /// The resident set size in kB, from /proc.
     pub fn rss_kb(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("/proc/PID/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS line")
+        beginnings::telemetry::memory_figure(Some(self.pid()), "VmRSS")
+            .expect("VmRSS of the server")
+            / 1024
     }
 
     /// What the server wrote to its log so far.

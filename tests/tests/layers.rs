@@ -28,7 +28,17 @@ const LAYERS: &[&str] = &[
 const ABI_MODULE: &str = "host";
 
 /// How a source names the ABI's types.
-const ABI_NAMES: &[&str] = &["abi_stable", "beginnings_abi::ffi", "beginnings_abi::{"];
+const ABI_NAMES: &[&str] = &["abi_stable", "beginnings_abi::ffi"];
+
+/// Whether `source` names the ABI's types, directly or in a grouped import
+/// (`use beginnings_abi::{ffi::StatePtr, error_body}`).
+fn names_the_abi(source: &str) -> bool {
+    let grouped = source.split("beginnings_abi::{").skip(1).any(|group| {
+        let group = &group[..group.find('}').unwrap_or(group.len())];
+        group.contains("ffi")
+    });
+    grouped || ABI_NAMES.iter().any(|name| source.contains(name))
+}
 
 /// Uses of one module by another: (from, to) → the files that hold them.
 type Edges = BTreeMap<(String, String), BTreeSet<String>>;
@@ -132,7 +142,7 @@ fn edges_and_abi_users() -> (Edges, BTreeSet<String>) {
         let from = module_of(&relative);
         let source = without_comments(&std::fs::read_to_string(&file).expect("readable"));
         let shown = relative.display().to_string();
-        if ABI_NAMES.iter().any(|name| source.contains(name)) && from != ABI_MODULE {
+        if names_the_abi(&source) && from != ABI_MODULE {
             abi_users.insert(shown.clone());
         }
         for to in modules_named(&source) {
@@ -221,6 +231,12 @@ fn only_the_host_module_names_the_abi() {
 
 #[test]
 fn the_check_reads_grouped_imports_and_finds_a_circle() {
+    assert!(names_the_abi(
+        "use beginnings_abi::{error_body, ffi::StatePtr};"
+    ));
+    assert!(!names_the_abi(
+        "use beginnings_abi::{ProcessMemory, memory_figure};"
+    ));
     let named = modules_named("use crate::{config::Config, routing::{Router, Json}};");
     assert_eq!(
         named,

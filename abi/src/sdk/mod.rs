@@ -35,6 +35,7 @@ mod adapter;
 mod error;
 pub(crate) mod export;
 mod host;
+mod memory;
 mod message;
 mod reply;
 pub(crate) mod route_keys;
@@ -43,8 +44,9 @@ mod traits;
 
 pub use error::Error;
 pub use host::{Counter, Gauge, Histogram, Host, PreparedHeader, PreparedName};
+pub use memory::{ProcessMemory, memory_figure, process_memory};
 pub use message::{Request, Response};
-pub use reply::{Action, Reply};
+pub use reply::{Action, Reply, error_body};
 pub use store::{Rate, SharedStore, StoreError, Take, gcra_step};
 pub use traits::{Extension, Filter, Hooks, NoRouteSettings, Route};
 

@@ -29,12 +29,11 @@ impl Reply {
         }
     }
 
-    /// A JSON answer in the host's error shape: `{"error": {"status": .., "message": ..}}`.
+    /// A JSON answer in the host's error shape ([`error_body`]).
     pub fn error(status: u16, message: &str) -> Self {
-        let body = serde_json::json!({"error": {"status": status, "message": message}});
         Reply::new(status)
             .header("content-type", "application/json")
-            .body(body.to_string())
+            .body(error_body(status, message))
     }
 
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -62,4 +61,11 @@ impl Reply {
             body: RVec::from(self.body),
         }
     }
+}
+
+/// The body of every error answer, the host's and the extensions' alike:
+/// `{"error": {"status": 404, "message": "..."}}`. The message is JSON-escaped, so request
+/// text echoed in it cannot break out.
+pub fn error_body(status: u16, message: &str) -> String {
+    serde_json::json!({"error": {"status": status, "message": message}}).to_string()
 }

@@ -17,25 +17,12 @@ pub struct Memory {
     pub peak: u64,
 }
 
-/// `VmRSS` and `VmHWM` from `/proc/self/status`; `None` where the file does not exist.
+/// `VmRSS` and `VmHWM` of this process; `None` where there is no `/proc/self/status`.
 pub fn read_memory() -> Option<Memory> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix(name))
-            .and_then(|rest| {
-                rest.trim()
-                    .trim_end_matches("kB")
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-            })
-            .map(|kib| kib * 1024)
-    };
+    let memory = beginnings_abi::process_memory(None)?;
     Some(Memory {
-        rss: field("VmRSS:")?,
-        peak: field("VmHWM:")?,
+        rss: memory.rss_bytes,
+        peak: memory.peak_rss_bytes,
     })
 }
 

@@ -187,12 +187,16 @@ impl IntoResponse for Rejection {
     }
 }
 
-/// The error shape every error answer uses: `{"error": {"status": 404, "message": "..."}}`.
-/// The message is JSON-escaped, so request text echoed in it cannot break out.
+/// An error answer in the shape every error answer uses, the extensions' too
+/// ([`beginnings_abi::error_body`]): `{"error": {"status": 404, "message": "..."}}`.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({"error": {"status": status.as_u16(), "message": message}});
-    let mut response = Json(body).into_response();
+    let body = beginnings_abi::error_body(status.as_u16(), message);
+    let mut response = Response::new(Body::new(Bytes::from(body)));
     *response.status_mut() = status;
+    (response.headers_mut()).insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     response
 }
 

@@ -18,5 +18,5 @@ pub(crate) use params::PathParams;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
 pub use table::RouteError;
-pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable};
+pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
 pub(crate) use values::RequestValues;

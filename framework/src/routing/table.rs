@@ -122,9 +122,14 @@ impl<M: RouteMethod> RouteTable<M> {
     }
 }
 
-/// The `Allow` header value for a route's methods (GET implies HEAD).
 fn allow_header<M: RouteMethod>(methods: &[M]) -> HeaderValue {
-    let mut names: Vec<&str> = methods.iter().map(|m| m.method().as_str()).collect();
+    allow_value(methods.iter().map(M::method))
+}
+
+/// The `Allow` header value for a path's methods (GET implies HEAD): of a 405, and of the
+/// answer to an OPTIONS request no extension answered.
+pub(crate) fn allow_value<'a>(methods: impl IntoIterator<Item = &'a Method>) -> HeaderValue {
+    let mut names: Vec<&str> = methods.into_iter().map(Method::as_str).collect();
     if names.contains(&"GET") && !names.contains(&"HEAD") {
         // HEAD is answered by GET; keep OPTIONS last, as it is added last.
         let at = names

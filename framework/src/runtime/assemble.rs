@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::host;
 use crate::routing::{
     IntoResponse, RouteConfigResolver, RouteDef, RouteEntry, RouteError, RouteMatch, RouteTable,
-    Router,
+    Router, allow_value,
 };
 use crate::store::{self, SharedStore};
 use crate::telemetry::metrics::Registry;
@@ -133,13 +133,7 @@ impl Generation {
 
 /// The answer to an OPTIONS request no extension answered: 204 with the path's methods.
 fn options_route(path: &str, defs: &[RouteDef]) -> RouteDef {
-    let mut allowed: Vec<&str> = defs.iter().map(|d| d.method.as_str()).collect();
-    if allowed.contains(&"GET") && !allowed.contains(&"HEAD") {
-        allowed.push("HEAD");
-    }
-    allowed.push("OPTIONS");
-    let allow = http::HeaderValue::from_str(&allowed.join(", "))
-        .unwrap_or_else(|_| http::HeaderValue::from_static("OPTIONS"));
+    let allow = allow_value(defs.iter().map(|d| &d.method).chain([&Method::OPTIONS]));
     let router = Router::new("").route(Method::OPTIONS, path, move |_request| {
         let mut response = http::StatusCode::NO_CONTENT.into_response();
         response

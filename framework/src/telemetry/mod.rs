@@ -6,5 +6,5 @@ mod memory;
 pub mod metrics;
 mod prometheus;
 
-pub use memory::{ProcessMemory, process_memory};
+pub use memory::{ProcessMemory, memory_figure, process_memory};
 pub use prometheus::{PROMETHEUS_CONTENT_TYPE, render_prometheus};
