@@ -196,14 +196,6 @@ fn each_mistake_is_reported_with_file_line_column_and_key_path() {
             "config/app.yaml:2:26: extensions.cors:Cors.enabled: expected boolean (true or false), found string",
         ),
         (
-            "extensions:\n  \"cors:Cors\":\n    allow_origins: [\"*\"]\n    allow_credentials: true\n",
-            "config/app.yaml:4:5: extensions.cors:Cors.allow_credentials: allow_credentials: true cannot be combined with allow_origins \"*\" (browsers reject it); list the allowed origins",
-        ),
-        (
-            "routes:\n  patterns:\n    \"/api/*\":\n      cors: {allow_origins: \"*\", allow_credentials: true}\n",
-            "config/app.yaml:4:34: routes.patterns.\"/api/*\".cors.allow_credentials: allow_credentials: true cannot be combined with allow_origins \"*\" (browsers reject it); list the allowed origins",
-        ),
-        (
             "extensions: [a]\n",
             "config/app.yaml:1:1: extensions: expected a mapping of `module:Type` to settings, found list",
         ),

@@ -143,9 +143,6 @@ pub(crate) fn extensions(entry: Option<&Entry>, ctx: &mut Ctx<'_>) -> Vec<Extens
                 }
             }
         }
-        if module == "cors" {
-            check_cors(settings, &path, ctx);
-        }
         let mut config = item.value.to_json();
         if config.is_null() {
             config = Value::Object(serde_json::Map::new());
@@ -212,31 +209,10 @@ fn split_extension_name(
     Some((module.to_owned(), type_name.to_owned()))
 }
 
-/// Browsers refuse credentialed requests answered with `Access-Control-Allow-Origin: *`, so
-/// this combination would silently break every credentialed call.
-pub(crate) fn check_cors(settings: &[Entry], path: &str, ctx: &mut Ctx<'_>) {
-    let credentials = settings.iter().find(|e| e.key == "allow_credentials");
-    let origins = settings.iter().find(|e| e.key == "allow_origins");
-    let (Some(credentials), Some(origins)) = (credentials, origins) else {
-        return;
-    };
-    let wildcard = match &origins.value.kind {
-        Kind::Str(t) => t.value == "*",
-        Kind::Seq(items) => items.iter().any(|i| i.as_str() == Some("*")),
-        _ => false,
-    };
-    if wildcard && credentials.value.as_bool() == Some(true) {
-        ctx.report(
-            credentials.key_span,
-            &push_key(path, "allow_credentials"),
-            "allow_credentials: true cannot be combined with allow_origins \"*\" (browsers reject it); list the allowed origins",
-        );
-    }
-}
-
 /// Route settings: free-form, except for the keys the host reads itself (read by the one
-/// parser route resolution uses, [`HostRouteSettings::set`]) and `cors`, checked like the CORS
-/// extension's own entry.
+/// parser route resolution uses, [`HostRouteSettings::set`]). The others belong to the
+/// extensions, which check them when their filters are built (`beginnings check` builds
+/// them too).
 pub(crate) fn route_settings(
     entry: &Entry,
     path: &str,
@@ -256,10 +232,6 @@ pub(crate) fn route_settings(
                     report_refusal(setting, path, &refusal, ctx);
                 }
             }
-        } else if setting.key == "cors"
-            && let Some(cors) = setting.value.as_map()
-        {
-            check_cors(cors, &push_key(path, "cors"), ctx);
         }
         settings.insert(setting.key.clone(), value);
     }

@@ -226,10 +226,8 @@ async fn drain(
             let _ = stop.send(Stop::Abort);
         }
     }
-    // Shutdown hooks run in reverse load order after the drain.
-    let generation = state.current.load_full();
-    runtime::stop_extensions(&generation.extensions);
-    // The chains and the extensions stay alive with the libraries (never unloaded);
-    // dropping them after a shutdown hook ran would call into finished extensions.
-    std::mem::forget(generation);
+    // Shutdown hooks run in reverse load order after the drain; the generation is then
+    // freed with the server, as a retired one is after its hooks ran (`runtime::retire`):
+    // its chains first, then its extensions.
+    runtime::stop_extensions(&state.current.load().extensions);
 }
