@@ -50,10 +50,10 @@ pub fn check(options: &BuildOptions, routers: Vec<Router>) -> ExitCode {
 
 /// A configured Redis store must answer now; the in-process store always does.
 fn store_reachable(
-    store: &beginnings::store::SharedStore,
-    config: &beginnings::store::StoreConfig,
+    store: &beginnings::SharedStore,
+    config: &beginnings::config::StoreConfig,
 ) -> Result<(), String> {
-    let beginnings::store::StoreConfig::Redis(url) = config else {
+    let beginnings::config::StoreConfig::Redis(url) = config else {
         return Ok(());
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -63,7 +63,7 @@ fn store_reachable(
     // A first connection may take longer than one operation's budget.
     runtime.block_on(async {
         for _ in 0..20 {
-            if beginnings::store::ping(store).await.is_ok() {
+            if store.ping().await.is_ok() {
                 return Ok(());
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use beginnings::store::{DEFAULT_TIMEOUT, MemoryStore, RedisStore, Store, StoreConfig};
+use beginnings::bench::{DEFAULT_TIMEOUT, MemoryStore, RedisStore, Store, StoreConfig};
 use criterion::{Criterion, criterion_group, criterion_main};
 use tokio::runtime::Runtime;
 

@@ -23,7 +23,7 @@ mod host;
 pub mod routing;
 mod runtime;
 mod server;
-pub mod store;
+mod store;
 pub mod telemetry;
 
 pub use app::App;
@@ -38,12 +38,16 @@ pub use routing::RouteError;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
 pub use runtime::{ExtensionHandle, RouteSummary, Runtime};
 pub use server::{Reloader, Server};
-pub use store::StoreError;
+pub use store::{SharedStore, StoreError};
 
 /// What the benchmarks under `benches/` drive directly.
 #[doc(hidden)]
 pub mod bench {
     pub use crate::chain::{ChainProbe, ProbedRequest};
+    pub use crate::config::StoreConfig;
+    #[cfg(feature = "redis")]
+    pub use crate::store::RedisStore;
+    pub use crate::store::{DEFAULT_TIMEOUT, MemoryStore, Store};
 }
 
 /// Builds the tokio runtime the server runs on: `workers` threads, or one per core.

@@ -1,7 +1,7 @@
 //! `monitor:PerformanceMonitorExtension`: per route template (never the raw path, so
 //! `/users/1` and `/users/2` are one series) and method, a sample of the requests is counted
 //! by status and timed into a bounded HDR histogram kept by the host. The host's `/metrics`
-//! route (`beginnings::builtin::metrics_router`) shows them as the performance guide's JSON
+//! route (`beginnings::builtin::metrics_router`, given the application's `App::metrics`) shows them as the performance guide's JSON
 //! (count, errors, avg/min/max/p50/p95/p99) or as Prometheus text.
 //!
 //! ```yaml

@@ -77,6 +77,13 @@ impl SharedStore {
     pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
+
+    /// Whether the store answers within its timeout.
+    pub async fn ping(&self) -> StoreResult<()> {
+        run(self, |store| store.get("beginnings:ping".into()))
+            .await
+            .map(|_| ())
+    }
 }
 
 /// The store a new generation will use for `config`. The same configuration keeps the
@@ -121,13 +128,6 @@ pub fn prepare(
         registry: registry.clone(),
         failing: Arc::new(AtomicBool::new(false)),
     }))
-}
-
-/// Whether `store` answers within its timeout.
-pub async fn ping(store: &SharedStore) -> StoreResult<()> {
-    run(store, |store| store.get("beginnings:ping".into()))
-        .await
-        .map(|_| ())
 }
 
 /// Runs one operation on the active store under its timeout, and keeps the outage log
