@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::Path;
 
+use beginnings::bench::RouteConfigResolver;
 use beginnings::config::{LoadOptions, load};
-use beginnings::routing::resolve::RouteConfigResolver;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn write_config(dir: &Path) -> LoadOptions {

@@ -45,6 +45,7 @@ pub use store::{SharedStore, StoreError};
 pub mod bench {
     pub use crate::chain::{ChainProbe, ProbedRequest};
     pub use crate::config::StoreConfig;
+    pub use crate::routing::RouteConfigResolver;
     #[cfg(feature = "redis")]
     pub use crate::store::RedisStore;
     pub use crate::store::{DEFAULT_TIMEOUT, MemoryStore, Store};

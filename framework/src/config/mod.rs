@@ -16,7 +16,7 @@ mod merge;
 mod model;
 mod node;
 mod parse;
-pub mod pattern;
+pub(crate) mod pattern;
 mod redact;
 mod route_settings;
 mod routes;

@@ -79,7 +79,9 @@ impl Pattern {
         (self.literal_segments, self.literal_chars, self.literal_only)
     }
 
-    /// Matches a route template such as `/api/users/{id}`.
+    /// Matches a route template such as `/api/users/{id}` (the resolver uses
+    /// [`Pattern::matches_segments`]).
+    #[cfg(test)]
     pub fn matches(&self, path: &str) -> bool {
         let segments: Vec<&str> = path_segments(path).collect();
         self.matches_segments(&segments)

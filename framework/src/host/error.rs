@@ -20,6 +20,7 @@ pub struct LoadError {
 }
 
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum LoadErrorKind {
     /// No `lib<module>.so` in the extensions directory.
     NotFound {

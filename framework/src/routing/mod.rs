@@ -3,7 +3,7 @@
 
 mod handler;
 mod params;
-pub mod resolve;
+mod resolve;
 mod router;
 mod table;
 mod values;

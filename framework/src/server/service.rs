@@ -1,5 +1,19 @@
-//! One request: probes, request id, route lookup, the route's limits, its chain and
-//! handler, the error page, the access log.
+//! One request through the host's stages, in this order (the order decides what the
+//! extensions see):
+//!
+//! 1. **probes**: `GET /health` and `/ready` are answered here, through no chain, so a load
+//!    balancer never depends on an extension ([`ServerState::probe`]);
+//! 2. **request id**: the client's `X-Request-Id` kept when sane, else one made
+//!    (`access_log::request_id`); every hook sees it;
+//! 3. **route**: the table finds the route's chain, or for a 404 or 405 the chain of the
+//!    path's configuration ([`route`]);
+//! 4. **declared body limit**: a `Content-Length` over the route's `max_body_bytes` is
+//!    refused 413 before anything is read; the answer still passes the chain;
+//! 5. **the chain** (`chain::run`): the body read when a filter needs it, the request hooks,
+//!    the handler, the response hooks, under the route's timeout (504);
+//! 6. **error page**: an error status becomes an HTML page for a browser, after the
+//!    response hooks, so their headers stay (`errors::into_html`);
+//! 7. **HEAD** loses its body; **access log** and the `X-Request-Id` header last.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
