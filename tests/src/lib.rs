@@ -147,8 +147,20 @@ impl TestServer {
         env: &[(&str, &str)],
     ) -> TestServer {
         ensure_built();
+        Self::start_program(&build_dir().join(binary), app_yaml, extra_args, env)
+    }
+
+    /// Starts the server binary at `program` (a copy of a built one, say), as
+    /// [`TestServer::start_binary_with_env`] does.
+    pub fn start_program(
+        program: &Path,
+        app_yaml: &str,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+    ) -> TestServer {
+        ensure_built();
         let config = ConfigDir::new(app_yaml);
-        let mut child = server_command(binary, &config, extra_args)
+        let mut child = server_command(program, &config, extra_args)
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -281,9 +293,9 @@ impl Drop for TestServer {
     }
 }
 
-fn server_command(binary: &str, config: &ConfigDir, extra_args: &[&str]) -> Command {
-    let mut command = Command::new(build_dir().join(binary));
-    if binary == "beginnings" {
+fn server_command(program: &Path, config: &ConfigDir, extra_args: &[&str]) -> Command {
+    let mut command = Command::new(program);
+    if program.file_name().is_some_and(|name| name == "beginnings") {
         command.arg("serve");
     }
     command
@@ -313,7 +325,7 @@ pub struct Failed {
 pub fn start_expecting_failure(app_yaml: &str, extra_args: &[&str]) -> Failed {
     ensure_built();
     let config = ConfigDir::new(app_yaml);
-    let mut child = server_command("beginnings-demo", &config, extra_args)
+    let mut child = server_command(&build_dir().join("beginnings-demo"), &config, extra_args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

@@ -6,6 +6,34 @@ use tokio::net::{TcpListener, TcpSocket, lookup_host};
 
 use crate::error::Error;
 
+/// The listening socket a previous process handed over at `index` (SIGUSR2, or systemd's
+/// socket activation), else `addr` bound anew.
+pub(crate) async fn bind_or_inherit(
+    addr: &str,
+    backlog: u32,
+    index: usize,
+) -> Result<TcpListener, Error> {
+    match super::handover::inherited(index) {
+        Ok(Some(listener)) => {
+            let inherited = listener.local_addr().map(|a| a.to_string());
+            tracing::info!(
+                socket = inherited.as_deref().unwrap_or("?"),
+                configured = addr,
+                "listening socket handed over; not binding"
+            );
+            Ok(listener)
+        }
+        Ok(None) => bind(addr, backlog).await,
+        Err(source) => Err(Error::Bind {
+            addr: format!(
+                "{addr} (the socket handed over as descriptor {})",
+                3 + index
+            ),
+            source,
+        }),
+    }
+}
+
 /// Binds `addr` (`HOST:PORT`, a name is resolved) with a listen queue of `backlog`.
 pub(crate) async fn bind(addr: &str, backlog: u32) -> Result<TcpListener, Error> {
     let fail = |source| Error::Bind {

@@ -6,6 +6,7 @@ mod accept;
 mod access_log;
 mod connection;
 mod errors;
+mod handover;
 mod listener;
 mod metrics_listener;
 mod protocol;
@@ -79,7 +80,8 @@ impl Server {
         listener::raise_open_files_limit();
         // Startup hooks run in load order before the listener opens.
         runtime::start_extensions(&generation.extensions)?;
-        let listener = listener::bind(addr, generation.app().backlog).await?;
+        let backlog = generation.app().backlog;
+        let listener = listener::bind_or_inherit(addr, backlog, 0).await?;
         let local_addr = listener.local_addr().map_err(|source| Error::Bind {
             addr: addr.to_string(),
             source,
@@ -89,7 +91,7 @@ impl Server {
             generation.app().metrics.enabled,
         ) {
             (Some(metrics_addr), true) => {
-                Some(listener::bind(metrics_addr, generation.app().backlog).await?)
+                Some(listener::bind_or_inherit(metrics_addr, backlog, 1).await?)
             }
             _ => None,
         };
@@ -153,7 +155,17 @@ impl Server {
             .take()
             .unwrap_or_else(signals::Signals::register);
         let reloader = self.reloader();
-        self.run_until(signals.serve(reloader)).await
+        let listeners: Vec<&TcpListener> = std::iter::once(&self.listener)
+            .chain(self.metrics.as_ref())
+            .collect();
+        let handover = match handover::Handover::prepare(&listeners) {
+            Ok(handover) => Some(handover),
+            Err(error) => {
+                tracing::warn!(%error, "SIGUSR2 cannot hand the listening sockets over");
+                None
+            }
+        };
+        self.run_until(signals.serve(reloader, handover)).await
     }
 
     /// Serves until `shutdown` completes, then stops accepting and lets the connections
@@ -186,6 +198,8 @@ impl Server {
             bounds: accept::ConnectionBounds::of(&app),
         };
         state.set_phase(Phase::Ready);
+        // A process started by a handover tells the one before it to stop accepting.
+        handover::report_ready();
         acceptor.accept_until(shutdown).await;
         // Readiness answers 503 from here on; during the delay new connections are still
         // served, so a load balancer polling /ready stops sending before the port closes.

@@ -1,5 +1,6 @@
 //! Signals: Ctrl-C and SIGTERM stop the server (a second one exits at once), SIGHUP
-//! reloads it; `serve --watch` reloads when a configuration file changes.
+//! reloads it, SIGUSR2 hands its listening sockets to a new process and then drains
+//! (`handover`); `serve --watch` reloads when a configuration file changes.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use tokio::sync::watch;
 
 use super::Reloader;
 use super::connection::Stop;
+use super::handover::Handover;
 use crate::runtime::newest_change;
 
 /// The signal streams, registered as soon as the server asks for them so a signal sent
@@ -17,6 +19,8 @@ pub(crate) struct Signals {
     terminate: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     hangup: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    upgrade: Option<tokio::signal::unix::Signal>,
 }
 
 impl Signals {
@@ -34,15 +38,17 @@ impl Signals {
             Signals {
                 terminate: listen(SignalKind::terminate(), "SIGTERM"),
                 hangup: listen(SignalKind::hangup(), "SIGHUP"),
+                upgrade: listen(SignalKind::user_defined2(), "SIGUSR2"),
             }
         }
         #[cfg(not(unix))]
         Signals {}
     }
 
-    /// Reloads on every SIGHUP; resolves on the first Ctrl-C or SIGTERM, after which a
-    /// second one ends the process without waiting for the drain.
-    pub async fn serve(self, reloader: Reloader) {
+    /// Reloads on every SIGHUP; resolves on the first Ctrl-C or SIGTERM, or once a SIGUSR2
+    /// handed the sockets to a new process that serves; after that a second Ctrl-C or
+    /// SIGTERM ends the process without waiting for the drain.
+    pub async fn serve(self, reloader: Reloader, handover: Option<Handover>) {
         #[cfg(unix)]
         let mut terminate = {
             if let Some(mut hangups) = self.hangup {
@@ -57,7 +63,20 @@ impl Signals {
         };
         #[cfg(not(unix))]
         let (mut terminate, _) = (None::<()>, reloader);
-        termination(&mut terminate).await;
+        #[cfg(unix)]
+        let mut upgrade = self.upgrade;
+        #[cfg(not(unix))]
+        let mut upgrade = None::<()>;
+        loop {
+            tokio::select! {
+                () = termination(&mut terminate) => break,
+                () = upgrade_requested(&mut upgrade) => {
+                    if hand_over(handover.as_ref()).await {
+                        break;
+                    }
+                }
+            }
+        }
         tracing::info!("shutdown requested; a second signal exits at once");
         tokio::spawn(async move {
             termination(&mut terminate).await;
@@ -65,6 +84,37 @@ impl Signals {
             std::process::exit(1);
         });
     }
+}
+
+/// SIGUSR2: starts a new process on the listening sockets; true once it serves (this one
+/// then drains), false when it did not take over (this one keeps serving, and says why).
+async fn hand_over(handover: Option<&Handover>) -> bool {
+    let Some(handover) = handover else {
+        tracing::error!("SIGUSR2: the listening sockets cannot be handed over; still serving");
+        return false;
+    };
+    tracing::info!("SIGUSR2: starting a new process on the listening sockets");
+    match handover.run().await {
+        Ok(pid) => {
+            tracing::info!(pid, "handed the listening sockets to pid {pid}; draining");
+            true
+        }
+        Err(why) => {
+            tracing::error!("handover failed; this process keeps serving: {why}");
+            false
+        }
+    }
+}
+
+async fn upgrade_requested(upgrade: &mut Terminate) {
+    #[cfg(unix)]
+    if let Some(signal) = upgrade {
+        signal.recv().await;
+        return;
+    }
+    #[cfg(not(unix))]
+    let _ = upgrade;
+    std::future::pending::<()>().await
 }
 
 #[cfg(unix)]
