@@ -11,8 +11,7 @@ use serde_json::{Map, Value};
 use super::error::{ChainError, PipelineError};
 use super::values;
 use crate::config::{HostRouteSettings, RouteSettings};
-use crate::host::LoadedExtension;
-use crate::host::{Breaker, Capabilities, Filter};
+use crate::host::{Breaker, Capabilities, Filter, LoadedExtension};
 
 /// One extension's filter in a route's chain.
 pub(crate) struct ChainLink {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::build::{Chain, ChainBuilder};
-use crate::chain::RouteLimits;
+use super::limits::RouteLimits;
 use crate::config::{AppConfig, HostRouteSettings};
 use crate::host::LoadedExtension;
 use crate::routing::RouteConfigResolver;

@@ -9,24 +9,22 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-
 use bytes::Bytes;
 use futures_util::FutureExt;
 use http::StatusCode;
+use parking_lot::Mutex;
 
+use super::body::read_body;
 use super::build::{Chain, ChainLink};
+use super::limits::RouteLimits;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
 use crate::host::{FilterState, HookFailure, RequestOutcome};
-use crate::routing::RequestValues;
+use crate::routing::{DynHandler, Request, RequestId, RequestValues, Response, error_response};
 
 thread_local! {
     /// The `Server-Timing` name of the handler, shared rather than allocated per request.
     static HANDLER_TIMING: Arc<str> = Arc::from("handler");
 }
-use super::body::read_body;
-use super::limits::RouteLimits;
-use crate::routing::{DynHandler, Request, RequestId, Response, error_response};
 
 /// The per-request states of a chain's stateful filters, freed in the library that made
 /// them when the request ends, however it ends (answered, timed out, client gone).

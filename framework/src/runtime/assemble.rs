@@ -7,6 +7,7 @@ use std::sync::Arc;
 use http::Method;
 
 use super::{Generation, MethodEntry};
+use crate::builtin::{MetricsOptions, metrics_router, static_routes};
 use crate::chain::{ChainBuilder, HostChains, RouteLimits};
 use crate::config::Config;
 use crate::error::Error;
@@ -49,44 +50,7 @@ impl Generation {
         }
         let resolver = RouteConfigResolver::new(&config.routes)?;
         let mut builder = ChainBuilder::new(&extensions);
-        let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
-        let metrics = &config.app.metrics;
-        // The built-in metrics route, unless switched off or the application serves that path.
-        let builtin_metrics = if metrics.enabled
-            && metrics.bind.is_none()
-            && !routes.iter().any(|r| r.path == metrics.path)
-        {
-            crate::builtin::metrics_router(
-                crate::builtin::MetricsOptions {
-                    path: metrics.path.clone(),
-                },
-                registry.clone(),
-            )
-            .into_routes()
-        } else {
-            Vec::new()
-        };
-        let builtin_static = (config.static_files.as_ref())
-            .map(crate::builtin::static_routes)
-            .unwrap_or_default();
-        for route in (routes.iter().cloned())
-            .chain(builtin_metrics)
-            .chain(builtin_static)
-        {
-            match grouped.iter_mut().find(|(path, _)| *path == route.path) {
-                Some((_, defs)) => {
-                    if defs.iter().any(|d| d.method == route.method) {
-                        return Err(RouteError::Duplicate {
-                            method: route.method.to_string(),
-                            route: route.path,
-                        }
-                        .into());
-                    }
-                    defs.push(route);
-                }
-                None => grouped.push((route.path.clone(), vec![route])),
-            }
-        }
+        let grouped = by_path(routes, builtin_routes(&config, routes, registry))?;
         let mut entries = Vec::with_capacity(grouped.len());
         for (path, mut defs) in grouped {
             // OPTIONS reaches the extensions (CORS preflights) on every path; unanswered, it
@@ -129,6 +93,47 @@ impl Generation {
             config,
         })
     }
+}
+
+/// The routes the runtime adds itself: `/metrics` (unless switched off, served on its own
+/// listener, or the application serves that path) and the static directories.
+fn builtin_routes(config: &Config, routes: &[RouteDef], registry: &Arc<Registry>) -> Vec<RouteDef> {
+    let metrics = &config.app.metrics;
+    let mut builtin = Vec::new();
+    if metrics.enabled && metrics.bind.is_none() && !routes.iter().any(|r| r.path == metrics.path) {
+        let options = MetricsOptions {
+            path: metrics.path.clone(),
+        };
+        builtin.extend(metrics_router(options, registry.clone()).into_routes());
+    }
+    if let Some(static_files) = &config.static_files {
+        builtin.extend(static_routes(static_files));
+    }
+    builtin
+}
+
+/// The application's routes and the built-in ones by path, in the order first registered;
+/// a method registered twice on one path is refused.
+fn by_path(
+    routes: &[RouteDef],
+    builtin: Vec<RouteDef>,
+) -> Result<Vec<(String, Vec<RouteDef>)>, RouteError> {
+    let mut grouped: Vec<(String, Vec<RouteDef>)> = Vec::new();
+    for route in routes.iter().cloned().chain(builtin) {
+        match grouped.iter_mut().find(|(path, _)| *path == route.path) {
+            Some((_, defs)) => {
+                if defs.iter().any(|d| d.method == route.method) {
+                    return Err(RouteError::Duplicate {
+                        method: route.method.to_string(),
+                        route: route.path,
+                    });
+                }
+                defs.push(route);
+            }
+            None => grouped.push((route.path.clone(), vec![route])),
+        }
+    }
+    Ok(grouped)
 }
 
 /// The answer to an OPTIONS request no extension answered: 204 with the path's methods.
