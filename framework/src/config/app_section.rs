@@ -273,6 +273,26 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_state_dir_is_relative_to_the_main_file_and_unset_by_default() {
+        let in_config = |yaml: &str| {
+            load_str_with_env(yaml, Path::new("config/app.yaml"), &|_| None)
+                .unwrap()
+                .app
+                .state_dir
+        };
+        assert_eq!(in_config("{}"), None);
+        assert_eq!(in_config("app:\n  state_dir: null\n"), None);
+        assert_eq!(
+            in_config("app:\n  state_dir: ../state\n").as_deref(),
+            Some(Path::new("config/../state"))
+        );
+        assert_eq!(
+            in_config("app:\n  state_dir: /var/lib/app\n").as_deref(),
+            Some(Path::new("/var/lib/app"))
+        );
+    }
+
     /// Runs in both builds: a Redis store needs the `redis` feature, and a binary without it
     /// refuses the key, naming the feature.
     #[test]
