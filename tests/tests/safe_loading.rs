@@ -227,8 +227,15 @@ fn sha256_of(path: &Path) -> String {
     digest.split_whitespace().next().unwrap().to_string()
 }
 
+/// Appends a page of zeros to `library`: still a valid library, with another digest (a new
+/// build to the loader). The server has it mapped, so the pages it uses stay as they were.
+fn append_a_page(library: &Path) {
+    let mut file = fs::OpenOptions::new().append(true).open(library).unwrap();
+    std::io::Write::write_all(&mut file, &[0; 4096]).unwrap();
+}
+
 #[test]
-fn a_reload_that_finds_a_changed_library_is_refused_and_the_old_build_keeps_serving() {
+fn a_reload_that_finds_a_changed_library_opens_a_copy_of_the_new_build() {
     ensure_built();
     let directory = private_copy("libsecurity.so");
     let library = directory.path().join("libsecurity.so");
@@ -250,34 +257,112 @@ fn a_reload_that_finds_a_changed_library_is_refused_and_the_old_build_keeps_serv
         response.headers().contains_key("x-frame-options")
     };
     assert!(framed());
+    let first = directory.path().join("first-build");
+    fs::copy(&library, &first).unwrap();
 
-    // A new build at the same path, pinned by the new configuration. Appending keeps it a
-    // valid ELF file and leaves the pages the server has mapped as they were. The new
-    // configuration drops the header, so a reload that went through would show.
-    let mut file = fs::OpenOptions::new().append(true).open(&library).unwrap();
-    std::io::Write::write_all(&mut file, &[0; 4096]).unwrap();
-    drop(file);
-    server.write_config(&config(&sha256_of(&library), false));
+    // A new build at the same path, pinned by the new configuration, which drops the
+    // header: the reload goes through with the new build.
+    append_a_page(&library);
+    let digest = sha256_of(&library);
+    server.write_config(&config(&digest, false));
     server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(10)),
+        "the reload did not go through:\n{}",
+        server.log()
+    );
+    assert!(!framed(), "the new configuration serves");
+    // Opened from a copy under its digest, created as the extensions directory must be.
+    let state = directory.path().join(".beginnings");
+    let copy = state.join(format!("security-{digest}.so"));
+    assert_eq!(sha256_of(&copy), digest);
+    for (path, mode) in [(&state, 0o755), (&copy, 0o755)] {
+        let actual = fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            actual & 0o022,
+            0,
+            "{} is writable by others: {actual:o}",
+            path.display()
+        );
+        assert_eq!(actual, mode & !umask(), "{}", path.display());
+    }
+    let log = server.wait_for_log("swapped module `security`");
+    assert!(log.contains("swapped module `security`"), "{log}");
+    // Back to the first build (renamed into place) and its configuration: the build opened
+    // first serves again, found by its digest, without another copy.
+    fs::rename(&first, &library).unwrap();
+    server.write_config(&config(&sha256_of(&library), true));
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 2, Duration::from_secs(10)),
+        "the reload did not go through:\n{}",
+        server.log()
+    );
+    assert!(framed(), "the first configuration and build serve again");
+    assert_eq!(fs::read_dir(&state).unwrap().count(), 1, "one copy only");
+    assert!(
+        server.wait_for_log_count("swapped module `security`", 2, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
 
+/// The process's file mode creation mask, read from /proc.
+fn umask() -> u32 {
+    let status = fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Umask:")).unwrap();
+    u32::from_str_radix(line.split_whitespace().nth(1).unwrap(), 8).unwrap()
+}
+
+#[test]
+fn a_new_build_is_refused_when_the_state_directory_is_writable_by_others() {
+    ensure_built();
+    let directory = private_copy("libsecurity.so");
+    let library = directory.path().join("libsecurity.so");
+    let state = tempfile::tempdir().unwrap();
+    fs::set_permissions(state.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    let yaml = format!(
+        "app:\n  state_dir: {}\nextensions:\n  \"security:SecurityHeadersExtension\": \
+         {{x_frame_options: DENY}}\n",
+        state.path().display()
+    );
+    let server = TestServer::start_with(
+        &yaml,
+        &["--extensions-dir", directory.path().to_str().unwrap()],
+    );
+    append_a_page(&library);
+    server.signal("HUP");
     assert!(
         server.wait_for_log_count("reload failed", 1, Duration::from_secs(10)),
-        "the reload was not refused:\n{}",
+        "the new build was not refused:\n{}",
         server.log()
     );
     let log = server.log();
     let reason = log
         .lines()
-        .find(|line| line.contains("changed since it was loaded"))
+        .find(|line| line.contains("the state directory"))
         .unwrap_or_else(|| panic!("no reason given:\n{log}"));
     assert!(
-        reason.contains(&library.display().to_string()),
-        "names the file: {reason}"
+        reason.contains("extension `security:SecurityHeadersExtension`"),
+        "{reason}"
     );
     assert!(
-        reason.contains("restart the server"),
-        "says what to do: {reason}"
+        reason.contains("is writable by group or others (mode 777)"),
+        "{reason}"
     );
-    assert!(!log.contains("configuration reloaded"), "{log}");
-    assert!(framed(), "the old configuration and build still serve");
+    assert!(
+        reason.contains("chmod go-w"),
+        "says how to fix it: {reason}"
+    );
+    assert_eq!(
+        fs::read_dir(state.path()).unwrap().count(),
+        0,
+        "nothing was copied"
+    );
+    let response = client().get(server.url("/api/v1/users")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers().contains_key("x-frame-options"),
+        "the old build serves"
+    );
 }

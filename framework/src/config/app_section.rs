@@ -1,6 +1,6 @@
 //! The `app:` section: listener, limits, timeouts, logging.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::error::{push_key, unknown_key_message};
@@ -94,16 +94,8 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                     app.shutdown_delay = d;
                 }
             }
-            "extensions_dir" => match &field.value.kind {
-                Kind::Null => app.extensions_dir = None,
-                _ => {
-                    let mut dir = String::new();
-                    set_string(&mut dir, field, &path, ctx);
-                    if !dir.is_empty() {
-                        app.extensions_dir = Some(base_dir.join(dir));
-                    }
-                }
-            },
+            "extensions_dir" => app.extensions_dir = directory(field, &path, base_dir, ctx),
+            "state_dir" => app.state_dir = directory(field, &path, base_dir, ctx),
             "shared_store" => match field.value.as_str() {
                 Some(value) => match crate::config::StoreConfig::parse(value) {
                     Ok(store) => app.shared_store = store,
@@ -217,6 +209,16 @@ pub(super) fn seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Du
     }
 }
 
+/// A directory relative to the main configuration file's; `null` (or empty) for none.
+fn directory(field: &Entry, path: &str, base_dir: &Path, ctx: &mut Ctx<'_>) -> Option<PathBuf> {
+    if matches!(field.value.kind, Kind::Null) {
+        return None;
+    }
+    let mut dir = String::new();
+    set_string(&mut dir, field, path, ctx);
+    (!dir.is_empty()).then(|| base_dir.join(dir))
+}
+
 /// Seconds where `0` and `null` mean "no limit".
 fn optional_seconds(field: &Entry, path: &str, ctx: &mut Ctx<'_>) -> Option<Duration> {
     if matches!(field.value.kind, Kind::Null) {
@@ -268,6 +270,26 @@ mod tests {
         assert!(
             wrong.contains("app.yaml:2:25: app.client_body_min_rate: expected integer"),
             "{wrong}"
+        );
+    }
+
+    #[test]
+    fn the_state_dir_is_relative_to_the_main_file_and_unset_by_default() {
+        let in_config = |yaml: &str| {
+            load_str_with_env(yaml, Path::new("config/app.yaml"), &|_| None)
+                .unwrap()
+                .app
+                .state_dir
+        };
+        assert_eq!(in_config("{}"), None);
+        assert_eq!(in_config("app:\n  state_dir: null\n"), None);
+        assert_eq!(
+            in_config("app:\n  state_dir: ../state\n").as_deref(),
+            Some(Path::new("config/../state"))
+        );
+        assert_eq!(
+            in_config("app:\n  state_dir: /var/lib/app\n").as_deref(),
+            Some(Path::new("/var/lib/app"))
         );
     }
 

@@ -41,6 +41,10 @@ pub struct AppConfig {
     pub debug: bool,
     /// Already resolved against the main configuration file's directory.
     pub extensions_dir: Option<PathBuf>,
+    /// Where new builds of loaded libraries are copied before they are opened; `None`: a
+    /// `.beginnings` directory in the extensions directory. Already resolved against the
+    /// main configuration file's directory.
+    pub state_dir: Option<PathBuf>,
     /// One log line per request (target `beginnings::access`).
     pub access_log: bool,
     /// `text` or `json` log lines; read by the binary that installs the log subscriber.
@@ -118,6 +122,7 @@ impl Default for AppConfig {
             workers: None,
             debug: false,
             extensions_dir: None,
+            state_dir: None,
             access_log: true,
             log_format: LogFormat::Text,
             backlog: 1024,
@@ -157,6 +162,7 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "workers",
     "debug",
     "extensions_dir",
+    "state_dir",
     "access_log",
     "log_format",
     "backlog",

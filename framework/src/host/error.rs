@@ -56,9 +56,14 @@ pub enum LoadErrorKind {
     },
     /// The extension refused its configuration.
     ConfigRejected { message: String },
-    /// This process already opened the library, and the file now holds another build:
-    /// opening it again would return the build already loaded.
-    Changed { loaded: String, now: String },
+    /// A new build was replaced again while it was being copied to the state directory:
+    /// the copy is not the build that was judged.
+    Changed { judged: String, copied: String },
+    /// This process already keeps as many builds of the module as it may (libraries are
+    /// never unloaded).
+    TooManyBuilds { module: String, kept: usize },
+    /// A new build cannot be copied to the state directory (`app.state_dir`).
+    StateDir { directory: PathBuf, reason: String },
 }
 
 impl fmt::Display for LoadError {
@@ -135,11 +140,23 @@ impl fmt::Display for LoadError {
             LoadErrorKind::ConfigRejected { message } => {
                 write!(f, "configuration rejected: {message}")
             }
-            LoadErrorKind::Changed { loaded, now } => write!(
+            LoadErrorKind::Changed { judged, copied } => write!(
                 f,
-                "library {library} changed since it was loaded (sha256 {loaded} -> {now}); \
-                 the running server keeps the build it loaded, so restart the server to load \
-                 the new one"
+                "library {library} changed while its new build was being loaded (sha256 \
+                 {judged} when checked, {copied} when copied); replace the file with a \
+                 rename, then reload again"
+            ),
+            LoadErrorKind::TooManyBuilds { module, kept } => write!(
+                f,
+                "refusing a new build of {library}: this process keeps {kept} builds of \
+                 module `{module}` already, the most it keeps of one module (libraries are \
+                 never unloaded); restart the server to load it"
+            ),
+            LoadErrorKind::StateDir { directory, reason } => write!(
+                f,
+                "cannot copy the new build of {library} to the state directory {}: {reason}; \
+                 set app.state_dir to a directory the server's user owns and may write",
+                directory.display()
             ),
         }
     }

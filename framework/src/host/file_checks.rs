@@ -56,12 +56,22 @@ pub(crate) fn check_file(directory: &Path, path: &Path) -> Result<(), LoadErrorK
             path.display()
         ));
     }
-    let dir_metadata = fs::metadata(&real_dir).map_err(|e| LoadErrorKind::Open {
-        reason: format!("extensions directory {}: {e}", real_dir.display()),
+    check_directory(&real_dir, "its directory")
+}
+
+/// The checks on a directory libraries are opened from (the extensions directory, the
+/// state directory): owned by the server's user or root, writable by nobody else, since
+/// whoever can write it can replace a library. `real_dir` is already canonical; `what`
+/// names it in the messages ("its directory", "the state directory").
+pub(crate) fn check_directory(real_dir: &Path, what: &str) -> Result<(), LoadErrorKind> {
+    let unsafe_file = |reason: String| Err(LoadErrorKind::Unsafe { reason });
+    let server = rustix::process::geteuid().as_raw();
+    let dir_metadata = fs::metadata(real_dir).map_err(|e| LoadErrorKind::Open {
+        reason: format!("directory {}: {e}", real_dir.display()),
     })?;
     if !trusted_owner(dir_metadata.uid(), server) {
         return unsafe_file(format!(
-            "its directory {} is owned by uid {}, but the server runs as uid {server} and \
+            "{what} {} is owned by uid {}, but the server runs as uid {server} and \
              loads only from directories owned by itself or root (their owner could replace \
              the library); run `chown {server} {}`",
             real_dir.display(),
@@ -85,7 +95,7 @@ pub(crate) fn check_file(directory: &Path, path: &Path) -> Result<(), LoadErrorK
             )
         };
         return unsafe_file(format!(
-            "its directory {} is writable by group or others (mode {:o}), so anyone could \
+            "{what} {} is writable by group or others (mode {:o}), so anyone could \
              {risk}; {remedy}",
             real_dir.display(),
             dir_mode & 0o7777,

@@ -1,8 +1,9 @@
-//! Which build of each library this process opened. The dynamic linker keeps one copy of a
+//! Which builds of each library this process opened. The dynamic linker keeps one copy of a
 //! library per path (and per file) and `dlopen` of the same path returns that copy, while
-//! libraries are never unloaded; so when the file has since been replaced, a load would
-//! silently keep running the old code. The loader records what it opened and refuses a
-//! file that no longer matches.
+//! libraries are never unloaded. The first build of a library is opened from its own path;
+//! a later build found under that path (its SHA-256 differs from every build opened there)
+//! is copied to a content-addressed name in the state directory, judged again there and
+//! opened beside the old ones, which keep serving whoever still uses them.
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
@@ -10,113 +11,135 @@ use std::path::{Path, PathBuf};
 
 use parking_lot::Mutex;
 
+use super::builds::copy_build;
 use super::error::LoadErrorKind;
 use super::library::{self, Judged, Library};
+
+/// The builds this process keeps of one library, the first included: each stays mapped for
+/// good, so a new one past this is refused until the server restarts.
+pub(crate) const BUILDS_KEPT_PER_MODULE: usize = 8;
 
 /// Process-wide because the linker's copies are: two `App`s in one process that name the
 /// same file get the same code, whichever opened it first.
 static OPENED: Mutex<Vec<Opened>> = Mutex::new(Vec::new());
 
-/// A library as it was when this process opened it.
+/// A library name (`<extensions_dir>/lib<module>.so`) and the builds opened under it.
 struct Opened {
     /// As passed to `dlopen`, which matches loaded libraries by this name first.
     path: PathBuf,
-    stamp: Stamp,
+    /// In the order they were opened; the first was opened from `path` itself.
+    builds: Vec<Build>,
+}
+
+/// One build of a library, mapped into the process.
+struct Build {
     sha256: String,
-    /// The root module it exported: a reload that names the library again reuses it
-    /// instead of opening the file again (each open would keep a little memory for good).
-    library: Library,
+    /// The device and inode of the file opened: the linker matches a library it already
+    /// has by them too. The inode cannot be reused while the file stays mapped.
+    file: (u64, u64),
+    /// What was opened: the library's own path for a first build, a copy in the state
+    /// directory for a later one.
+    opened_from: PathBuf,
+    /// The root module it exported, reused whenever a load names this build again (each
+    /// open would keep a little memory for good); `None` when it was refused after it was
+    /// mapped, and opening the same path again fails the same way.
+    library: Option<Library>,
 }
 
-/// What changes whenever a file's content does: a file with the same stamp needs no second
-/// hashing. The ctime cannot be set back by a user, unlike the mtime.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Stamp {
-    device: u64,
-    inode: u64,
-    size: u64,
-    modified: (i64, i64),
-    changed: (i64, i64),
+/// Where a library opened: the build and whether it is one this process had not opened
+/// under that name before.
+pub(crate) struct Opening {
+    pub library: Library,
+    pub sha256: String,
 }
 
-impl Stamp {
-    fn of(metadata: &fs::Metadata) -> Stamp {
-        Stamp {
-            device: metadata.dev(),
-            inode: metadata.ino(),
-            size: metadata.size(),
-            modified: (metadata.mtime(), metadata.mtime_nsec()),
-            changed: (metadata.ctime(), metadata.ctime_nsec()),
-        }
-    }
-}
-
-/// Opens `path` with every check of [`library::open`], unless this process already opened a
-/// different build under that path or of that file, and remembers what it opened.
-pub(crate) fn open(path: &Path, judged: &Judged) -> Result<Library, LoadErrorKind> {
-    let first = unchanged_since_opened(path, &judged.sha256)?;
-    if first.is_none()
-        && let Some(opened) = OPENED.lock().iter().find(|o| o.path == path)
-    {
-        // This build was opened under this name before, and the file still holds it.
-        return Ok(opened.library);
-    }
-    let library = library::open(path, &judged.note)?;
-    // Only a library that opened is remembered: one refused after `dlopen` may stay mapped,
-    // but opening it again fails the same way rather than serving the old build.
-    if let Some((stamp, sha256)) = first {
-        OPENED.lock().push(Opened {
-            path: path.to_path_buf(),
-            stamp,
-            sha256,
-            library,
-        });
-    }
-    Ok(library)
-}
-
-/// `Ok(Some(identity))` to remember when this process never opened `path` (hashed before
-/// `dlopen` maps it); `Ok(None)` when it opened it before and it still holds that build, or
-/// when it is no regular file (which [`library::open`] refuses); an error when it now holds
-/// another build.
-///
-/// `sha256` is the digest of the file as [`library::judge`] just read it.
-fn unchanged_since_opened(
+/// Opens the library of `module` at `path`, which [`library::judge`] accepted as `judged`:
+/// the build this process already opened under that name or of that file when its digest
+/// matches one, else the file itself when nothing was opened under that name, else a copy
+/// of it in `state_dir`, judged again there.
+pub(crate) fn open(
     path: &Path,
-    sha256: &str,
-) -> Result<Option<(Stamp, String)>, LoadErrorKind> {
-    let Ok(metadata) = fs::metadata(path) else {
-        return Ok(None);
+    module: &str,
+    judged: &Judged,
+    state_dir: &Path,
+) -> Result<Opening, LoadErrorKind> {
+    let file = fs::metadata(path)
+        .ok()
+        .filter(fs::Metadata::is_file)
+        .map(|metadata| (metadata.dev(), metadata.ino()));
+    let opening = |library| Opening {
+        library,
+        sha256: judged.sha256.clone(),
     };
-    if !metadata.is_file() {
-        // Reading a FIFO would block; the file checks refuse it anyway.
-        return Ok(None);
-    }
-    let stamp = Stamp::of(&metadata);
+    // Held while a build is copied and opened: two reloads at once (of two applications)
+    // must not open two builds under one name past the bound.
     let mut opened = OPENED.lock();
-    // The linker matches by name, then by device and inode: a file under another name that
-    // is the one already open gets the open copy too. Its inode cannot have been reused,
-    // since the copy keeps the file mapped.
     let known = opened.iter().position(|o| o.path == path).or_else(|| {
-        opened
-            .iter()
-            .position(|o| (o.stamp.device, o.stamp.inode) == (stamp.device, stamp.inode))
+        // A file under another name that is one already open gets the open copy too.
+        file.and_then(|file| {
+            opened
+                .iter()
+                .position(|o| o.builds.iter().any(|build| build.file == file))
+        })
     });
     let Some(index) = known else {
-        drop(opened);
-        return Ok(Some((stamp, sha256.to_string())));
+        let library = library::open(path, &judged.note)?;
+        // Only a library that opened is remembered: one refused after `dlopen` may stay
+        // mapped, but opening it again fails the same way rather than serving another build.
+        if let Some(file) = file {
+            opened.push(Opened {
+                path: path.to_path_buf(),
+                builds: vec![Build {
+                    sha256: judged.sha256.clone(),
+                    file,
+                    opened_from: path.to_path_buf(),
+                    library: Some(library),
+                }],
+            });
+        }
+        return Ok(opening(library));
     };
-    if opened[index].stamp == stamp {
-        return Ok(None);
-    }
     let record = &mut opened[index];
-    if sha256 != record.sha256 {
-        return Err(LoadErrorKind::Changed {
-            loaded: record.sha256.clone(),
-            now: sha256.to_string(),
+    if let Some(build) = record.builds.iter().find(|b| b.sha256 == judged.sha256) {
+        return match build.library {
+            Some(library) => Ok(opening(library)),
+            None => library::open(&build.opened_from, &judged.note).map(opening),
+        };
+    }
+    if record.builds.len() >= BUILDS_KEPT_PER_MODULE {
+        return Err(LoadErrorKind::TooManyBuilds {
+            module: module.to_string(),
+            kept: record.builds.len(),
         });
     }
-    // Touched or copied again unchanged: the next comparison need not hash.
-    record.stamp = stamp;
-    Ok(None)
+    let copy = copy_build(path, state_dir, module, &judged.sha256)?;
+    // The copy is what runs: it is judged as the original was, and must be the build that
+    // was judged (the original may have been replaced again meanwhile).
+    let copied = library::judge(state_dir, &copy)?;
+    if copied.sha256 != judged.sha256 {
+        return Err(LoadErrorKind::Changed {
+            judged: judged.sha256.clone(),
+            copied: copied.sha256,
+        });
+    }
+    let file = fs::metadata(&copy)
+        .map(|metadata| (metadata.dev(), metadata.ino()))
+        .map_err(|e| LoadErrorKind::Open {
+            reason: format!("{}: {e}", copy.display()),
+        })?;
+    let library = library::open(&copy, &copied.note);
+    record.builds.push(Build {
+        sha256: copied.sha256,
+        file,
+        opened_from: copy.clone(),
+        library: library.as_ref().ok().copied(),
+    });
+    tracing::info!(
+        target: "beginnings::loader",
+        module,
+        copy = %copy.display(),
+        builds = record.builds.len(),
+        "new build of a loaded library opened beside the old one"
+    );
+    library.map(opening)
 }

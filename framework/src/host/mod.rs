@@ -2,6 +2,7 @@
 //! configuration names as `module:Type`.
 
 mod breaker;
+mod builds;
 mod error;
 mod file_checks;
 mod filter;
@@ -39,6 +40,8 @@ pub struct LoadedExtension {
     /// `module:Type`.
     pub name: String,
     pub library: PathBuf,
+    /// The SHA-256 of the build its instance was created from (in lowercase hex).
+    pub sha256: String,
     pub(crate) instance: ExtensionInstance,
     /// Lower runs earlier; equal priorities keep the listed order.
     pub priority: i64,
@@ -66,14 +69,17 @@ impl std::fmt::Debug for LoadedExtension {
 }
 
 /// Loads every enabled extension in configuration order. Every failure is reported, not
-/// just the first; any failure means nothing is served.
+/// just the first; any failure means nothing is served. A library whose file holds a build
+/// other than the ones this process opened from it is copied to `state_dir` and opened from
+/// there (see `identity`).
 pub fn load_all(
     entries: &[ExtensionEntry],
     directory: &Path,
+    state_dir: &Path,
     store: &Arc<SharedStore>,
 ) -> Result<Vec<LoadedExtension>, LoadErrors> {
     let mut judgements: HashMap<&str, Result<library::Judged, ()>> = HashMap::new();
-    let mut libraries: HashMap<&str, Result<library::Library, ()>> = HashMap::new();
+    let mut libraries: HashMap<&str, Result<identity::Opening, ()>> = HashMap::new();
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for entry in entries {
@@ -137,13 +143,14 @@ pub fn load_all(
             }));
             continue;
         }
-        let library = match libraries.get(entry.module.as_str()) {
-            Some(Ok(library)) => *library,
+        let (library, sha256) = match libraries.get(entry.module.as_str()) {
+            Some(Ok(opening)) => (opening.library, opening.sha256.clone()),
             Some(Err(())) => continue,
-            None => match identity::open(&path, &judged) {
-                Ok(library) => {
-                    libraries.insert(&entry.module, Ok(library));
-                    library
+            None => match identity::open(&path, &entry.module, &judged, state_dir) {
+                Ok(opening) => {
+                    let opened = (opening.library, opening.sha256.clone());
+                    libraries.insert(&entry.module, Ok(opening));
+                    opened
                 }
                 Err(kind) => {
                     libraries.insert(&entry.module, Err(()));
@@ -176,6 +183,7 @@ pub fn load_all(
         loaded.push(LoadedExtension {
             name: entry.name.clone(),
             library: path,
+            sha256,
             instance,
             priority: host_settings.priority,
             breaker: host_settings.breaker,

@@ -40,11 +40,14 @@ impl Generation {
             registry,
             current_store,
         )?;
-        let extensions = host::load_all(&config.extensions, directory, &store)?;
+        let state_dir = super::state_dir_for(&config, directory);
+        let extensions = host::load_all(&config.extensions, directory, &state_dir, &store)?;
+        super::define_swap_counters(registry, &extensions);
         for extension in &extensions {
             tracing::info!(
                 extension = %extension.name,
                 library = %extension.library.display(),
+                sha256 = %extension.sha256,
                 "extension loaded"
             );
         }

@@ -24,7 +24,8 @@ use crate::telemetry::metrics::Registry;
 
 pub use handle::ExtensionHandle;
 pub(crate) use reload::{
-    ReloadSource, newest_change, retire, start_extensions, stop_extensions, warn_restart_needed,
+    ReloadSource, define_swap_counters, newest_change, record_swaps, retire, start_extensions,
+    stop_extensions, warn_restart_needed,
 };
 
 /// A method of a route: its handler and the chain built for it at startup.
@@ -149,6 +150,12 @@ pub(crate) fn extensions_dir_for(overridden: Option<&Path>, config: &Config) -> 
         .map(Path::to_path_buf)
         .or_else(|| config.app.extensions_dir.clone())
         .unwrap_or_else(|| PathBuf::from("extensions"))
+}
+
+/// Where new builds of loaded libraries are copied: `app.state_dir`, else `.beginnings` in
+/// the extensions directory (which the server's user already owns).
+pub(crate) fn state_dir_for(config: &Config, extensions_dir: &Path) -> PathBuf {
+    (config.app.state_dir.clone()).unwrap_or_else(|| extensions_dir.join(".beginnings"))
 }
 
 pub(crate) use handle::shared as shared_extension;

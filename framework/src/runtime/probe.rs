@@ -20,7 +20,8 @@ impl ChainProbe {
         let app = &config.app;
         let registry = Default::default();
         let store = crate::store::prepare(&app.shared_store, app.store_timeout, &registry, None)?;
-        let extensions = host::load_all(&config.extensions, extensions_dir, &store)?;
+        let state_dir = super::state_dir_for(config, extensions_dir);
+        let extensions = host::load_all(&config.extensions, extensions_dir, &state_dir, &store)?;
         let resolver = RouteConfigResolver::new(&config.routes)?;
         let resolved = resolver.resolve(path, &[method], None)?;
         let chain = ChainBuilder::new(&extensions).chain_for(

@@ -2,6 +2,12 @@
 //! swapped in atomically by the server. Requests in flight finish on the generation they
 //! started on, which is then retired: its extensions' shutdown hooks run and it is freed
 //! (the libraries stay loaded).
+//!
+//! A library whose file holds a new build is opened beside the old one (`host::identity`),
+//! so the next generation's chains run the new build while the current one's run the old:
+//! switching generations swaps the build. A new build whose startup hook fails never serves:
+//! the reload fails, the current generation keeps its builds, and the rollback is logged in
+//! one line and counted.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +19,13 @@ use crate::error::{Error, ReloadError};
 use crate::host::LoadedExtension;
 use crate::routing::RouteDef;
 use crate::store::SharedStore;
+use crate::telemetry::metrics::{Registry, series_name};
+
+/// Counter, labelled `module`: new builds of an extension library switched in by a reload.
+pub(crate) const SWAPS_TOTAL: &str = "extension_swaps_total";
+/// Counter, labelled `module`: new builds that failed their startup hook and were rolled
+/// back (the build in use kept serving).
+pub(crate) const ROLLBACKS_TOTAL: &str = "extension_rollbacks_total";
 
 /// What a reload rebuilds from: where the configuration is, the routes the application
 /// registered in code, and the command-line overrides.
@@ -27,11 +40,16 @@ pub(crate) struct ReloadSource {
 
 impl ReloadSource {
     /// Loads the configuration again, loads its extensions (libraries already loaded are
-    /// reused), builds every chain and starts the new extensions. Nothing of the running
-    /// generation is touched.
+    /// reused, new builds opened beside them), builds every chain and starts the new
+    /// extensions. Nothing of the running generation is touched.
     /// `store` is the shared store in force, which the next generation keeps when the
-    /// configuration names the same one (its registry is the application's).
-    pub fn load_generation(&self, store: &Arc<SharedStore>) -> Result<Generation, Error> {
+    /// configuration names the same one (its registry is the application's); `in_use` are
+    /// the extensions of the generation in force, whose builds a failed start rolls back to.
+    pub fn load_generation(
+        &self,
+        store: &Arc<SharedStore>,
+        in_use: &[LoadedExtension],
+    ) -> Result<Generation, Error> {
         let Some(load) = &self.load else {
             return Err(ReloadError::NoConfigFile.into());
         };
@@ -45,8 +63,124 @@ impl ReloadSource {
             store.registry(),
             Some(store),
         )?;
-        start_extensions(&generation.extensions)?;
+        if let Err(error) = start_extensions(&generation.extensions) {
+            if let Error::Startup { extension, message } = &error {
+                roll_back(
+                    store.registry(),
+                    in_use,
+                    &generation.extensions,
+                    extension,
+                    message,
+                );
+            }
+            return Err(error);
+        }
         Ok(generation)
+    }
+}
+
+/// The module of a `module:Type` name.
+fn module_of(name: &str) -> &str {
+    name.split_once(':').map_or(name, |(module, _)| module)
+}
+
+/// The build each module of `extensions` runs: `(module, sha256)`, one per module.
+fn builds(extensions: &[LoadedExtension]) -> Vec<(&str, &str)> {
+    let mut builds: Vec<(&str, &str)> = Vec::new();
+    for extension in extensions {
+        let module = module_of(&extension.name);
+        if !builds.iter().any(|(known, _)| *known == module) {
+            builds.push((module, &extension.sha256));
+        }
+    }
+    builds
+}
+
+/// The modules whose build differs between `old` and `new`: `(module, old, new)`. A module
+/// only `new` names is no swap.
+fn swapped<'a>(
+    old: &'a [LoadedExtension],
+    new: &'a [LoadedExtension],
+) -> Vec<(&'a str, &'a str, &'a str)> {
+    let old = builds(old);
+    builds(new)
+        .into_iter()
+        .filter_map(|(module, sha256)| {
+            let (_, before) = old.iter().find(|(known, _)| *known == module)?;
+            (*before != sha256).then_some((module, *before, sha256))
+        })
+        .collect()
+}
+
+/// The first 12 hex digits of a digest, as the log lines quote builds.
+fn short(sha256: &str) -> &str {
+    sha256.get(..12).unwrap_or(sha256)
+}
+
+fn help(base: &str) -> &'static str {
+    if base == SWAPS_TOTAL {
+        "new builds of the module's library switched in by a reload"
+    } else {
+        "new builds of the module's library that failed to start and were rolled back"
+    }
+}
+
+fn count(registry: &Registry, base: &str, module: &str) {
+    let id = registry.define_counter(&series_name(base, &[("module", module)]), help(base));
+    registry.counter_add(id, 1);
+}
+
+/// Defines the swap and rollback counters of every module `extensions` use, so that
+/// `/metrics` shows them at 0 before the first swap.
+pub(crate) fn define_swap_counters(registry: &Registry, extensions: &[LoadedExtension]) {
+    for (module, _) in builds(extensions) {
+        for base in [SWAPS_TOTAL, ROLLBACKS_TOTAL] {
+            registry.define_counter(&series_name(base, &[("module", module)]), help(base));
+        }
+    }
+}
+
+/// A new generation did not start because `failed`'s startup hook said `message`: when its
+/// module runs a new build there, that build is rolled back (the generation in force keeps
+/// the build it has). Logged in one line and counted.
+fn roll_back(
+    registry: &Registry,
+    in_use: &[LoadedExtension],
+    next: &[LoadedExtension],
+    failed: &str,
+    message: &str,
+) {
+    let module = module_of(failed);
+    let Some((_, old, new)) = swapped(in_use, next)
+        .into_iter()
+        .find(|(m, ..)| *m == module)
+    else {
+        return;
+    };
+    tracing::error!(
+        target: "beginnings::reload",
+        module,
+        "rolled back: the new build of module `{module}` (sha256 {}) failed the startup hook \
+         of `{failed}`: {message}; the build in use (sha256 {}) keeps serving",
+        short(new),
+        short(old),
+    );
+    count(registry, ROLLBACKS_TOTAL, module);
+}
+
+/// After `next` replaced `previous`: logs and counts every module whose build changed.
+pub(crate) fn record_swaps(previous: &Generation, next: &Generation) {
+    let registry = next.store.registry();
+    for (module, old, new) in swapped(&previous.extensions, &next.extensions) {
+        tracing::info!(
+            target: "beginnings::reload",
+            module,
+            "swapped module `{module}` from build {} to build {}; requests in flight finish \
+             on the old one",
+            short(old),
+            short(new),
+        );
+        count(registry, SWAPS_TOTAL, module);
     }
 }
 
@@ -170,7 +304,7 @@ mod tests {
             None,
         )
         .unwrap();
-        let Err(error) = source.load_generation(&store) else {
+        let Err(error) = source.load_generation(&store, &[]) else {
             panic!("nothing to reload from, yet a generation was made")
         };
         assert!(

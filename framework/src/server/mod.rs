@@ -48,22 +48,24 @@ pub struct Reloader {
 }
 
 impl Reloader {
-    /// Loads and validates the configuration again, loads any new extension libraries,
-    /// rebuilds every chain and swaps the new route table in. On an error the running
-    /// configuration stays in force.
+    /// Loads and validates the configuration again, loads any new extension libraries and
+    /// new builds of loaded ones (beside the old builds), rebuilds every chain and swaps the
+    /// new route table in. On an error, a new build's failed startup included, the running
+    /// configuration and builds stay in force.
     pub async fn reload(&self) -> Result<(), Error> {
         let state = &self.state;
         let _one_at_a_time = state.reloading.lock().await;
         let building = state.clone();
         let next = tokio::task::spawn_blocking(move || {
-            let store = building.current.load().store.clone();
-            building.source.load_generation(&store)
+            let current = building.current.load_full();
+            (building.source).load_generation(&current.store, &current.extensions)
         })
         .await
         .map_err(|error| ReloadError::TaskFailed(error.to_string()))??;
         let next = Arc::new(next);
         runtime::warn_restart_needed(state.current.load().app(), next.app());
-        let previous = state.current.swap(next);
+        let previous = state.current.swap(next.clone());
+        runtime::record_swaps(&previous, &next);
         tokio::spawn(runtime::retire(previous));
         tracing::info!("configuration reloaded");
         Ok(())

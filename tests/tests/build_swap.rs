@@ -1,0 +1,328 @@
+//! Swapping an extension's build in place, black-box: two builds of one fixture (answer
+//! header `x-build: old` and `x-build: new`), each compiled in a target directory of its
+//! own, and a running server that finds the new one under the old one's name on SIGHUP.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use beginnings_tests::{
+    TestServer, build_dir, client, ensure_built, prometheus_text, workspace_root,
+};
+
+const LIBRARY: &str = "libfixture_swap.so";
+const CONFIG: &str = "extensions:\n  \"fixture_swap:BuildExtension\": {}\n";
+
+/// Compiles `fixture_swap` with `FIXTURE_SWAP_BUILD=build` in a target directory of its
+/// own (a shared one would rebuild one artifact in place for every value, and a build
+/// whose inputs look unchanged could be reused), and returns its library.
+fn build(build: &str) -> PathBuf {
+    let target = build_dir()
+        .parent()
+        .expect("the build directory sits in the target directory")
+        .join("swap")
+        .join(build);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args(["build", "-p", "fixture_swap", "--lib", "--target-dir"])
+        .arg(&target)
+        .env("FIXTURE_SWAP_BUILD", build)
+        .status()
+        .expect("cargo runs");
+    assert!(
+        status.success(),
+        "building fixture_swap as `{build}` failed"
+    );
+    target.join("debug").join(LIBRARY)
+}
+
+/// A private extensions directory (mode 755, as the loader asks) holding `library`.
+fn extensions_dir(library: &Path) -> tempfile::TempDir {
+    let directory = tempfile::tempdir().unwrap();
+    fs::set_permissions(directory.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    install(directory.path(), library);
+    directory
+}
+
+/// Puts `library` in `directory` as an operator should: written under another name, then
+/// renamed over the old file (writing into the file a server has mapped would change the
+/// code it runs).
+fn install(directory: &Path, library: &Path) {
+    let staged = directory.join(format!(".{LIBRARY}.new"));
+    fs::copy(library, &staged).unwrap();
+    fs::set_permissions(&staged, fs::Permissions::from_mode(0o755)).unwrap();
+    fs::rename(&staged, directory.join(LIBRARY)).unwrap();
+}
+
+fn start(directory: &Path) -> TestServer {
+    TestServer::start_with(CONFIG, &["--extensions-dir", directory.to_str().unwrap()])
+}
+
+/// The `x-build` header of a 2xx answer, or what went wrong.
+fn answer(http: &reqwest::blocking::Client, url: &str) -> Result<String, String> {
+    let response = http.get(url).send().map_err(|e| e.to_string())?;
+    if !response.status().is_success() {
+        return Err(format!("status {}", response.status()));
+    }
+    let build = response
+        .headers()
+        .get("x-build")
+        .map(|v| v.to_str().unwrap().to_string());
+    build.ok_or_else(|| "no x-build header".to_string())
+}
+
+/// The SHA-256 of `path` in hex.
+fn sha256_of(path: &Path) -> String {
+    let output = Command::new("sha256sum")
+        .arg(path)
+        .output()
+        .expect("sha256sum runs");
+    let digest = String::from_utf8(output.stdout).unwrap();
+    digest.split_whitespace().next().unwrap().to_string()
+}
+
+fn counter(server: &TestServer, name: &str) -> Option<f64> {
+    prometheus_text::scrape(&server.url("/metrics?format=prometheus"))
+        .value(name, &[("module", "fixture_swap")])
+}
+
+#[test]
+fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_the_old() {
+    ensure_built();
+    let (old, new) = (build("old"), build("new"));
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let url = server.url("/api/v1/users");
+    assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(0.0));
+
+    // A slow request in the handler when the build is swapped: its response hook runs on
+    // the build it started on.
+    let slow_url = server.url("/api/v1/slow?ms=1500");
+    let slow = thread::spawn(move || answer(&client(), &slow_url));
+    assert!(server.wait_for_log_count("slow request sleeping", 1, Duration::from_secs(10)));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let served = Arc::new(AtomicUsize::new(0));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, stop, served) = (url.clone(), stop.clone(), served.clone());
+            thread::spawn(move || {
+                let http = client();
+                let mut answers = Vec::new();
+                // Bounded: at most 400 requests per thread.
+                for _ in 0..400 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    answers.push(answer(&http, &url));
+                    served.fetch_add(1, Ordering::Relaxed);
+                }
+                answers
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while served.load(Ordering::Relaxed) < 100 {
+        assert!(
+            Instant::now() < deadline,
+            "the workers were not served before the swap"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    install(directory.path(), &new);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
+        "the reload did not finish:\n{}",
+        server.log()
+    );
+    // Every request sent once the reload is done runs the new build.
+    let http = client();
+    for _ in 0..20 {
+        assert_eq!(answer(&http, &url), Ok("new".to_string()));
+    }
+    // The workers go on until each has had answers from the new build, or their bound.
+    let at_swap = served.load(Ordering::Relaxed);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while served.load(Ordering::Relaxed) < at_swap + 100 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut seen = [0usize; 2];
+    for worker in workers {
+        let answers = worker.join().unwrap();
+        let failures: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
+        assert!(
+            failures.is_empty(),
+            "requests failed around the swap: {failures:?}"
+        );
+        // A thread's requests are sequential: once one was answered by the new build,
+        // every later one started after the swap and must be answered by it too.
+        let builds: Vec<&str> = answers.iter().map(|a| a.as_deref().unwrap()).collect();
+        let first_new = builds
+            .iter()
+            .position(|b| *b == "new")
+            .unwrap_or(builds.len());
+        assert!(
+            builds[..first_new].iter().all(|b| *b == "old"),
+            "an answer from neither build: {builds:?}"
+        );
+        assert!(
+            builds[first_new..].iter().all(|b| *b == "new"),
+            "the old build answered after the new one had: {builds:?}"
+        );
+        seen[0] += first_new;
+        seen[1] += builds.len() - first_new;
+    }
+    println!(
+        "answers around the swap: {} from the old build, {} from the new",
+        seen[0], seen[1]
+    );
+    assert!(
+        seen[0] > 0 && seen[1] > 0,
+        "both builds answered the workers: {seen:?}"
+    );
+    assert_eq!(
+        slow.join().unwrap(),
+        Ok("old".to_string()),
+        "the request in flight finished on the build it started on"
+    );
+
+    // The new build was opened from a content-addressed copy in the state directory.
+    let copy = directory
+        .path()
+        .join(".beginnings")
+        .join(format!("fixture_swap-{}.so", sha256_of(&new)));
+    assert!(copy.is_file(), "no copy at {}", copy.display());
+    let log = server.log();
+    assert!(log.contains("swapped module `fixture_swap`"), "{log}");
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
+    assert_eq!(counter(&server, "extension_rollbacks_total"), Some(0.0));
+}
+
+#[test]
+fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_serving() {
+    ensure_built();
+    let (old, failing, new) = (build("old"), build("fails-startup"), build("new"));
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let url = server.url("/api/v1/users");
+    assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+
+    install(directory.path(), &failing);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("reload failed", 1, Duration::from_secs(30)),
+        "the reload did not fail:\n{}",
+        server.log()
+    );
+    let log = server.log();
+    let rolled_back: Vec<&str> = log.lines().filter(|l| l.contains("rolled back")).collect();
+    assert_eq!(rolled_back.len(), 1, "one line says why:\n{log}");
+    let line = rolled_back[0];
+    assert!(line.contains("module `fixture_swap`"), "{line}");
+    assert!(line.contains("build fails-startup cannot start"), "{line}");
+    assert!(
+        line.contains(&sha256_of(&failing)[..12]),
+        "names the new build: {line}"
+    );
+    assert!(
+        line.contains(&sha256_of(&old)[..12]),
+        "names the build in use: {line}"
+    );
+    for _ in 0..20 {
+        assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+    }
+    assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(0.0));
+
+    // A build that starts is swapped in after the rollback.
+    install(directory.path(), &new);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
+        "the reload did not finish:\n{}",
+        server.log()
+    );
+    assert_eq!(answer(&client(), &url), Ok("new".to_string()));
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
+    assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
+}
+
+#[test]
+fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured() {
+    ensure_built();
+    let old = build("old");
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let url = server.url("/api/v1/users");
+    // More builds of the same code: the old library with pages of zeros appended is still a
+    // valid library, with another digest.
+    let staging = tempfile::tempdir().unwrap();
+    let variant = |pages: usize| {
+        let path = staging.path().join(format!("variant-{pages}.so"));
+        let mut bytes = fs::read(&old).unwrap();
+        bytes.resize(bytes.len() + pages * 4096, 0);
+        fs::write(&path, bytes).unwrap();
+        path
+    };
+    let mut rss = Vec::new();
+    let mut reload_times = Vec::new();
+    // Builds 2 to 8: seven swaps.
+    for swap in 1..8 {
+        install(directory.path(), &variant(swap));
+        let signalled = Instant::now();
+        server.signal("HUP");
+        assert!(
+            server.wait_for_log_count("configuration reloaded", swap, Duration::from_secs(30)),
+            "swap {swap} did not finish:\n{}",
+            server.log()
+        );
+        reload_times.push(signalled.elapsed());
+        assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+        rss.push(server.rss_kb());
+    }
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(7.0));
+    // From the first swap on (the first one also allocates what any reload keeps).
+    let per_swap = (rss[6] - rss[0]) / 6;
+    let library_kb = fs::metadata(&old).unwrap().len() / 1024;
+    println!(
+        "VmRSS after each swap (kB): {rss:?}; {per_swap} kB per swap of a {library_kb} kB \
+         library; SIGHUP to reloaded: {reload_times:?}"
+    );
+    assert!(
+        per_swap < library_kb,
+        "a swap keeps {per_swap} kB, more than its whole {library_kb} kB library"
+    );
+
+    // An eighth build past the seven swaps is refused, naming the module and the bound.
+    install(directory.path(), &variant(8));
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("reload failed", 1, Duration::from_secs(30)),
+        "the ninth build was not refused:\n{}",
+        server.log()
+    );
+    let log = server.log();
+    let reason = log
+        .lines()
+        .find(|line| line.contains("refusing a new build"))
+        .unwrap_or_else(|| panic!("no reason given:\n{log}"));
+    assert!(
+        reason.contains("keeps 8 builds of module `fixture_swap` already"),
+        "names the module and the bound: {reason}"
+    );
+    assert!(
+        reason.contains("restart the server"),
+        "says what to do: {reason}"
+    );
+    assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(7.0));
+}
