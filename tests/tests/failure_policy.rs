@@ -77,4 +77,17 @@ fn repeated_panics_trip_the_breaker() {
         open.headers().get("x-fixture").is_none(),
         "the extension is skipped there too"
     );
+    // The application's metrics tell the panics and the skipped calls apart.
+    let count = |base: &str| {
+        (server.metrics().counters().into_iter())
+            .filter(|(name, _)| name.starts_with(&format!("{base}{{extension=\"fixture_panic:")))
+            .map(|(_, value)| value)
+            .sum::<u64>()
+    };
+    assert_eq!(count("extension_panics_total"), 3);
+    assert_eq!(count("extension_errors_total"), 3);
+    assert!(
+        count("extension_breaker_skipped_total") >= 2,
+        "the two calls after the trip"
+    );
 }

@@ -256,3 +256,62 @@ fn commands_reach_the_extension_and_unknown_ones_are_errors() {
     );
     assert!(runtime.extension("fixture_pipeline:Missing").is_none());
 }
+
+/// The counter of `metrics` whose series name starts with `prefix` (the build's `sha256`
+/// label follows), and that label's value.
+fn counted(metrics: &beginnings::telemetry::metrics::Registry, prefix: &str) -> (u64, String) {
+    let (name, value) = metrics
+        .counters()
+        .into_iter()
+        .find(|(name, _)| name.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no series {prefix}…: {:?}", metrics.counters()));
+    let sha256 = name
+        .rsplit("sha256=\"")
+        .next()
+        .unwrap_or("")
+        .trim_end_matches("\"}");
+    (value, sha256.to_string())
+}
+
+#[test]
+fn each_extension_counts_its_hook_calls_answers_and_errors_by_build() {
+    let (app, _dir) = app_from_yaml(TAGGING);
+    let metrics = app.metrics();
+    let server = InProcessServer::start(app.mount(echo_router("/a", 1)).build().unwrap());
+    for _ in 0..3 {
+        assert_eq!(
+            client().get(server.url("/a/r0")).send().unwrap().status(),
+            200
+        );
+    }
+    // Beta answers early: Alpha's and Beta's hooks run, Gamma's request hook does not.
+    let stopped = client()
+        .get(server.url("/a/r0"))
+        .header("x-stop", "beta")
+        .send()
+        .unwrap();
+    assert_eq!(stopped.status(), 418);
+    let series = |base: &str, extension: &str, hook: Option<&str>| {
+        let hook = hook.map(|h| format!(",hook=\"{h}\"")).unwrap_or_default();
+        counted(
+            &metrics,
+            &format!("{base}{{extension=\"fixture_pipeline:{extension}\"{hook},sha256=\""),
+        )
+    };
+    let calls = "extension_hook_calls_total";
+    assert_eq!(series(calls, "Alpha", Some("request")).0, 4);
+    assert_eq!(series(calls, "Gamma", Some("request")).0, 3);
+    assert_eq!(
+        series(calls, "Beta", Some("response")).0,
+        4,
+        "its own answer too"
+    );
+    assert_eq!(series(calls, "Gamma", Some("response")).0, 3);
+    assert_eq!(series("extension_answers_total", "Beta", None).0, 1);
+    assert_eq!(series("extension_answers_total", "Alpha", None).0, 0);
+    assert_eq!(series("extension_errors_total", "Alpha", None).0, 0);
+    // The label is the build's SHA-256, as the loader hashed the library.
+    let (_, sha256) = series(calls, "Alpha", Some("request"));
+    assert_eq!(sha256.len(), 64, "{sha256}");
+    assert!(sha256.chars().all(|c| c.is_ascii_hexdigit()), "{sha256}");
+}

@@ -9,9 +9,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::error::{ChainError, PipelineError};
+use super::stats::ExtensionStats;
 use super::values;
 use crate::config::{HostRouteSettings, RouteSettings};
 use crate::host::{Breaker, Capabilities, Filter, LoadedExtension};
+use crate::telemetry::metrics::Registry;
 
 /// One extension's filter in a route's chain.
 pub(crate) struct ChainLink {
@@ -24,6 +26,8 @@ pub(crate) struct ChainLink {
     /// `on_error: open` for this extension on this route: a failure lets the request pass.
     pub fail_open: bool,
     pub breaker: Arc<Breaker>,
+    /// What the extension did, in the application's `/metrics`.
+    pub stats: Arc<ExtensionStats>,
 }
 
 /// The filters a route runs, in order, and what the route needs from the host.
@@ -54,6 +58,8 @@ pub(crate) struct ChainBuilder {
     names: Vec<Arc<str>>,
     timing_names: Vec<Arc<str>>,
     breakers: Vec<Arc<Breaker>>,
+    /// One set of series per extension, shared by its links like the breaker.
+    stats: Vec<Arc<ExtensionStats>>,
     /// (extension, canonical settings it reads) -> the shared filter.
     filters: HashMap<(usize, String), Arc<Filter>>,
     /// (extension, path, methods, canonical settings) -> whether it applies.
@@ -63,7 +69,7 @@ pub(crate) struct ChainBuilder {
 }
 
 impl ChainBuilder {
-    pub fn new(extensions: &[LoadedExtension]) -> Self {
+    pub fn new(extensions: &[LoadedExtension], registry: &Registry) -> Self {
         ChainBuilder {
             names: extensions
                 .iter()
@@ -76,6 +82,10 @@ impl ChainBuilder {
             breakers: extensions
                 .iter()
                 .map(|e| Arc::new(Breaker::new(&e.name, e.breaker)))
+                .collect(),
+            stats: extensions
+                .iter()
+                .map(|e| Arc::new(ExtensionStats::new(registry, &e.name, &e.sha256)))
                 .collect(),
             filters: HashMap::new(),
             applies: HashMap::new(),
@@ -169,6 +179,7 @@ impl ChainBuilder {
                 filter,
                 fail_open: host.on_error.fails_open(&extension.name),
                 breaker: self.breakers[index].clone(),
+                stats: self.stats[index].clone(),
             });
         }
         let chain = Chain {

@@ -8,6 +8,7 @@ mod limits;
 mod linger;
 mod probe;
 mod run;
+mod stats;
 mod values;
 
 pub(crate) use body::closing_answer;

@@ -20,6 +20,7 @@ use super::limits::RouteLimits;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
 use crate::host::{FilterState, HookFailure, RequestOutcome};
 use crate::routing::{DynHandler, Request, RequestId, RequestValues, Response, error_response};
+use crate::telemetry::metrics::Histogram;
 
 thread_local! {
     /// The `Server-Timing` name of the handler, shared rather than allocated per request.
@@ -148,9 +149,13 @@ pub(crate) async fn run(
     // Timing every hook costs two clock reads each; only profiled routes pay it.
     let timings = chain.profile.then(|| Mutex::new(Timings::default()));
     let clock = || timings.as_ref().map(|_| Instant::now());
-    let timed = |name: &Arc<str>, since: Option<Instant>| {
+    let timed = |name: &Arc<str>, since: Option<Instant>, histogram: Option<&Histogram>| {
         if let (Some(timings), Some(since)) = (&timings, since) {
-            timings.lock().0.push((name.clone(), since.elapsed()));
+            let elapsed = since.elapsed();
+            timings.lock().0.push((name.clone(), elapsed));
+            if let Some(histogram) = histogram {
+                histogram.record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+            }
         }
     };
     let states = States::new(chain);
@@ -194,7 +199,14 @@ pub(crate) async fn run(
             }
             let state = states.get(index);
             let hook_started = clock();
-            let result = if link.breaker.is_tripped() {
+            let tripped = link.breaker.is_tripped();
+            let calls = if tripped {
+                &link.stats.skipped
+            } else {
+                &link.stats.request_calls
+            };
+            calls.add(1);
+            let result = if tripped {
                 None
             } else if link.caps.on_request_async() {
                 let future = link.filter.on_request_async(state, &mut side);
@@ -212,7 +224,11 @@ pub(crate) async fn run(
             } else {
                 Some(link.filter.on_request(state, &mut side))
             };
-            timed(&link.timing_name, hook_started);
+            timed(
+                &link.timing_name,
+                hook_started,
+                Some(&link.stats.request_time),
+            );
             match judge(link, template, "request", result) {
                 Outcome::Continue => {}
                 Outcome::Answer(response) => {
@@ -259,7 +275,7 @@ pub(crate) async fn run(
                     )
                     .await;
                     if handler_started.is_some() {
-                        timed(&HANDLER_TIMING.with(Arc::clone), handler_started);
+                        timed(&HANDLER_TIMING.with(Arc::clone), handler_started, None);
                     }
                     match answered {
                         Ok(Ok(response)) => response,
@@ -277,9 +293,14 @@ pub(crate) async fn run(
         }
     };
     for (index, link) in links[..ran].iter().enumerate().rev() {
-        if !link.caps.on_response() || link.breaker.is_tripped() || passed_over(link) {
+        if !link.caps.on_response() || passed_over(link) {
             continue;
         }
+        if link.breaker.is_tripped() {
+            link.stats.skipped.add(1);
+            continue;
+        }
+        link.stats.response_calls.add(1);
         let hook_started = clock();
         let mut side = ResponseSide {
             route: template,
@@ -293,7 +314,11 @@ pub(crate) async fn run(
             values: Some(&values),
         };
         let result = link.filter.on_response(states.get(index), &mut side);
-        timed(&link.timing_name, hook_started);
+        timed(
+            &link.timing_name,
+            hook_started,
+            Some(&link.stats.response_time),
+        );
         let result = Some(match result {
             Ok(()) => RequestOutcome::Continue,
             Err(failure) => RequestOutcome::Failed(failure),
@@ -347,8 +372,12 @@ async fn within<F: Future>(
 fn judge(link: &ChainLink, template: &str, phase: &str, result: Option<RequestOutcome>) -> Outcome {
     match result {
         Some(RequestOutcome::Continue) => Outcome::Continue,
-        Some(RequestOutcome::Answer(Ok(response))) => Outcome::Answer(response),
+        Some(RequestOutcome::Answer(Ok(response))) => {
+            link.stats.answers.add(1);
+            Outcome::Answer(response)
+        }
         Some(RequestOutcome::Answer(Err(invalid))) => {
+            link.stats.errors.add(1);
             tracing::error!(extension = &*link.extension, "{invalid}");
             Outcome::Answer(error_response(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -356,7 +385,9 @@ fn judge(link: &ChainLink, template: &str, phase: &str, result: Option<RequestOu
             ))
         }
         Some(RequestOutcome::Failed(error)) => {
+            link.stats.errors.add(1);
             if error.panicked {
+                link.stats.panics.add(1);
                 link.breaker.record_panic();
             }
             tracing::error!(

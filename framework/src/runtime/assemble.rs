@@ -52,7 +52,7 @@ impl Generation {
             );
         }
         let resolver = RouteConfigResolver::new(&config.routes)?;
-        let mut builder = ChainBuilder::new(&extensions);
+        let mut builder = ChainBuilder::new(&extensions, registry);
         let grouped = by_path(routes, builtin_routes(&config, routes, registry))?;
         let mut entries = Vec::with_capacity(grouped.len());
         for (path, mut defs) in grouped {

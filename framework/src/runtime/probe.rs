@@ -24,7 +24,7 @@ impl ChainProbe {
         let extensions = host::load_all(&config.extensions, extensions_dir, &state_dir, &store)?;
         let resolver = RouteConfigResolver::new(&config.routes)?;
         let resolved = resolver.resolve(path, &[method], None)?;
-        let chain = ChainBuilder::new(&extensions).chain_for(
+        let chain = ChainBuilder::new(&extensions, &registry).chain_for(
             &extensions,
             path,
             &[method],

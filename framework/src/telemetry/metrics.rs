@@ -107,10 +107,10 @@ fn define<T>(
     name: &str,
     named: impl Fn(&T) -> &str,
     make: impl FnOnce() -> T,
-) -> u32 {
+) -> (u32, Arc<T>) {
     let mut series = series.write();
-    if let Some((id, _)) = series.iter().find(|(_, s)| named(s) == name) {
-        return *id;
+    if let Some((id, found)) = series.iter().find(|(_, s)| named(s) == name) {
+        return (*id, found.clone());
     }
     let made = Arc::new(make());
     let id = {
@@ -118,8 +118,23 @@ fn define<T>(
         all.push(made.clone());
         u32::try_from(all.len() - 1).unwrap_or(u32::MAX)
     };
-    series.push((id, made));
-    id
+    series.push((id, made.clone()));
+    (id, made)
+}
+
+impl Counter {
+    /// Adds to the counter held directly (see [`Registry::counter`]).
+    #[inline]
+    pub fn add(&self, value: u64) {
+        self.value.fetch_add(value, Ordering::Relaxed);
+    }
+}
+
+impl Histogram {
+    /// Records a value in the histogram held directly (see [`Registry::histogram`]).
+    pub fn record(&self, value: u64) {
+        (self.values.lock()).saturating_record(value.clamp(1, HISTOGRAM_MAX));
+    }
 }
 
 /// An application's metrics: its extensions', its shared store's and its server's. Each
@@ -135,17 +150,22 @@ pub struct Registry {
 impl Registry {
     /// Registers a counter; the same name gives the same id.
     pub fn define_counter(&self, name: &str, help: &str) -> u32 {
-        define(
-            &self.counters,
-            &DIRECTORY.counters,
-            name,
-            |c| &c.name,
-            || Counter {
-                name: name.to_string(),
-                help: help.to_string(),
-                value: AtomicU64::new(0),
-            },
-        )
+        self.counter_series(name, help).0
+    }
+
+    /// A counter the caller holds and adds to without a lookup per update (the host's own
+    /// counters on the request path); the same name gives the same series.
+    pub fn counter(&self, name: &str, help: &str) -> Arc<Counter> {
+        self.counter_series(name, help).1
+    }
+
+    fn counter_series(&self, name: &str, help: &str) -> (u32, Arc<Counter>) {
+        let make = || Counter {
+            name: name.to_string(),
+            help: help.to_string(),
+            value: AtomicU64::new(0),
+        };
+        define(&self.counters, &DIRECTORY.counters, name, |c| &c.name, make)
     }
 
     pub fn counter_add(&self, id: u32, value: u64) {
@@ -154,20 +174,31 @@ impl Registry {
 
     /// Registers a histogram; the same name gives the same id.
     pub fn define_histogram(&self, name: &str, help: &str) -> u32 {
+        self.histogram_series(name, help).0
+    }
+
+    /// A histogram the caller holds and records into directly; the same name gives the
+    /// same series.
+    pub fn histogram(&self, name: &str, help: &str) -> Arc<Histogram> {
+        self.histogram_series(name, help).1
+    }
+
+    fn histogram_series(&self, name: &str, help: &str) -> (u32, Arc<Histogram>) {
+        let make = || {
+            let values = Hdr::new_with_bounds(1, HISTOGRAM_MAX, HISTOGRAM_DIGITS)
+                .expect("valid histogram bounds");
+            Histogram {
+                name: name.to_string(),
+                help: help.to_string(),
+                values: Mutex::new(values),
+            }
+        };
         define(
             &self.histograms,
             &DIRECTORY.histograms,
             name,
             |h| &h.name,
-            || {
-                let values = Hdr::new_with_bounds(1, HISTOGRAM_MAX, HISTOGRAM_DIGITS)
-                    .expect("valid histogram bounds");
-                Histogram {
-                    name: name.to_string(),
-                    help: help.to_string(),
-                    values: Mutex::new(values),
-                }
-            },
+            make,
         )
     }
 
@@ -177,17 +208,12 @@ impl Registry {
 
     /// Registers a gauge; the same name gives the same id.
     pub fn define_gauge(&self, name: &str, help: &str) -> u32 {
-        define(
-            &self.gauges,
-            &DIRECTORY.gauges,
-            name,
-            |g| &g.name,
-            || Gauge {
-                name: name.to_string(),
-                help: help.to_string(),
-                value: AtomicI64::new(0),
-            },
-        )
+        let make = || Gauge {
+            name: name.to_string(),
+            help: help.to_string(),
+            value: AtomicI64::new(0),
+        };
+        define(&self.gauges, &DIRECTORY.gauges, name, |g| &g.name, make).0
     }
 
     pub fn gauge_set(&self, id: u32, value: i64) {
