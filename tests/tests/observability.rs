@@ -419,3 +419,54 @@ extensions:
     let error = app.build().err().expect("refused").to_string();
     assert!(error.contains("sample_rat"), "{error}");
 }
+
+/// A server with the security headers extension on every route and the given `app:` lines.
+fn debug_server(app_lines: &str) -> InProcessServer {
+    let yaml =
+        format!("app:\n{app_lines}\nextensions:\n  \"security:SecurityHeadersExtension\": {{}}\n");
+    let (app, _dir) = app_from_yaml(&yaml);
+    let router = Router::new("/obs_debug").get("/a", |_request| async { Json(json!({"ok": 1})) });
+    InProcessServer::start(app.mount(router).build().unwrap())
+}
+
+fn debug_timing(server: &InProcessServer, headers: &[(&str, &str)]) -> Option<String> {
+    let mut request = client().get(server.url("/obs_debug/a"));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().unwrap();
+    assert_eq!(response.status(), 200);
+    (response.headers().get("x-beginnings-debug-timing"))
+        .map(|value| value.to_str().unwrap().to_string())
+}
+
+#[test]
+fn a_trusted_caller_may_ask_for_each_extensions_time_on_its_request() {
+    let ask = ("x-beginnings-debug", "timing");
+    // Loopback callers, when `request_debug` is on; the route is not profiled.
+    let loopback = debug_server("  request_debug: true");
+    let timing = debug_timing(&loopback, &[ask]).expect("the times, asked from loopback");
+    assert!(
+        timing.contains("ext-security-securityheadersextension;dur="),
+        "{timing}"
+    );
+    assert!(timing.contains("handler;dur="), "{timing}");
+    assert_eq!(debug_timing(&loopback, &[]), None, "only when asked");
+
+    // Off by default, even from loopback.
+    let off = debug_server("  name: plain");
+    assert_eq!(debug_timing(&off, &[ask]), None);
+
+    // With a token, only the caller who sends it.
+    let token = "a-debug-token-of-24-chars";
+    let guarded = debug_server(&format!("  request_debug_token: {token}"));
+    assert_eq!(
+        debug_timing(&guarded, &[ask]),
+        None,
+        "loopback alone is not enough"
+    );
+    let wrong = ("x-beginnings-debug-token", "a-debug-token-of-24-charz");
+    assert_eq!(debug_timing(&guarded, &[ask, wrong]), None);
+    let right = ("x-beginnings-debug-token", token);
+    assert!(debug_timing(&guarded, &[ask, right]).is_some());
+}

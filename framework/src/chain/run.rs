@@ -87,6 +87,9 @@ pub(crate) struct Incoming {
     pub params: crate::routing::PathParams,
     pub peer: Option<SocketAddr>,
     pub request_id: Option<RequestId>,
+    /// The caller may see each extension's time on this request
+    /// (`X-Beginnings-Debug-Timing`), profiled route or not.
+    pub debug_timing: bool,
 }
 
 /// What stands where the handler stands in a chain.
@@ -137,6 +140,7 @@ pub(crate) async fn run(
         params,
         peer,
         request_id,
+        debug_timing,
     } = request;
     let id_text = request_id.as_ref().map_or("", RequestId::as_str);
     let links = &chain.links;
@@ -146,8 +150,9 @@ pub(crate) async fn run(
         timeout,
         template,
     });
-    // Timing every hook costs two clock reads each; only profiled routes pay it.
-    let timings = chain.profile.then(|| Mutex::new(Timings::default()));
+    // Timing every hook costs two clock reads each; only profiled routes and the requests
+    // of a trusted caller who asked pay it.
+    let timings = (chain.profile || debug_timing).then(|| Mutex::new(Timings::default()));
     let clock = || timings.as_ref().map(|_| Instant::now());
     let timed = |name: &Arc<str>, since: Option<Instant>, histogram: Option<&Histogram>| {
         if let (Some(timings), Some(since)) = (&timings, since) {
@@ -327,8 +332,17 @@ pub(crate) async fn run(
             response = failed;
         }
     }
+    if debug_timing
+        && let Some(timings) = &timings
+        && let Ok(value) = http::HeaderValue::from_str(&timings.lock().render())
+    {
+        response.headers_mut().insert(DEBUG_TIMING, value);
+    }
     response
 }
+
+/// The answer header listing each extension's time, for a caller who asked.
+const DEBUG_TIMING: http::HeaderName = http::HeaderName::from_static("x-beginnings-debug-timing");
 
 /// A route's deadline for the body read, its request hooks and its handler together.
 struct Deadline<'a> {

@@ -38,6 +38,20 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                 (_, None) => ctx.wrong_type(field, &path, "integer"),
             },
             "debug" => set_bool(&mut app.debug, field, &path, ctx),
+            "request_debug" => set_bool(&mut app.request_debug, field, &path, ctx),
+            "request_debug_token" => match (&field.value.kind, field.value.as_str()) {
+                (Kind::Null, _) => app.request_debug_token = None,
+                // A short token is guessed: the timing it opens names every extension.
+                (_, Some(token)) if token.len() >= 16 => {
+                    app.request_debug_token = Some(token.to_owned());
+                }
+                (_, Some(_)) => ctx.report(
+                    field.value.span,
+                    &path,
+                    "a debug token must be at least 16 characters",
+                ),
+                (_, None) => ctx.wrong_type(field, &path, "string or null"),
+            },
             "access_log" => set_bool(&mut app.access_log, field, &path, ctx),
             "keep_alive" => set_bool(&mut app.keep_alive, field, &path, ctx),
             "probes" => set_bool(&mut app.probes, field, &path, ctx),

@@ -39,6 +39,11 @@ pub struct AppConfig {
     /// Tokio worker threads; `None` means one per core.
     pub workers: Option<usize>,
     pub debug: bool,
+    /// A caller on the loopback interface may ask for the time each extension took on its
+    /// request (`X-Beginnings-Debug: timing`).
+    pub request_debug: bool,
+    /// A caller anywhere may ask so when it also sends `X-Beginnings-Debug-Token` with it.
+    pub request_debug_token: Option<String>,
     /// Already resolved against the main configuration file's directory.
     pub extensions_dir: Option<PathBuf>,
     /// Where new builds of loaded libraries are copied before they are opened; `None`: a
@@ -121,6 +126,8 @@ impl Default for AppConfig {
             port: 8000,
             workers: None,
             debug: false,
+            request_debug: false,
+            request_debug_token: None,
             extensions_dir: None,
             state_dir: None,
             access_log: true,
@@ -161,6 +168,8 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "port",
     "workers",
     "debug",
+    "request_debug",
+    "request_debug_token",
     "extensions_dir",
     "state_dir",
     "access_log",

@@ -28,8 +28,10 @@ use super::errors;
 use crate::builtin;
 use crate::chain;
 use crate::chain::{closing_answer, linger};
+use crate::config::AppConfig;
 use crate::routing::{RequestId, Response, RouteMatch, error_response};
 use crate::runtime::{Generation, ReloadSource};
+use subtle::ConstantTimeEq;
 
 /// Where the server is in its life, as `GET /ready` reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,6 +185,7 @@ async fn route(
                 )
             }
         };
+    let debug_timing = wants_timing(generation.app(), request.headers(), peer);
     let (parts, body) = request.into_parts();
     // A declared length over the limit is refused before the body is read (what the client
     // still sends is read away); an undeclared one is counted while it is read.
@@ -209,10 +212,33 @@ async fn route(
         params,
         peer: Some(peer),
         request_id: Some(id),
+        debug_timing,
     };
     let response = chain::run(chain, answer, template, incoming, limits).await;
     (response, template)
 }
+
+/// Whether the caller asked for the time each extension took (`X-Beginnings-Debug: timing`)
+/// and may have it: from loopback when `app.request_debug` is on, or from anywhere with
+/// `X-Beginnings-Debug-Token` equal to `app.request_debug_token`. Free when both are off.
+fn wants_timing(app: &AppConfig, headers: &http::HeaderMap, peer: SocketAddr) -> bool {
+    if !app.request_debug && app.request_debug_token.is_none() {
+        return false;
+    }
+    if headers.get(DEBUG).is_none_or(|asked| asked != "timing") {
+        return false;
+    }
+    let by_token = (app.request_debug_token.as_deref()).is_some_and(|token| {
+        headers
+            .get(DEBUG_TOKEN)
+            .is_some_and(|sent| bool::from(sent.as_bytes().ct_eq(token.as_bytes())))
+    });
+    by_token || (app.request_debug && peer.ip().is_loopback())
+}
+
+/// The request header asking for the extensions' times, and the one carrying the token.
+const DEBUG: header::HeaderName = header::HeaderName::from_static("x-beginnings-debug");
+const DEBUG_TOKEN: header::HeaderName = header::HeaderName::from_static("x-beginnings-debug-token");
 
 /// The host's answer, or 500 when the chain it must pass through could not be built (the
 /// error was logged when it was built).
