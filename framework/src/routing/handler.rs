@@ -270,8 +270,11 @@ pub(crate) mod seal {
         /// Wants no state: built once, called as it is.
         Ready(DynHandler),
         /// Wants the state: built when the router is given it.
-        WithState(Arc<dyn Fn(&Arc<S>) -> DynHandler + Send + Sync>),
+        WithState(BuildHandler<S>),
     }
+
+    /// Makes a route's handler from the state its router is given.
+    pub type BuildHandler<S> = Arc<dyn Fn(&Arc<S>) -> DynHandler + Send + Sync>;
 
     impl<S> Clone for RouteHandler<S> {
         fn clone(&self) -> Self {
