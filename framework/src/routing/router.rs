@@ -33,7 +33,22 @@ impl std::fmt::Debug for RouteDef {
 /// handlers want a state is given it with [`with_state`](Router::with_state), which turns it
 /// into a `Router` (`Router<()>`), the kind an application mounts. Until then the state's
 /// type is checked against every handler, so a router cannot be mounted without its state
-/// nor given the wrong one.
+/// nor given the wrong one:
+///
+/// ```compile_fail,E0308
+/// use beginnings::{App, Request, Router, State};
+///
+/// struct Posts;
+///
+/// async fn list(_posts: State<Posts>, _request: Request) -> &'static str {
+///     "posts"
+/// }
+///
+/// fn mount(app: App) -> App {
+///     // A `Router<Posts>`: it needs `.with_state(Posts)` before it can be mounted.
+///     app.mount(Router::new("/api").get("/posts", list))
+/// }
+/// ```
 pub struct Router<S = ()> {
     prefix: String,
     routes: Vec<PendingRoute<S>>,
