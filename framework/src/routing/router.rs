@@ -233,7 +233,37 @@ fn join(prefix: &str, path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::join;
+    use super::{Router, join};
+    use crate::routing::{Request, State};
+
+    struct Count;
+
+    async fn counted(_count: State<Count>, _request: Request) -> &'static str {
+        "counted"
+    }
+
+    #[test]
+    fn paths_and_settings_survive_nesting_and_the_state() {
+        let settings = serde_json::json!({"timeout": 5})
+            .as_object()
+            .unwrap()
+            .clone();
+        let inner = Router::new("/b")
+            .get("/x", counted)
+            .with_settings(settings.clone());
+        let router: Router = Router::new("/a")
+            .nest(inner)
+            .post("/y", |_request| async { "y" })
+            .with_state(Count);
+        let routes = router.into_routes();
+        let seen: Vec<_> = (routes.iter())
+            .map(|route| (route.method.as_str(), route.path.as_str(), &route.settings))
+            .collect();
+        assert_eq!(
+            seen,
+            [("GET", "/a/b/x", &Some(settings)), ("POST", "/a/y", &None)]
+        );
+    }
 
     #[test]
     fn joins_prefix_and_path() {
