@@ -35,7 +35,7 @@ pub use host::{
     inspect as inspect_library,
 };
 pub use routing::RouteError;
-pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router};
+pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router, State};
 pub use runtime::{ExtensionHandle, RouteSummary, Runtime};
 pub use server::{Reloader, Server};
 pub use store::{SharedStore, StoreError};

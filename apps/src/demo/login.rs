@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use beginnings::builtin::sqlx::{self, Row};
 use beginnings::config::Config;
 use beginnings::routing::StatusCode;
-use beginnings::{Json, Request};
+use beginnings::{Json, Request, State};
 use jsonwebtoken::{EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -77,8 +77,8 @@ impl Tokens {
 /// Verified when the email is unknown too, so the answer takes as long either way.
 const NO_SUCH_USER: &str = "$argon2id$v=19$m=4096,t=1,p=1$OV3u1OnKJleKeLdxrED7Xg$0oFS8xy6tnzvhvWFMmM0vcLZzFO3hW7QZqCGa6fOf0w";
 
-pub async fn login(demo: Demo, request: Request) -> Outcome<Json<Value>> {
-    let Some(tokens) = demo.tokens.as_deref() else {
+pub async fn login(demo: State<Demo>, request: Request) -> Outcome<Json<Value>> {
+    let Some(tokens) = demo.tokens.as_ref() else {
         return Err(Failure::status(
             StatusCode::NOT_IMPLEMENTED,
             "login needs auth:AuthExtension with an HS256 `jwt.secret` in the configuration",

@@ -11,64 +11,53 @@ mod posts;
 mod store;
 mod users;
 
-use std::sync::Arc;
-
 use beginnings::{App, Json, Request, Router};
 
 use login::Tokens;
 use store::Store;
 
-/// What every handler shares.
-#[derive(Clone, Default)]
+/// What the API's handlers share ([`State`](beginnings::State)`<Demo>`).
 pub struct Demo {
     store: Store,
     /// `None` when the configuration verifies no HS256 tokens: login answers 501.
-    tokens: Option<Arc<Tokens>>,
+    tokens: Option<Tokens>,
 }
 
 /// The demo's routes for the configuration `app` was loaded from (`None` when it could not
 /// be loaded: the command reports that itself).
 pub fn routers(app: Option<&App>) -> Vec<Router> {
+    // The API and the pages keep their data in the same store.
+    let store = Store::default();
     let demo = Demo {
-        store: Store::default(),
-        tokens: app
-            .and_then(|app| Tokens::from_config(app.config()))
-            .map(Arc::new),
+        store: store.clone(),
+        tokens: app.and_then(|app| Tokens::from_config(app.config())),
     };
     let mut routers = vec![
         beginnings::builtin::health_router(),
-        api(&demo),
+        api().with_state(demo),
         slow_router(),
     ];
     if let Some(templates) = app.map(App::templates)
         && templates.is_configured()
     {
-        routers.push(pages::router(&demo, templates));
+        routers.push(pages::router().with_state(pages::Pages { store, templates }));
     }
     routers
 }
 
-/// Registers `handler(demo, request)` with a clone of `demo` for each request.
-macro_rules! with_demo {
-    ($demo:expr, $handler:path) => {{
-        let demo = $demo.clone();
-        move |request: Request| $handler(demo.clone(), request)
-    }};
-}
-
-fn api(demo: &Demo) -> Router {
+fn api() -> Router<Demo> {
     Router::new("/api/v1")
-        .get("/users", with_demo!(demo, users::list))
-        .post("/users", with_demo!(demo, users::create))
-        .get("/users/{id}", with_demo!(demo, users::get))
-        .put("/users/{id}", with_demo!(demo, users::update))
-        .delete("/users/{id}", with_demo!(demo, users::delete))
-        .get("/posts", with_demo!(demo, posts::list))
-        .post("/posts", with_demo!(demo, posts::create))
-        .get("/posts/{id}", with_demo!(demo, posts::get))
-        .put("/posts/{id}", with_demo!(demo, posts::update))
-        .delete("/posts/{id}", with_demo!(demo, posts::delete))
-        .post("/login", with_demo!(demo, login::login))
+        .get("/users", users::list)
+        .post("/users", users::create)
+        .get("/users/{id}", users::get)
+        .put("/users/{id}", users::update)
+        .delete("/users/{id}", users::delete)
+        .get("/posts", posts::list)
+        .post("/posts", posts::create)
+        .get("/posts/{id}", posts::get)
+        .put("/posts/{id}", posts::update)
+        .delete("/posts/{id}", posts::delete)
+        .post("/login", login::login)
 }
 
 /// `GET /api/v1/slow?ms=N`: answers after N milliseconds (at most a minute), for trying

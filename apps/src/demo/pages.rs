@@ -5,30 +5,28 @@ use std::sync::Arc;
 
 use beginnings::builtin::Templates;
 use beginnings::routing::Response;
-use beginnings::{IntoResponse, Request, Router};
+use beginnings::{IntoResponse, Request, Router, State};
 use serde_json::json;
 
-use super::Demo;
 use super::input::{Outcome, Page};
 use super::posts;
+use super::store::Store;
 
-pub fn router(demo: &Demo, templates: Arc<Templates>) -> Router {
-    let index = (demo.clone(), templates.clone());
-    let show = (demo.clone(), templates);
-    Router::new("")
-        .get("/", move |request| {
-            let (demo, templates) = index.clone();
-            index_page(demo, templates, request)
-        })
-        .get("/posts/{id}", move |request| {
-            let (demo, templates) = show.clone();
-            post_page(demo, templates, request)
-        })
+/// What the pages share: the API's store, and the templates they are rendered from.
+pub struct Pages {
+    pub store: Store,
+    pub templates: Arc<Templates>,
 }
 
-async fn index_page(demo: Demo, templates: Arc<Templates>, request: Request) -> Outcome<Response> {
+pub fn router() -> Router<Pages> {
+    Router::new("")
+        .get("/", index_page)
+        .get("/posts/{id}", post_page)
+}
+
+async fn index_page(pages: State<Pages>, request: Request) -> Outcome<Response> {
     let paging = Page::from_request(&request)?;
-    let database = demo.store.database(&request).await?;
+    let database = pages.store.database(&request).await?;
     let (posts, total) = posts::page(database.pool().await?, paging, None).await?;
     let next = (paging.offset() + paging.per_page < total).then_some(paging.page + 1);
     let previous = (paging.page > 1).then_some(paging.page - 1);
@@ -40,13 +38,15 @@ async fn index_page(demo: Demo, templates: Arc<Templates>, request: Request) -> 
         "next": next,
         "previous": previous,
     });
-    Ok((templates.render("index.html", context)).unwrap_or_else(IntoResponse::into_response))
+    let page = pages.templates.render("index.html", context);
+    Ok(page.unwrap_or_else(IntoResponse::into_response))
 }
 
-async fn post_page(demo: Demo, templates: Arc<Templates>, request: Request) -> Outcome<Response> {
+async fn post_page(pages: State<Pages>, request: Request) -> Outcome<Response> {
     let id = super::input::path_id(&request, "post")?;
-    let database = demo.store.database(&request).await?;
+    let database = pages.store.database(&request).await?;
     let post = posts::find(database.pool().await?, id).await?;
     let context = json!({"title": post.title, "post": post});
-    Ok((templates.render("post.html", context)).unwrap_or_else(IntoResponse::into_response))
+    let page = pages.templates.render("post.html", context);
+    Ok(page.unwrap_or_else(IntoResponse::into_response))
 }

@@ -4,7 +4,7 @@
 
 use beginnings::builtin::sqlx::{self, AnyPool, Row, any::AnyRow};
 use beginnings::routing::{Response, StatusCode};
-use beginnings::{IntoResponse, Json, Request};
+use beginnings::{IntoResponse, Json, Request, State};
 use serde::Serialize;
 
 use super::Demo;
@@ -70,7 +70,7 @@ pub async fn find(pool: &AnyPool, id: i64) -> Outcome<Post> {
     }
 }
 
-pub async fn list(demo: Demo, request: Request) -> Outcome<Response> {
+pub async fn list(demo: State<Demo>, request: Request) -> Outcome<Response> {
     let paging = Page::from_request(&request)?;
     let author = match query_pairs(&request).find(|(key, _)| *key == "author_id") {
         Some((_, value)) => Some(
@@ -85,14 +85,14 @@ pub async fn list(demo: Demo, request: Request) -> Outcome<Response> {
     Ok(page_response(posts, paging, total, "/api/v1/posts"))
 }
 
-pub async fn get(demo: Demo, request: Request) -> Outcome<Json<Post>> {
+pub async fn get(demo: State<Demo>, request: Request) -> Outcome<Json<Post>> {
     let id = path_id(&request, "post")?;
     let database = demo.store.database(&request).await?;
     find(database.pool().await?, id).await.map(Json)
 }
 
 /// The author is the logged-in user, never an id the body names.
-pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
+pub async fn create(demo: State<Demo>, request: Request) -> Outcome<Response> {
     let author = Caller::required(&request)?.id;
     let fields = Fields::parse(&request, &["title", "body"])?;
     let title = fields.required_text("title", 200)?;
@@ -123,7 +123,7 @@ pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
 }
 
 /// Fields sent are changed, the others kept.
-pub async fn update(demo: Demo, request: Request) -> Outcome<Json<Post>> {
+pub async fn update(demo: State<Demo>, request: Request) -> Outcome<Json<Post>> {
     let id = path_id(&request, "post")?;
     let caller = Caller::required(&request)?;
     let fields = Fields::parse(&request, &["title", "body"])?;
@@ -144,7 +144,7 @@ pub async fn update(demo: Demo, request: Request) -> Outcome<Json<Post>> {
     find(pool, id).await.map(Json)
 }
 
-pub async fn delete(demo: Demo, request: Request) -> Outcome<StatusCode> {
+pub async fn delete(demo: State<Demo>, request: Request) -> Outcome<StatusCode> {
     let id = path_id(&request, "post")?;
     let caller = Caller::required(&request)?;
     let database = demo.store.database(&request).await?;

@@ -2,7 +2,7 @@
 
 use beginnings::builtin::sqlx::{self, Row, any::AnyRow};
 use beginnings::routing::{Response, StatusCode};
-use beginnings::{IntoResponse, Json, Request};
+use beginnings::{IntoResponse, Json, Request, State};
 use serde::Serialize;
 
 use super::Demo;
@@ -34,7 +34,7 @@ impl User {
     }
 }
 
-pub async fn list(demo: Demo, request: Request) -> Outcome<Response> {
+pub async fn list(demo: State<Demo>, request: Request) -> Outcome<Response> {
     let page = Page::from_request(&request)?;
     let database = demo.store.database(&request).await?;
     let pool = database.pool().await?;
@@ -54,7 +54,7 @@ pub async fn list(demo: Demo, request: Request) -> Outcome<Response> {
     Ok(page_response(users, page, total, "/api/v1/users"))
 }
 
-pub async fn get(demo: Demo, request: Request) -> Outcome<Json<User>> {
+pub async fn get(demo: State<Demo>, request: Request) -> Outcome<Json<User>> {
     let id = path_id(&request, "user")?;
     let database = demo.store.database(&request).await?;
     find(database.pool().await?, id).await.map(Json)
@@ -69,7 +69,7 @@ pub async fn find(pool: &sqlx::AnyPool, id: i64) -> Outcome<User> {
     }
 }
 
-pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
+pub async fn create(demo: State<Demo>, request: Request) -> Outcome<Response> {
     let fields = Fields::parse(&request, FIELDS)?;
     let name = fields.required_text("name", 100)?;
     let email = fields.required_text("email", 254)?.to_lowercase();
@@ -95,7 +95,7 @@ pub async fn create(demo: Demo, request: Request) -> Outcome<Response> {
 }
 
 /// Fields sent are changed, the others kept; by the user themself or an admin.
-pub async fn update(demo: Demo, request: Request) -> Outcome<Json<User>> {
+pub async fn update(demo: State<Demo>, request: Request) -> Outcome<Json<User>> {
     let id = path_id(&request, "user")?;
     Caller::required(&request)?.may_act_for(id, "the user themself")?;
     let fields = Fields::parse(&request, FIELDS)?;
@@ -130,7 +130,7 @@ pub async fn update(demo: Demo, request: Request) -> Outcome<Json<User>> {
 
 /// By an admin only (the configuration says so with `roles: [admin]`; the handler checks
 /// again in case a configuration leaves that out).
-pub async fn delete(demo: Demo, request: Request) -> Outcome<StatusCode> {
+pub async fn delete(demo: State<Demo>, request: Request) -> Outcome<StatusCode> {
     let id = path_id(&request, "user")?;
     if !Caller::required(&request)?.admin {
         return Err(Failure::status(

@@ -203,11 +203,54 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
 type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
 pub(crate) type DynHandler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
 
-/// A route's handler: an async function of the request whose answer becomes a response
-/// (`|request| async { Json(..) }`, or an `async fn(Request) -> impl IntoResponse`).
-pub trait Handler<Fut>: Fn(Request) -> Fut + Send + Sync + 'static {}
+/// The application state a router was given ([`Router::with_state`](super::Router::with_state)),
+/// as a handler's first argument: `async fn list(state: State<Demo>, request: Request)`.
+///
+/// The state is shared, not copied: every request of every route of the router gets the
+/// same `Arc`, so handing it over costs one reference count.
+#[derive(Debug)]
+pub struct State<S>(pub Arc<S>);
 
-impl<F, Fut> Handler<Fut> for F where F: Fn(Request) -> Fut + Send + Sync + 'static {}
+impl<S> Clone for State<S> {
+    fn clone(&self) -> Self {
+        State(self.0.clone())
+    }
+}
+
+impl<S> std::ops::Deref for State<S> {
+    type Target = S;
+
+    fn deref(&self) -> &S {
+        &self.0
+    }
+}
+
+/// A route's handler in a `Router<S>`: an async function of the request whose answer
+/// becomes a response, taking the router's state first when it wants it:
+///
+/// * `|request: Request| async { Json(..) }`, or an `async fn(Request) -> impl IntoResponse`;
+/// * `async fn(State<S>, Request) -> impl IntoResponse`, where `S` is the router's state.
+///
+/// `M` tells the two apart (the handler's argument list); it is inferred and never written.
+/// A handler that asks for another state than its router's does not compile:
+///
+/// ```compile_fail,E0277
+/// use beginnings::routing::State;
+/// use beginnings::{Request, Router};
+///
+/// struct Users;
+/// struct Posts;
+///
+/// async fn list(_posts: State<Posts>, _request: Request) -> &'static str {
+///     "posts"
+/// }
+///
+/// // `list` wants `Posts`; this router holds `Users`.
+/// let router: Router = Router::new("/api").get("/posts", list).with_state(Users);
+/// ```
+pub trait Handler<S, M>: seal::Sealed<S, M> {}
+
+impl<S, M, H: seal::Sealed<S, M>> Handler<S, M> for H {}
 
 /// What a handler's call gives: a future that answers with something
 /// [`IntoResponse`] makes a response of.
@@ -215,9 +258,75 @@ pub trait HandlerAnswer: Future<Output: IntoResponse> + Send + 'static {}
 
 impl<T> HandlerAnswer for T where T: Future<Output: IntoResponse> + Send + 'static {}
 
-pub(crate) fn into_dyn<Fut: HandlerAnswer>(handler: impl Handler<Fut>) -> DynHandler {
-    Arc::new(move |request| {
-        let future = handler(request);
-        Box::pin(async move { future.await.into_response() })
-    })
+/// The handler shapes are fixed here: `Handler` names them for applications, which cannot add
+/// others (its supertrait is not theirs to implement).
+pub(crate) mod seal {
+    use std::sync::Arc;
+
+    use super::{DynHandler, HandlerAnswer, IntoResponse, Request, State};
+
+    /// A handler as a router keeps it until the router has its state.
+    pub enum RouteHandler<S> {
+        /// Wants no state: built once, called as it is.
+        Ready(DynHandler),
+        /// Wants the state: built when the router is given it.
+        WithState(BuildHandler<S>),
+    }
+
+    /// Makes a route's handler from the state its router is given.
+    pub type BuildHandler<S> = Arc<dyn Fn(&Arc<S>) -> DynHandler + Send + Sync>;
+
+    impl<S> Clone for RouteHandler<S> {
+        fn clone(&self) -> Self {
+            match self {
+                RouteHandler::Ready(handler) => RouteHandler::Ready(handler.clone()),
+                RouteHandler::WithState(build) => RouteHandler::WithState(build.clone()),
+            }
+        }
+    }
+
+    impl<S> RouteHandler<S> {
+        pub(crate) fn with_state(self, state: &Arc<S>) -> DynHandler {
+            match self {
+                RouteHandler::Ready(handler) => handler,
+                RouteHandler::WithState(build) => build(state),
+            }
+        }
+    }
+
+    pub trait Sealed<S, M>: Send + Sync + 'static {
+        fn into_route_handler(self) -> RouteHandler<S>;
+    }
+
+    impl<S, F, Fut> Sealed<S, (Request,)> for F
+    where
+        F: Fn(Request) -> Fut + Send + Sync + 'static,
+        Fut: HandlerAnswer,
+    {
+        fn into_route_handler(self) -> RouteHandler<S> {
+            RouteHandler::Ready(Arc::new(move |request| {
+                let future = self(request);
+                Box::pin(async move { future.await.into_response() })
+            }))
+        }
+    }
+
+    impl<S, F, Fut> Sealed<S, (State<S>, Request)> for F
+    where
+        S: Send + Sync + 'static,
+        F: Fn(State<S>, Request) -> Fut + Send + Sync + 'static,
+        Fut: HandlerAnswer,
+    {
+        fn into_route_handler(self) -> RouteHandler<S> {
+            let handler = Arc::new(self);
+            RouteHandler::WithState(Arc::new(move |state: &Arc<S>| {
+                let (handler, state) = (handler.clone(), state.clone());
+                Arc::new(move |request| {
+                    // The one cost of the state per request: a reference count.
+                    let future = handler(State(state.clone()), request);
+                    Box::pin(async move { future.await.into_response() })
+                })
+            }))
+        }
+    }
 }

@@ -11,7 +11,7 @@ mod values;
 pub(crate) use handler::DynHandler;
 pub use handler::{
     Body, Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, RequestId, Response,
-    error_response,
+    State, error_response,
 };
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;

@@ -1,8 +1,11 @@
 //! The application's router: handlers registered under a prefix, as the application builds it.
 
+use std::sync::Arc;
+
 use http::Method;
 
-use super::handler::{DynHandler, Handler, HandlerAnswer, into_dyn};
+use super::handler::seal::RouteHandler;
+use super::handler::{DynHandler, Handler};
 use crate::config::RouteSettings;
 
 /// One registered route before the table is built.
@@ -25,13 +28,93 @@ impl std::fmt::Debug for RouteDef {
 }
 
 /// Handlers under one path prefix (`Router::new("/api/v1").get("/users", list_users)`).
-#[derive(Debug, Clone, Default)]
-pub struct Router {
+///
+/// `S` is the state its handlers may ask for ([`State`](super::State)): a router whose
+/// handlers want a state is given it with [`with_state`](Router::with_state), which turns it
+/// into a `Router` (`Router<()>`), the kind an application mounts. Until then the state's
+/// type is checked against every handler, so a router cannot be mounted without its state
+/// nor given the wrong one:
+///
+/// ```compile_fail,E0308
+/// use beginnings::{App, Request, Router, State};
+///
+/// struct Posts;
+///
+/// async fn list(_posts: State<Posts>, _request: Request) -> &'static str {
+///     "posts"
+/// }
+///
+/// fn mount(app: App) -> App {
+///     // A `Router<Posts>`: it needs `.with_state(Posts)` before it can be mounted.
+///     app.mount(Router::new("/api").get("/posts", list))
+/// }
+/// ```
+pub struct Router<S = ()> {
     prefix: String,
-    routes: Vec<RouteDef>,
+    routes: Vec<PendingRoute<S>>,
 }
 
-impl Router {
+/// A route of a router that may still wait for its state.
+struct PendingRoute<S> {
+    path: String,
+    method: Method,
+    handler: RouteHandler<S>,
+    settings: Option<RouteSettings>,
+}
+
+impl<S> PendingRoute<S> {
+    fn with_state(self, state: &Arc<S>) -> RouteDef {
+        RouteDef {
+            path: self.path,
+            method: self.method,
+            handler: self.handler.with_state(state),
+            settings: self.settings,
+        }
+    }
+}
+
+impl<S> Clone for PendingRoute<S> {
+    fn clone(&self) -> Self {
+        PendingRoute {
+            path: self.path.clone(),
+            method: self.method.clone(),
+            handler: self.handler.clone(),
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+impl<S> Clone for Router<S> {
+    fn clone(&self) -> Self {
+        Router {
+            prefix: self.prefix.clone(),
+            routes: self.routes.clone(),
+        }
+    }
+}
+
+impl<S> Default for Router<S> {
+    fn default() -> Self {
+        Router {
+            prefix: String::new(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Router<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let routes: Vec<_> = (self.routes.iter())
+            .map(|route| format!("{} {}", route.method, route.path))
+            .collect();
+        f.debug_struct("Router")
+            .field("prefix", &self.prefix)
+            .field("routes", &routes)
+            .finish()
+    }
+}
+
+impl<S: Send + Sync + 'static> Router<S> {
     /// A router whose routes all start with `prefix` (`""` or `"/"` for none).
     pub fn new(prefix: &str) -> Self {
         Router {
@@ -40,35 +123,33 @@ impl Router {
         }
     }
 
-    pub fn route<Fut: HandlerAnswer>(
-        mut self,
-        method: Method,
-        path: &str,
-        handler: impl Handler<Fut>,
-    ) -> Self {
+    /// Adds a route: `handler` takes the request, or the router's [`State`](super::State)
+    /// and the request (see [`Handler`]). A closure that uses its request names its type,
+    /// `|request: Request|`, since either shape would do.
+    pub fn route<M>(mut self, method: Method, path: &str, handler: impl Handler<S, M>) -> Self {
         let path = join(&self.prefix, path);
-        self.routes.push(RouteDef {
+        self.routes.push(PendingRoute {
             path,
             method,
-            handler: into_dyn(handler),
+            handler: handler.into_route_handler(),
             settings: None,
         });
         self
     }
 
-    pub fn get<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
+    pub fn get<M>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(Method::GET, path, handler)
     }
 
-    pub fn post<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
+    pub fn post<M>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(Method::POST, path, handler)
     }
 
-    pub fn put<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
+    pub fn put<M>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(Method::PUT, path, handler)
     }
 
-    pub fn delete<Fut: HandlerAnswer>(self, path: &str, handler: impl Handler<Fut>) -> Self {
+    pub fn delete<M>(self, path: &str, handler: impl Handler<S, M>) -> Self {
         self.route(Method::DELETE, path, handler)
     }
 
@@ -80,8 +161,10 @@ impl Router {
         self
     }
 
-    /// Adds every route of `other` (its own prefix kept) under this router's prefix.
-    pub fn nest(mut self, other: Router) -> Self {
+    /// Adds every route of `other` (its own prefix kept) under this router's prefix. Both
+    /// want the same state; a router given its own state already (a `Router` from
+    /// [`with_state`](Router::with_state)) nests into a router of any state.
+    pub fn nest(mut self, other: Router<S>) -> Self {
         for mut route in other.routes {
             route.path = join(&self.prefix, &route.path);
             self.routes.push(route);
@@ -89,8 +172,52 @@ impl Router {
         self
     }
 
+    /// Gives every handler that asks for it this `state` (shared, never copied: see
+    /// [`State`](super::State)). The router's answers no longer depend on a state, so it can
+    /// be mounted, or nested into a router of another state (`S2`, `()` for a plain `Router`).
+    ///
+    /// ```
+    /// use beginnings::{Json, Request, Router, State};
+    ///
+    /// struct Greeter {
+    ///     greeting: String,
+    /// }
+    ///
+    /// async fn greet(greeter: State<Greeter>, request: Request) -> Json<String> {
+    ///     let name = request.param("name").unwrap_or("you");
+    ///     Json(format!("{}, {name}", greeter.greeting))
+    /// }
+    ///
+    /// let api: Router = Router::new("/api")
+    ///     .get("/greet/{name}", greet)
+    ///     .get("/ping", |_request| async { "pong" })
+    ///     .with_state(Greeter { greeting: "Hello".into() });
+    /// ```
+    pub fn with_state<S2>(self, state: impl Into<Arc<S>>) -> Router<S2> {
+        let state = state.into();
+        Router {
+            prefix: self.prefix,
+            routes: (self.routes.into_iter())
+                .map(|route| {
+                    let route = route.with_state(&state);
+                    PendingRoute {
+                        path: route.path,
+                        method: route.method,
+                        handler: RouteHandler::Ready(route.handler),
+                        settings: route.settings,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Router {
     pub(crate) fn into_routes(self) -> Vec<RouteDef> {
-        self.routes
+        // A handler of a stateless router may still ask for `State<()>`.
+        let unit = Arc::new(());
+        let routes = self.routes.into_iter();
+        routes.map(|route| route.with_state(&unit)).collect()
     }
 }
 
@@ -106,7 +233,37 @@ fn join(prefix: &str, path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::join;
+    use super::{Router, join};
+    use crate::routing::{Request, State};
+
+    struct Count;
+
+    async fn counted(_count: State<Count>, _request: Request) -> &'static str {
+        "counted"
+    }
+
+    #[test]
+    fn paths_and_settings_survive_nesting_and_the_state() {
+        let settings = serde_json::json!({"timeout": 5})
+            .as_object()
+            .unwrap()
+            .clone();
+        let inner = Router::new("/b")
+            .get("/x", counted)
+            .with_settings(settings.clone());
+        let router: Router = Router::new("/a")
+            .nest(inner)
+            .post("/y", |_request| async { "y" })
+            .with_state(Count);
+        let routes = router.into_routes();
+        let seen: Vec<_> = (routes.iter())
+            .map(|route| (route.method.as_str(), route.path.as_str(), &route.settings))
+            .collect();
+        assert_eq!(
+            seen,
+            [("GET", "/a/b/x", &Some(settings)), ("POST", "/a/y", &None)]
+        );
+    }
 
     #[test]
     fn joins_prefix_and_path() {
