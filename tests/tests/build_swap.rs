@@ -302,7 +302,8 @@ fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured()
         "a swap keeps {per_swap} kB, more than its whole {library_kb} kB library"
     );
 
-    // An eighth build past the seven swaps is refused, naming the module and the bound.
+    // A ninth build (the first and seven swaps are kept) is refused, naming the module and
+    // the bound.
     install(directory.path(), &variant(8));
     server.signal("HUP");
     assert!(
