@@ -92,6 +92,14 @@ fn counter(server: &TestServer, name: &str) -> Option<f64> {
         .value(name, &[("module", "fixture_swap")])
 }
 
+/// `extension_build_info` of the build in `library`: 1 in use, 0 replaced, none never used.
+fn build_info(server: &TestServer, library: &Path) -> Option<f64> {
+    prometheus_text::scrape(&server.url("/metrics?format=prometheus")).value(
+        "extension_build_info",
+        &[("module", "fixture_swap"), ("sha256", &sha256_of(library))],
+    )
+}
+
 #[test]
 fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_the_old() {
     ensure_built();
@@ -101,6 +109,8 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
     let url = server.url("/api/v1/users");
     assert_eq!(answer(&client(), &url), Ok("old".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(0.0));
+    assert_eq!(build_info(&server, &old), Some(1.0));
+    assert_eq!(build_info(&server, &new), None);
 
     // A slow request in the handler when the build is swapped: its response hook runs on
     // the build it started on.
@@ -205,6 +215,12 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
     assert!(log.contains("swapped module `fixture_swap`"), "{log}");
     assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(0.0));
+    assert_eq!(
+        build_info(&server, &old),
+        Some(0.0),
+        "replaced, still loaded"
+    );
+    assert_eq!(build_info(&server, &new), Some(1.0), "in use");
 }
 
 #[test]
@@ -242,6 +258,8 @@ fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_ser
     }
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(0.0));
+    assert_eq!(build_info(&server, &old), Some(1.0), "still in use");
+    assert_eq!(build_info(&server, &failing), None, "never in use");
 
     // A build that starts is swapped in after the rollback.
     install(directory.path(), &new);
@@ -254,6 +272,9 @@ fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_ser
     assert_eq!(answer(&client(), &url), Ok("new".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
+    assert_eq!(build_info(&server, &new), Some(1.0));
+    assert_eq!(build_info(&server, &old), Some(0.0));
+    assert_eq!(build_info(&server, &failing), None);
 }
 
 #[test]
