@@ -348,3 +348,95 @@ fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured()
     assert_eq!(answer(&client(), &url), Ok("old".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(7.0));
 }
+
+#[test]
+fn a_hundred_swaps_between_two_builds_under_load_fail_no_request_and_keep_no_memory() {
+    ensure_built();
+    let (old, new) = (build("old"), build("new"));
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let url = server.url("/api/v1/users");
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, stop) = (url.clone(), stop.clone());
+            thread::spawn(move || {
+                let http = client();
+                let mut failures = Vec::new();
+                let mut served = 0;
+                // Bounded: at most 5,000 requests per thread.
+                for _ in 0..5_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match answer(&http, &url) {
+                        Ok(build) if build == "old" || build == "new" => served += 1,
+                        Ok(other) => failures.push(format!("x-build: {other}")),
+                        Err(error) => failures.push(error),
+                    }
+                }
+                (served, failures)
+            })
+        })
+        .collect();
+    // Going back to a build this process opened reuses it: two builds make any number of
+    // swaps within the bound.
+    const SWAPS: usize = 100;
+    let mut rss_after_ten = 0;
+    for swap in 1..=SWAPS {
+        let (library, expected) = if swap % 2 == 1 {
+            (&new, "new")
+        } else {
+            (&old, "old")
+        };
+        install(directory.path(), library);
+        server.signal("HUP");
+        assert!(
+            server.wait_for_log_count("configuration reloaded", swap, Duration::from_secs(30)),
+            "swap {swap} did not finish:\n{}",
+            server.log()
+        );
+        assert_eq!(
+            answer(&client(), &url),
+            Ok(expected.to_string()),
+            "after swap {swap}"
+        );
+        if swap == 10 {
+            rss_after_ten = server.rss_kb();
+        }
+    }
+    let rss_after = server.rss_kb();
+    stop.store(true, Ordering::Relaxed);
+    let mut served = 0;
+    for worker in workers {
+        let (count, failures) = worker.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "requests failed during the swaps: {failures:?}"
+        );
+        served += count;
+    }
+    let growth = rss_after.saturating_sub(rss_after_ten);
+    println!(
+        "{SWAPS} swaps under load: {served} requests, 0 failed; VmRSS after 10 swaps \
+         {rss_after_ten} kB, after {SWAPS}: {rss_after} kB"
+    );
+    assert_eq!(
+        counter(&server, "extension_swaps_total"),
+        Some(SWAPS as f64)
+    );
+    // Two builds are mapped however many swaps: a build opened again per swap would keep
+    // about a megabyte each (see the test above).
+    assert!(
+        growth < 1024,
+        "VmRSS grew by {growth} kB over {} swaps between two builds",
+        SWAPS - 10
+    );
+    let copies = fs::read_dir(directory.path().join(".beginnings"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        copies, 1,
+        "one copy: the new build (the old one opened from its own name)"
+    );
+}
