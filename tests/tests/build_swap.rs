@@ -92,6 +92,14 @@ fn counter(server: &TestServer, name: &str) -> Option<f64> {
         .value(name, &[("module", "fixture_swap")])
 }
 
+/// `extension_build_info` of the build in `library`: 1 in use, 0 replaced, none never used.
+fn build_info(server: &TestServer, library: &Path) -> Option<f64> {
+    prometheus_text::scrape(&server.url("/metrics?format=prometheus")).value(
+        "extension_build_info",
+        &[("module", "fixture_swap"), ("sha256", &sha256_of(library))],
+    )
+}
+
 #[test]
 fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_the_old() {
     ensure_built();
@@ -101,6 +109,8 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
     let url = server.url("/api/v1/users");
     assert_eq!(answer(&client(), &url), Ok("old".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(0.0));
+    assert_eq!(build_info(&server, &old), Some(1.0));
+    assert_eq!(build_info(&server, &new), None);
 
     // A slow request in the handler when the build is swapped: its response hook runs on
     // the build it started on.
@@ -205,6 +215,12 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
     assert!(log.contains("swapped module `fixture_swap`"), "{log}");
     assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(0.0));
+    assert_eq!(
+        build_info(&server, &old),
+        Some(0.0),
+        "replaced, still loaded"
+    );
+    assert_eq!(build_info(&server, &new), Some(1.0), "in use");
 }
 
 #[test]
@@ -242,6 +258,8 @@ fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_ser
     }
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(0.0));
+    assert_eq!(build_info(&server, &old), Some(1.0), "still in use");
+    assert_eq!(build_info(&server, &failing), None, "never in use");
 
     // A build that starts is swapped in after the rollback.
     install(directory.path(), &new);
@@ -254,6 +272,9 @@ fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_ser
     assert_eq!(answer(&client(), &url), Ok("new".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
+    assert_eq!(build_info(&server, &new), Some(1.0));
+    assert_eq!(build_info(&server, &old), Some(0.0));
+    assert_eq!(build_info(&server, &failing), None);
 }
 
 #[test]
@@ -302,7 +323,8 @@ fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured()
         "a swap keeps {per_swap} kB, more than its whole {library_kb} kB library"
     );
 
-    // An eighth build past the seven swaps is refused, naming the module and the bound.
+    // A ninth build (the first and seven swaps are kept) is refused, naming the module and
+    // the bound.
     install(directory.path(), &variant(8));
     server.signal("HUP");
     assert!(
@@ -325,4 +347,96 @@ fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured()
     );
     assert_eq!(answer(&client(), &url), Ok("old".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(7.0));
+}
+
+#[test]
+fn a_hundred_swaps_between_two_builds_under_load_fail_no_request_and_keep_no_memory() {
+    ensure_built();
+    let (old, new) = (build("old"), build("new"));
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let url = server.url("/api/v1/users");
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, stop) = (url.clone(), stop.clone());
+            thread::spawn(move || {
+                let http = client();
+                let mut failures = Vec::new();
+                let mut served = 0;
+                // Bounded: at most 5,000 requests per thread.
+                for _ in 0..5_000 {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    match answer(&http, &url) {
+                        Ok(build) if build == "old" || build == "new" => served += 1,
+                        Ok(other) => failures.push(format!("x-build: {other}")),
+                        Err(error) => failures.push(error),
+                    }
+                }
+                (served, failures)
+            })
+        })
+        .collect();
+    // Going back to a build this process opened reuses it: two builds make any number of
+    // swaps within the bound.
+    const SWAPS: usize = 100;
+    let mut rss_after_ten = 0;
+    for swap in 1..=SWAPS {
+        let (library, expected) = if swap % 2 == 1 {
+            (&new, "new")
+        } else {
+            (&old, "old")
+        };
+        install(directory.path(), library);
+        server.signal("HUP");
+        assert!(
+            server.wait_for_log_count("configuration reloaded", swap, Duration::from_secs(30)),
+            "swap {swap} did not finish:\n{}",
+            server.log()
+        );
+        assert_eq!(
+            answer(&client(), &url),
+            Ok(expected.to_string()),
+            "after swap {swap}"
+        );
+        if swap == 10 {
+            rss_after_ten = server.rss_kb();
+        }
+    }
+    let rss_after = server.rss_kb();
+    stop.store(true, Ordering::Relaxed);
+    let mut served = 0;
+    for worker in workers {
+        let (count, failures) = worker.join().unwrap();
+        assert!(
+            failures.is_empty(),
+            "requests failed during the swaps: {failures:?}"
+        );
+        served += count;
+    }
+    let growth = rss_after.saturating_sub(rss_after_ten);
+    println!(
+        "{SWAPS} swaps under load: {served} requests, 0 failed; VmRSS after 10 swaps \
+         {rss_after_ten} kB, after {SWAPS}: {rss_after} kB"
+    );
+    assert_eq!(
+        counter(&server, "extension_swaps_total"),
+        Some(SWAPS as f64)
+    );
+    // Two builds are mapped however many swaps: a build opened again per swap would keep
+    // about a megabyte each (see the test above).
+    assert!(
+        growth < 1024,
+        "VmRSS grew by {growth} kB over {} swaps between two builds",
+        SWAPS - 10
+    );
+    let copies = fs::read_dir(directory.path().join(".beginnings"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        copies, 1,
+        "one copy: the new build (the old one opened from its own name)"
+    );
 }

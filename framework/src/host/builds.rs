@@ -75,3 +75,58 @@ fn prepare_state_dir(state_dir: &Path) -> Result<PathBuf, LoadErrorKind> {
     check_directory(&real, "the state directory")?;
     Ok(real)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::copy_build;
+    use crate::host::LoadErrorKind;
+
+    #[test]
+    fn a_build_is_copied_under_its_digest_into_a_state_directory_made_for_it() {
+        let root = tempfile::tempdir().unwrap();
+        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let source = root.path().join("libm.so");
+        fs::write(&source, b"a build").unwrap();
+        let state = root.path().join("var/state");
+        let copy = copy_build(&source, &state, "m", "ab12").unwrap();
+        assert_eq!(copy, fs::canonicalize(&state).unwrap().join("m-ab12.so"));
+        assert_eq!(fs::read(&copy).unwrap(), b"a build");
+        for path in [&state, &copy] {
+            let mode = fs::metadata(path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o022, 0, "{} mode {mode:o}", path.display());
+        }
+        // The temporary name is gone; copying the same build again replaces the copy.
+        let names = || -> Vec<_> {
+            fs::read_dir(&state)
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect()
+        };
+        assert_eq!(names(), ["m-ab12.so"]);
+        assert_eq!(copy_build(&source, &state, "m", "ab12").unwrap(), copy);
+        assert_eq!(names(), ["m-ab12.so"]);
+    }
+
+    #[test]
+    fn a_state_directory_others_may_write_is_refused_before_anything_is_copied() {
+        let root = tempfile::tempdir().unwrap();
+        let source = root.path().join("libm.so");
+        fs::write(&source, b"a build").unwrap();
+        let state = root.path().join("state");
+        fs::create_dir(&state).unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o775)).unwrap();
+        let Err(LoadErrorKind::Unsafe { reason }) = copy_build(&source, &state, "m", "ab12") else {
+            panic!("a group-writable state directory was used")
+        };
+        assert!(
+            reason.starts_with("the state directory ")
+                && reason.contains("is writable by group or others (mode 775)"),
+            "{reason}"
+        );
+        assert_eq!(fs::read_dir(&state).unwrap().count(), 0);
+    }
+}

@@ -46,8 +46,7 @@ struct Build {
     library: Option<Library>,
 }
 
-/// Where a library opened: the build and whether it is one this process had not opened
-/// under that name before.
+/// An opened build: its root module and its digest.
 pub(crate) struct Opening {
     pub library: Library,
     pub sha256: String,

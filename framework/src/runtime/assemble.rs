@@ -43,6 +43,11 @@ impl Generation {
         let state_dir = super::state_dir_for(&config, directory);
         let extensions = host::load_all(&config.extensions, directory, &state_dir, &store)?;
         super::define_swap_counters(registry, &extensions);
+        if current_store.is_none() {
+            // The application's first generation: its builds are the ones in use. A
+            // reload's are once it is switched in.
+            super::record_builds(registry, &[], &extensions);
+        }
         for extension in &extensions {
             tracing::info!(
                 extension = %extension.name,

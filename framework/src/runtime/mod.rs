@@ -24,8 +24,8 @@ use crate::telemetry::metrics::Registry;
 
 pub use handle::ExtensionHandle;
 pub(crate) use reload::{
-    ReloadSource, define_swap_counters, newest_change, record_swaps, retire, start_extensions,
-    stop_extensions, warn_restart_needed,
+    ReloadSource, define_swap_counters, newest_change, record_builds, record_swaps, retire,
+    start_extensions, stop_extensions, warn_restart_needed,
 };
 
 /// A method of a route: its handler and the chain built for it at startup.

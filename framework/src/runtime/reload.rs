@@ -26,6 +26,10 @@ pub(crate) const SWAPS_TOTAL: &str = "extension_swaps_total";
 /// Counter, labelled `module`: new builds that failed their startup hook and were rolled
 /// back (the build in use kept serving).
 pub(crate) const ROLLBACKS_TOTAL: &str = "extension_rollbacks_total";
+/// Gauge, labelled `module` and `sha256`: 1 for the build of the module's library in use,
+/// 0 for a build a swap replaced (it stays loaded). At most the builds a process keeps of
+/// a library, per module.
+pub(crate) const BUILD_INFO: &str = "extension_build_info";
 
 /// What a reload rebuilds from: where the configuration is, the routes the application
 /// registered in code, and the command-line overrides.
@@ -168,9 +172,28 @@ fn roll_back(
     count(registry, ROLLBACKS_TOTAL, module);
 }
 
+/// Marks the builds `next` uses in [`BUILD_INFO`], and those only `previous` used as
+/// replaced.
+pub(crate) fn record_builds(
+    registry: &Registry,
+    previous: &[LoadedExtension],
+    next: &[LoadedExtension],
+) {
+    let next = builds(next);
+    let replaced = builds(previous)
+        .into_iter()
+        .filter(|build| !next.contains(build));
+    let help = "1 for the build of the module's library in use, 0 for one a swap replaced";
+    for ((module, sha256), in_use) in replaced.map(|b| (b, 0)).chain(next.iter().map(|b| (*b, 1))) {
+        let name = series_name(BUILD_INFO, &[("module", module), ("sha256", sha256)]);
+        registry.gauge_set(registry.define_gauge(&name, help), in_use);
+    }
+}
+
 /// After `next` replaced `previous`: logs and counts every module whose build changed.
 pub(crate) fn record_swaps(previous: &Generation, next: &Generation) {
     let registry = next.store.registry();
+    record_builds(registry, &previous.extensions, &next.extensions);
     for (module, old, new) in swapped(&previous.extensions, &next.extensions) {
         tracing::info!(
             target: "beginnings::reload",
