@@ -44,7 +44,8 @@ pub struct ServeOptions {
     /// Log no line per request, whatever `app.access_log` says.
     #[arg(long)]
     pub no_access_log: bool,
-    /// Reload when a configuration file changes (as SIGHUP does).
+    /// Reload when a configuration file or an extension library in use changes (as SIGHUP
+    /// does).
     #[arg(long)]
     pub watch: bool,
 }

@@ -440,3 +440,33 @@ fn a_hundred_swaps_between_two_builds_under_load_fail_no_request_and_keep_no_mem
         "one copy: the new build (the old one opened from its own name)"
     );
 }
+
+#[test]
+fn serve_watch_swaps_in_a_new_build_when_it_is_installed_without_a_signal() {
+    ensure_built();
+    let (old, new) = (build("old"), build("new"));
+    let directory = extensions_dir(&old);
+    let server = TestServer::start_with(
+        CONFIG,
+        &[
+            "--extensions-dir",
+            directory.path().to_str().unwrap(),
+            "--watch",
+        ],
+    );
+    let url = server.url("/api/v1/users");
+    assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+    // Installed by a rename, as an operator would: no signal, no configuration edit.
+    install(directory.path(), &new);
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(15)),
+        "--watch did not reload after the library changed:\n{}",
+        server.log()
+    );
+    assert_eq!(answer(&client(), &url), Ok("new".to_string()));
+    assert!(
+        server
+            .log()
+            .contains("a configuration file or a library changed")
+    );
+}

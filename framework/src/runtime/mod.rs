@@ -24,7 +24,7 @@ use crate::telemetry::metrics::Registry;
 
 pub use handle::ExtensionHandle;
 pub(crate) use reload::{
-    ReloadSource, define_swap_counters, newest_change, record_builds, record_swaps, retire,
+    ReloadSource, define_swap_counters, file_stamps, record_builds, record_swaps, retire,
     start_extensions, stop_extensions, warn_restart_needed,
 };
 
@@ -69,9 +69,14 @@ impl Generation {
         &self.config.app
     }
 
-    /// The files the configuration was read from, watched by `serve --watch`.
-    pub fn files(&self) -> &[PathBuf] {
-        &self.config.files
+    /// What `serve --watch` watches: the files the configuration was read from and the
+    /// extension libraries in use, so installing a new build reloads as editing does.
+    pub fn watched_files(&self) -> Vec<PathBuf> {
+        let libraries = self.extensions.iter().map(|e| e.library.clone());
+        let mut files: Vec<PathBuf> = self.config.files.iter().cloned().chain(libraries).collect();
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// The chain a 404 (`template` none) or a 405 on `path` passes through.

@@ -290,16 +290,18 @@ pub(crate) fn warn_restart_needed(old: &AppConfig, new: &AppConfig) {
     }
 }
 
-/// The latest modification time among `files` (a missing file counts as changed).
-pub(crate) fn newest_change(files: &[PathBuf]) -> Option<SystemTime> {
+/// What `serve --watch` compares between two looks at `files`: each file's identity and
+/// modification time. A library installed by a rename is a new file (another inode) even
+/// when its modification time is older than the one it replaced; a missing file counts too.
+pub(crate) fn file_stamps(files: &[PathBuf]) -> Vec<Option<(u64, u64, SystemTime)>> {
+    use std::os::unix::fs::MetadataExt;
     files
         .iter()
         .map(|file| {
-            std::fs::metadata(file)
-                .and_then(|m| m.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH)
+            let metadata = std::fs::metadata(file).ok()?;
+            Some((metadata.dev(), metadata.ino(), metadata.modified().ok()?))
         })
-        .max()
+        .collect()
 }
 
 #[cfg(test)]

@@ -134,7 +134,8 @@ impl Server {
         }
     }
 
-    /// Reload whenever one of the configuration's files changes (checked every second).
+    /// Reload whenever one of the configuration's files or an extension library in use
+    /// changes (checked every second).
     pub fn watch_config(mut self, watch: bool) -> Self {
         self.watch = watch;
         self

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use super::Reloader;
 use super::connection::Stop;
 use super::handover::Handover;
-use crate::runtime::newest_change;
+use crate::runtime::file_stamps;
 
 /// The signal streams, registered as soon as the server asks for them so a signal sent
 /// right after `listening on` was printed is not handled the default way (which ends the
@@ -142,20 +142,29 @@ async fn termination(terminate: &mut Terminate) {
     }
 }
 
-/// Reloads when a file of the configuration in force changes, until the server stops.
+/// Reloads when a file of the configuration in force or a library in use changes, until
+/// the server stops.
 pub(crate) fn reload_on_change(reloader: Reloader, mut stopping: watch::Receiver<Stop>) {
     tokio::spawn(async move {
-        let files = || reloader.state.current.load().files().to_vec();
-        let mut seen = newest_change(&files());
+        let files = || reloader.state.current.load().watched_files();
+        let mut watched = files();
+        let mut seen = file_stamps(&watched);
         loop {
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
                 _ = stopping.changed() => return,
             }
-            let now = newest_change(&files());
+            let now_watched = files();
+            let now = file_stamps(&now_watched);
+            // A reload that named other files watches those from now on; that alone is no
+            // change to reload for.
+            if now_watched != watched {
+                (watched, seen) = (now_watched, now);
+                continue;
+            }
             if now != seen {
                 seen = now;
-                tracing::info!("configuration changed: reloading");
+                tracing::info!("a configuration file or a library changed: reloading");
                 report(reloader.reload().await);
             }
         }
