@@ -469,4 +469,25 @@ fn serve_watch_swaps_in_a_new_build_when_it_is_installed_without_a_signal() {
             .log()
             .contains("a configuration file or a library changed")
     );
+    // `/metrics` says which build runs, the ABI it was made for and when it was opened.
+    let abi = beginnings::inspect_library(&new)
+        .expect("the build inspects")
+        .abi;
+    let sha256 = sha256_of(&new);
+    let labels = [
+        ("module", "fixture_swap"),
+        ("sha256", &sha256),
+        ("abi", &abi),
+    ];
+    let opened = prometheus_text::scrape(&server.url("/metrics?format=prometheus"))
+        .value("extension_build_loaded_at_seconds", &labels)
+        .expect("the build in use has its load time");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as f64;
+    assert!(
+        now - 120.0 < opened && opened <= now,
+        "opened at {opened}, now {now}"
+    );
 }

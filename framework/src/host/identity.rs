@@ -8,6 +8,7 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use parking_lot::Mutex;
 
@@ -44,12 +45,17 @@ struct Build {
     /// open would keep a little memory for good); `None` when it was refused after it was
     /// mapped, and opening the same path again fails the same way.
     library: Option<Library>,
+    /// When this process opened it.
+    opened_at: SystemTime,
 }
 
-/// An opened build: its root module and its digest.
+/// An opened build: its root module, its digest, the ABI it was built for and when this
+/// process opened it (a build opened again keeps its first time).
 pub(crate) struct Opening {
     pub library: Library,
     pub sha256: String,
+    pub abi: String,
+    pub opened_at: SystemTime,
 }
 
 /// Opens the library of `module` at `path`, which [`library::judge`] accepted as `judged`:
@@ -66,9 +72,11 @@ pub(crate) fn open(
         .ok()
         .filter(fs::Metadata::is_file)
         .map(|metadata| (metadata.dev(), metadata.ino()));
-    let opening = |library| Opening {
+    let opening = |library, opened_at| Opening {
         library,
         sha256: judged.sha256.clone(),
+        abi: judged.note.abi.to_string(),
+        opened_at,
     };
     // Held while a build is copied and opened: two reloads at once (of two applications)
     // must not open two builds under one name past the bound.
@@ -83,6 +91,7 @@ pub(crate) fn open(
     });
     let Some(index) = known else {
         let library = library::open(path, &judged.note)?;
+        let opened_at = SystemTime::now();
         // Only a library that opened is remembered: one refused after `dlopen` may stay
         // mapped, but opening it again fails the same way rather than serving another build.
         if let Some(file) = file {
@@ -93,16 +102,19 @@ pub(crate) fn open(
                     file,
                     opened_from: path.to_path_buf(),
                     library: Some(library),
+                    opened_at,
                 }],
             });
         }
-        return Ok(opening(library));
+        return Ok(opening(library, opened_at));
     };
     let record = &mut opened[index];
     if let Some(build) = record.builds.iter().find(|b| b.sha256 == judged.sha256) {
+        let opened_at = build.opened_at;
         return match build.library {
-            Some(library) => Ok(opening(library)),
-            None => library::open(&build.opened_from, &judged.note).map(opening),
+            Some(library) => Ok(opening(library, opened_at)),
+            None => library::open(&build.opened_from, &judged.note)
+                .map(|library| opening(library, opened_at)),
         };
     }
     if record.builds.len() >= BUILDS_KEPT_PER_MODULE {
@@ -127,11 +139,13 @@ pub(crate) fn open(
             reason: format!("{}: {e}", copy.display()),
         })?;
     let library = library::open(&copy, &copied.note);
+    let opened_at = SystemTime::now();
     record.builds.push(Build {
         sha256: copied.sha256,
         file,
         opened_from: copy.clone(),
         library: library.as_ref().ok().copied(),
+        opened_at,
     });
     tracing::info!(
         target: "beginnings::loader",
@@ -140,5 +154,5 @@ pub(crate) fn open(
         builds = record.builds.len(),
         "new build of a loaded library opened beside the old one"
     );
-    library.map(opening)
+    library.map(|library| opening(library, opened_at))
 }

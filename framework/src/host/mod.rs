@@ -42,6 +42,10 @@ pub struct LoadedExtension {
     pub library: PathBuf,
     /// The SHA-256 of the build its instance was created from (in lowercase hex).
     pub sha256: String,
+    /// The ABI version that build was made for (`1.2`).
+    pub abi: String,
+    /// When this process opened that build.
+    pub loaded_at: std::time::SystemTime,
     pub(crate) instance: ExtensionInstance,
     /// Lower runs earlier; equal priorities keep the listed order.
     pub priority: i64,
@@ -143,12 +147,22 @@ pub fn load_all(
             }));
             continue;
         }
-        let (library, sha256) = match libraries.get(entry.module.as_str()) {
-            Some(Ok(opening)) => (opening.library, opening.sha256.clone()),
+        let (library, sha256, abi, loaded_at) = match libraries.get(entry.module.as_str()) {
+            Some(Ok(opening)) => (
+                opening.library,
+                opening.sha256.clone(),
+                opening.abi.clone(),
+                opening.opened_at,
+            ),
             Some(Err(())) => continue,
             None => match identity::open(&path, &entry.module, &judged, state_dir) {
                 Ok(opening) => {
-                    let opened = (opening.library, opening.sha256.clone());
+                    let opened = (
+                        opening.library,
+                        opening.sha256.clone(),
+                        opening.abi.clone(),
+                        opening.opened_at,
+                    );
                     libraries.insert(&entry.module, Ok(opening));
                     opened
                 }
@@ -184,6 +198,8 @@ pub fn load_all(
             name: entry.name.clone(),
             library: path,
             sha256,
+            abi,
+            loaded_at,
             instance,
             priority: host_settings.priority,
             breaker: host_settings.breaker,

@@ -30,6 +30,9 @@ pub(crate) const ROLLBACKS_TOTAL: &str = "extension_rollbacks_total";
 /// 0 for a build a swap replaced (it stays loaded). At most the builds a process keeps of
 /// a library, per module.
 pub(crate) const BUILD_INFO: &str = "extension_build_info";
+/// Gauge, labelled `module`, `sha256` and `abi` (the ABI version the build was made for):
+/// when this process opened the build, in seconds since the Unix epoch.
+pub(crate) const BUILD_LOADED_AT: &str = "extension_build_loaded_at_seconds";
 
 /// What a reload rebuilds from: where the configuration is, the routes the application
 /// registered in code, and the command-line overrides.
@@ -177,9 +180,9 @@ fn roll_back(
 pub(crate) fn record_builds(
     registry: &Registry,
     previous: &[LoadedExtension],
-    next: &[LoadedExtension],
+    next_extensions: &[LoadedExtension],
 ) {
-    let next = builds(next);
+    let next = builds(next_extensions);
     let replaced = builds(previous)
         .into_iter()
         .filter(|build| !next.contains(build));
@@ -187,6 +190,20 @@ pub(crate) fn record_builds(
     for ((module, sha256), in_use) in replaced.map(|b| (b, 0)).chain(next.iter().map(|b| (*b, 1))) {
         let name = series_name(BUILD_INFO, &[("module", module), ("sha256", sha256)]);
         registry.gauge_set(registry.define_gauge(&name, help), in_use);
+    }
+    // The builds in use: their ABI and when they were opened (a replaced build keeps its
+    // series from when it was in use).
+    for extension in next_extensions {
+        let labels = [
+            ("module", module_of(&extension.name)),
+            ("sha256", extension.sha256.as_str()),
+            ("abi", extension.abi.as_str()),
+        ];
+        let since_epoch = extension.loaded_at.duration_since(SystemTime::UNIX_EPOCH);
+        let seconds = since_epoch.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let help = "when the process opened the build (seconds since the Unix epoch)";
+        let name = series_name(BUILD_LOADED_AT, &labels);
+        registry.gauge_set(registry.define_gauge(&name, help), seconds);
     }
 }
 
