@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::bench::{self, BenchOptions};
 use crate::options::{BuildOptions, ServeOptions, ShowOptions};
 use crate::serve::{init_logging, serve};
-use crate::{check, inspect, new, routes, show};
+use crate::{check, ext_status, inspect, new, routes, show};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -66,6 +66,12 @@ pub enum ExtCommand {
         /// The library, e.g. target/debug/libsecurity.so.
         file: PathBuf,
     },
+    /// Show the extension builds a running server uses, from its metrics: per module the
+    /// build in use (sha256, ABI, when opened), the builds swaps replaced, swaps and rollbacks.
+    Status {
+        /// The server's metrics route, e.g. http://127.0.0.1:8000/metrics.
+        url: String,
+    },
 }
 
 /// Parses the command line. A usage error exits 1 like every other failure (clap would use
@@ -97,6 +103,9 @@ pub fn run(command: &Command, routers: impl FnOnce() -> Vec<Router>) -> ExitCode
         Command::Routes(options) => routes::routes(options, routers()),
         Command::Config(ConfigCommand::Show(options)) => show::show(options),
         Command::Ext(ExtCommand::Inspect { file }) => Ok(inspect::inspect(file)),
+        Command::Ext(ExtCommand::Status { url }) => {
+            ext_status::status(url).map_err(anyhow::Error::msg)
+        }
         Command::Bench(options) => bench::bench(options),
         Command::New(NewCommand::Extension { name, dir, sdk }) => {
             new::new_extension(name, dir, sdk.as_deref()).map(|root| {

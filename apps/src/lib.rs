@@ -5,6 +5,7 @@
 mod bench;
 mod check;
 mod cli;
+mod ext_status;
 mod inspect;
 mod new;
 mod options;

@@ -490,4 +490,19 @@ fn serve_watch_swaps_in_a_new_build_when_it_is_installed_without_a_signal() {
         now - 120.0 < opened && opened <= now,
         "opened at {opened}, now {now}"
     );
+
+    // `beginnings ext status` reads the same from the running server.
+    let output = Command::new(build_dir().join("beginnings"))
+        .args(["ext", "status", &server.url("/metrics")])
+        .output()
+        .expect("beginnings runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let errors = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{text}\n{errors}");
+    assert!(text.contains("module fixture_swap\n"), "{text}");
+    let in_use = format!("in use    sha256 {sha256}  abi {abi}  opened ");
+    assert!(text.contains(&in_use), "{text}");
+    let replaced = format!("replaced  sha256 {} (still loaded)", sha256_of(&old));
+    assert!(text.contains(&replaced), "{text}");
+    assert!(text.contains("swaps 1  rollbacks 0"), "{text}");
 }
