@@ -185,28 +185,24 @@ where
     let mut closing = false;
     // Set when the connection was told to close for idling: by then it must have closed.
     let mut close_by: Option<(Instant, Duration)> = None;
-    // Draining, on a connection whose first request has not started: its bytes may already
-    // be on their way (a client that connected just before the listener closed, or to a
-    // socket handed over to a new process), and closing now would reset it unanswered. It
-    // is told to close once that request starts (hyper then answers it and closes), or when
-    // the header-read timeout says the client sends nothing.
-    let mut close_after_first = false;
-    if *stop.borrow_and_update() != Stop::Serve {
-        if activity.served.load(Ordering::Relaxed) {
+    let mut draining = *stop.borrow_and_update() != Stop::Serve;
+    loop {
+        // Draining closes a connection once it has a request: hyper answers the one in hand
+        // and closes. One whose first request has not started may have its bytes on the way
+        // (a client that connected just before the listener closed, or to a socket handed
+        // over to a new process); closing it now would reset it unanswered, so it waits for
+        // that request, or for the header-read timeout to say the client sends nothing.
+        if draining && !closing && activity.served.load(Ordering::Relaxed) {
             graceful(connection.as_mut());
             closing = true;
-        } else {
-            close_after_first = true;
         }
-    }
-    loop {
         let timeout = waits.current(&activity);
         let check = async {
             match (close_by, timeout, closing) {
                 (Some((deadline, _)), _, _) => {
                     tokio::time::sleep_until(deadline.into()).await;
                 }
-                _ if close_after_first => {
+                _ if draining && !closing => {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 (None, Some(timeout), false) => {
@@ -226,31 +222,10 @@ where
                 if now == Stop::Abort {
                     return None;
                 }
-                if !closing && !close_after_first {
-                    if activity.served.load(Ordering::Relaxed) {
-                        graceful(connection.as_mut());
-                        closing = true;
-                    } else {
-                        close_after_first = true;
-                    }
-                }
+                draining = true;
             }
             () = check => {
-                if close_after_first {
-                    // Silent past the header-read timeout: there is nothing to answer.
-                    let silent = matches!(
-                        (timeout, activity.idle_for()),
-                        (Some(timeout), Some(idle)) if idle >= timeout
-                    );
-                    if activity.served.load(Ordering::Relaxed) || silent {
-                        close_after_first = false;
-                        graceful(connection.as_mut());
-                        closing = true;
-                        if let (true, Some(timeout)) = (silent, timeout) {
-                            close_by = Some((Instant::now() + timeout, timeout));
-                        }
-                    }
-                } else if let Some((_, allowed)) = close_by {
+                if let Some((_, allowed)) = close_by {
                     if activity.quiet_for(allowed) {
                         tracing::debug!(?allowed, "the client did not finish closing; dropped");
                         return None;

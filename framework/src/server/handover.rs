@@ -15,7 +15,6 @@ use std::ffi::OsString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use command_fds::{CommandFdExt, FdMapping};
@@ -116,20 +115,15 @@ fn program() -> std::io::Result<PathBuf> {
     })
 }
 
-/// The sockets this process was handed at start, each taken once: descriptors are the
-/// process's, so two servers in it must not both adopt one.
+/// The sockets this process was handed at start (read from the environment on first use),
+/// each taken once: descriptors are the process's, so two servers in it must not both
+/// adopt one.
 static INHERITED: Mutex<Option<listenfd::ListenFd>> = Mutex::new(None);
-static READ_ENVIRONMENT: AtomicBool = AtomicBool::new(false);
 
 /// The listening socket handed over at `index` (0 the server's, 1 the metrics'), if any.
 pub(crate) fn inherited(index: usize) -> std::io::Result<Option<TcpListener>> {
     let mut inherited = INHERITED.lock();
-    if !READ_ENVIRONMENT.swap(true, Ordering::SeqCst) {
-        *inherited = Some(listenfd::ListenFd::from_env());
-    }
-    let Some(fds) = inherited.as_mut() else {
-        return Ok(None);
-    };
+    let fds = inherited.get_or_insert_with(listenfd::ListenFd::from_env);
     let Some(listener) = fds.take_tcp_listener(index)? else {
         return Ok(None);
     };
