@@ -10,9 +10,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 mod in_process;
+mod load;
 pub mod prometheus_text;
 
 pub use in_process::{InProcessServer, app_from_yaml};
+pub use load::Load;
 
 /// Built with `-C panic=abort`, which a profile cannot set for one package.
 const ABORT_FIXTURE: &str = "fixture_abort";

@@ -6,13 +6,11 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use beginnings_tests::{
-    TestServer, build_dir, client, ensure_built, prometheus_text, workspace_root,
+    Load, TestServer, build_dir, client, ensure_built, prometheus_text, workspace_root,
 };
 
 const LIBRARY: &str = "libfixture_swap.so";
@@ -118,34 +116,15 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
     let slow = thread::spawn(move || answer(&client(), &slow_url));
     assert!(server.wait_for_log_count("slow request sleeping", 1, Duration::from_secs(10)));
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let served = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let (url, stop, served) = (url.clone(), stop.clone(), served.clone());
-            thread::spawn(move || {
-                let http = client();
-                let mut answers = Vec::new();
-                // Bounded: at most 400 requests per thread.
-                for _ in 0..400 {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    answers.push(answer(&http, &url));
-                    served.fetch_add(1, Ordering::Relaxed);
-                }
-                answers
-            })
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while served.load(Ordering::Relaxed) < 100 {
-        assert!(
-            Instant::now() < deadline,
-            "the workers were not served before the swap"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    // Four clients, each at most 400 requests.
+    let load_url = url.clone();
+    let load = Load::start(4, 400, client, move |http: &reqwest::blocking::Client| {
+        answer(http, &load_url)
+    });
+    assert!(
+        load.wait_for(100, Duration::from_secs(30)),
+        "the workers were not served before the swap"
+    );
     install(directory.path(), &new);
     server.signal("HUP");
     assert!(
@@ -159,15 +138,10 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
         assert_eq!(answer(&http, &url), Ok("new".to_string()));
     }
     // The workers go on until each has had answers from the new build, or their bound.
-    let at_swap = served.load(Ordering::Relaxed);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while served.load(Ordering::Relaxed) < at_swap + 100 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(5));
-    }
-    stop.store(true, Ordering::Relaxed);
+    // Not asserted: a thread that reached its bound sends no more.
+    let _ = load.wait_for(load.sent() + 100, Duration::from_secs(30));
     let mut seen = [0usize; 2];
-    for worker in workers {
-        let answers = worker.join().unwrap();
+    for answers in load.finish() {
         let failures: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
         assert!(
             failures.is_empty(),
@@ -356,29 +330,18 @@ fn a_hundred_swaps_between_two_builds_under_load_fail_no_request_and_keep_no_mem
     let directory = extensions_dir(&old);
     let server = start(directory.path());
     let url = server.url("/api/v1/users");
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let (url, stop) = (url.clone(), stop.clone());
-            thread::spawn(move || {
-                let http = client();
-                let mut failures = Vec::new();
-                let mut served = 0;
-                // Bounded: at most 5,000 requests per thread.
-                for _ in 0..5_000 {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    match answer(&http, &url) {
-                        Ok(build) if build == "old" || build == "new" => served += 1,
-                        Ok(other) => failures.push(format!("x-build: {other}")),
-                        Err(error) => failures.push(error),
-                    }
-                }
-                (served, failures)
-            })
-        })
-        .collect();
+    // Four clients, each at most 5,000 requests; an answer from neither build is a failure.
+    let load_url = url.clone();
+    let load = Load::start(
+        4,
+        5_000,
+        client,
+        move |http: &reqwest::blocking::Client| match answer(http, &load_url) {
+            Ok(build) if build == "old" || build == "new" => Ok(()),
+            Ok(other) => Err(format!("x-build: {other}")),
+            Err(error) => Err(error),
+        },
+    );
     // Going back to a build this process opened reuses it: two builds make any number of
     // swaps within the bound.
     const SWAPS: usize = 100;
@@ -406,16 +369,13 @@ fn a_hundred_swaps_between_two_builds_under_load_fail_no_request_and_keep_no_mem
         }
     }
     let rss_after = server.rss_kb();
-    stop.store(true, Ordering::Relaxed);
-    let mut served = 0;
-    for worker in workers {
-        let (count, failures) = worker.join().unwrap();
-        assert!(
-            failures.is_empty(),
-            "requests failed during the swaps: {failures:?}"
-        );
-        served += count;
-    }
+    let outcomes: Vec<Result<(), String>> = load.finish().into_iter().flatten().collect();
+    let failures: Vec<&String> = outcomes.iter().filter_map(|o| o.as_ref().err()).collect();
+    assert!(
+        failures.is_empty(),
+        "requests failed during the swaps: {failures:?}"
+    );
+    let served = outcomes.len();
     let growth = rss_after.saturating_sub(rss_after_ten);
     println!(
         "{SWAPS} swaps under load: {served} requests, 0 failed; VmRSS after 10 swaps \

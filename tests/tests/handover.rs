@@ -4,12 +4,10 @@
 //! in-memory shared store held starts empty in the new process (documented). A new binary
 //! that cannot start leaves the old process serving.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use beginnings_tests::{TestServer, build_dir, client};
+use beginnings_tests::{Load, TestServer, build_dir, client};
 
 const CONFIG: &str = r#"
 app:
@@ -55,6 +53,16 @@ fn successor_pid(log: &str) -> Option<u32> {
         .ok()
 }
 
+/// A client that opens a new connection for every request: a kept-alive connection to the
+/// old process is closed by its drain between requests, which a client may race.
+fn one_connection_per_request() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
 fn status_for(url: &str, client_id: &str) -> u16 {
     client()
         .get(url)
@@ -73,44 +81,21 @@ fn usr2_hands_the_socket_over_without_a_failed_request_and_the_old_process_exits
     assert_eq!(status_for(&slow, "spent"), 200);
     assert_eq!(status_for(&slow, "spent"), 429);
 
-    // Four clients, each a new connection per request (a kept-alive connection to the old
-    // process is closed by its drain between requests, which a client may race): bounded
-    // by count and by the stop flag.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (answered, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    // Four clients, each a new connection per request, at most 20,000 requests each.
     let health = old.url("/health");
-    let clients: Vec<_> = (0..4)
-        .map(|_| {
-            let (stop, answered, failed) = (stop.clone(), answered.clone(), failed.clone());
-            let health = health.clone();
-            thread::spawn(move || {
-                let http = reqwest::blocking::Client::builder()
-                    .pool_max_idle_per_host(0)
-                    .timeout(Duration::from_secs(10))
-                    .build()
-                    .unwrap();
-                let mut failures = Vec::new();
-                for _ in 0..20_000 {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    match http.get(&health).send() {
-                        Ok(response) if response.status().is_success() => {
-                            answered.fetch_add(1, Ordering::Relaxed);
-                        }
-                        other => {
-                            failed.fetch_add(1, Ordering::Relaxed);
-                            failures.push(format!("{other:?}"));
-                        }
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
-    while answered.load(Ordering::Relaxed) < 200 {
-        thread::sleep(Duration::from_millis(10));
-    }
+    let load = Load::start(
+        4,
+        20_000,
+        one_connection_per_request,
+        move |http| match http.get(&health).send() {
+            Ok(response) if response.status().is_success() => None,
+            other => Some(format!("{other:?}")),
+        },
+    );
+    assert!(
+        load.wait_for(200, Duration::from_secs(30)),
+        "the clients were not served before the handover"
+    );
 
     old.signal("USR2");
     assert!(
@@ -131,21 +116,14 @@ fn usr2_hands_the_socket_over_without_a_failed_request_and_the_old_process_exits
         old.log()
     );
     // The load goes on against the new process alone for a while.
-    let after_exit = answered.load(Ordering::Relaxed);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while answered.load(Ordering::Relaxed) < after_exit + 200 && Instant::now() < deadline {
-        thread::sleep(Duration::from_millis(10));
-    }
-    stop.store(true, Ordering::Relaxed);
-    let failures: Vec<String> = clients
-        .into_iter()
-        .flat_map(|client| client.join().unwrap())
-        .collect();
-    let served_after = answered.load(Ordering::Relaxed) - after_exit;
+    let after_exit = load.sent();
+    let _ = load.wait_for(after_exit + 200, Duration::from_secs(10));
+    let sent = load.sent();
+    let served_after = sent - after_exit;
+    let failures: Vec<String> = load.finish().into_iter().flatten().flatten().collect();
     println!(
-        "handover under load: {} answered, {} failed, {served_after} after the old process exited",
-        answered.load(Ordering::Relaxed),
-        failed.load(Ordering::Relaxed)
+        "handover under load: {sent} sent, {} failed, {served_after} after the old process exited",
+        failures.len()
     );
     assert!(failures.is_empty(), "failed requests: {failures:?}");
     assert!(

@@ -1,13 +1,11 @@
 //! Signals, black-box: SIGTERM drains, SIGHUP reloads (and keeps the old configuration when
 //! the new one is broken), memory stays bounded over many reloads.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use beginnings_tests::TestServer as Proc;
-use beginnings_tests::client;
+use beginnings_tests::{Load, client};
 
 fn config(security_headers: bool) -> String {
     format!(
@@ -73,40 +71,23 @@ fn sighup_swaps_a_changed_pattern_without_dropping_a_request() {
     let server = Proc::start(&config(true));
     let url = server.url("/api/v1/users");
     assert!(has_security_headers(&client().get(&url).send().unwrap()));
+    let url_for_load = url.clone();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let served = Arc::new(AtomicUsize::new(0));
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            let (url, stop, served) = (url.clone(), stop.clone(), served.clone());
-            thread::spawn(move || {
-                let http = client();
-                let mut failures = Vec::new();
-                // Bounded: at most 200 requests per thread.
-                for _ in 0..200 {
-                    if stop.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    match http.get(&url).send() {
-                        Ok(response) if response.status() == 200 => {
-                            served.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Ok(response) => failures.push(format!("status {}", response.status())),
-                        Err(error) => failures.push(error.to_string()),
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while served.load(Ordering::Relaxed) < 100 {
-        assert!(
-            Instant::now() < deadline,
-            "the workers were not served before the reload"
-        );
-        thread::sleep(Duration::from_millis(5));
-    }
+    // Four clients, each at most 200 requests; any answer but 200 is a failure.
+    let load = Load::start(
+        4,
+        200,
+        client,
+        move |http: &reqwest::blocking::Client| match http.get(&url_for_load).send() {
+            Ok(response) if response.status() == 200 => None,
+            Ok(response) => Some(format!("status {}", response.status())),
+            Err(error) => Some(error.to_string()),
+        },
+    );
+    assert!(
+        load.wait_for(100, Duration::from_secs(30)),
+        "the workers were not served before the reload"
+    );
     server.write_config(&config(false));
     server.signal("HUP");
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -119,11 +100,8 @@ fn sighup_swaps_a_changed_pattern_without_dropping_a_request() {
         }
         thread::sleep(Duration::from_millis(20));
     };
-    stop.store(true, Ordering::Relaxed);
-    let failures: Vec<String> = workers
-        .into_iter()
-        .flat_map(|w| w.join().unwrap())
-        .collect();
+    let sent = load.sent();
+    let failures: Vec<String> = load.finish().into_iter().flatten().flatten().collect();
     assert!(
         swapped,
         "the new pattern never took effect:\n{}",
@@ -133,10 +111,7 @@ fn sighup_swaps_a_changed_pattern_without_dropping_a_request() {
         failures.is_empty(),
         "requests failed during the reload: {failures:?}"
     );
-    println!(
-        "{} requests served around the reload",
-        served.load(Ordering::Relaxed)
-    );
+    println!("{sent} requests served around the reload");
     assert!(server.log().contains("configuration reloaded"));
 }
 
