@@ -251,6 +251,119 @@ fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_ser
     assert_eq!(build_info(&server, &failing), None);
 }
 
+/// Sends requests until one is answered by `build` (at most `bound`), returning what the
+/// others got.
+fn until_answered_by(url: &str, build: &str, bound: usize) -> Vec<Result<String, String>> {
+    let http = client();
+    let mut before = Vec::new();
+    for _ in 0..bound {
+        match answer(&http, url) {
+            Ok(answered) if answered == build => return before,
+            other => before.push(other),
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    panic!(
+        "no answer from build {build} in {bound} requests; the last: {:?}",
+        before.last()
+    )
+}
+
+#[test]
+fn a_new_build_whose_breaker_trips_within_the_window_is_rolled_back_to_the_previous_one() {
+    ensure_built();
+    let (old, panics) = (build("old"), build("panics"));
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let url = server.url("/api/v1/users");
+    assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+
+    install(directory.path(), &panics);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
+        "the reload did not finish:\n{}",
+        server.log()
+    );
+    // The new build answers 500 (its hook panics) until its breaker trips at the fifth
+    // panic; within the guard's interval the previous build serves again.
+    let failed = until_answered_by(&url, "old", 200);
+    assert!(
+        failed.len() >= 5,
+        "the new build was in use until its breaker tripped: {failed:?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .all(|f| f == &Err("status 500 Internal Server Error".to_string())),
+        "{failed:?}"
+    );
+    for _ in 0..20 {
+        assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+    }
+    let log = server.log();
+    let rolled_back: Vec<&str> = log.lines().filter(|l| l.contains("rolled back")).collect();
+    assert_eq!(rolled_back.len(), 1, "one line says why:\n{log}");
+    let line = rolled_back[0];
+    assert!(line.contains("module `fixture_swap`"), "{line}");
+    assert!(
+        line.contains("tripped the panic breaker of `fixture_swap:BuildExtension` within 60s"),
+        "{line}"
+    );
+    assert!(line.contains(&sha256_of(&panics)[..12]), "{line}");
+    assert!(line.contains(&sha256_of(&old)[..12]), "{line}");
+    assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
+    assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
+    assert_eq!(build_info(&server, &old), Some(1.0), "in use again");
+    assert_eq!(build_info(&server, &panics), Some(0.0), "replaced");
+
+    // The generation the rollback left is retired: its extension's shutdown hook runs once
+    // its last request is done, and the server stops cleanly with the old build's.
+    let mut server = server;
+    server.signal("TERM");
+    assert!(
+        server
+            .wait_exit(Duration::from_secs(30))
+            .is_some_and(|s| s.success())
+    );
+}
+
+#[test]
+fn without_a_rollback_window_a_new_build_whose_breaker_trips_stays_in_use() {
+    ensure_built();
+    let (old, panics) = (build("old"), build("panics"));
+    let directory = extensions_dir(&old);
+    let config = format!("app:\n  swap_rollback_window_seconds: 0\n{CONFIG}");
+    let server = TestServer::start_with(
+        &config,
+        &["--extensions-dir", directory.path().to_str().unwrap()],
+    );
+    let url = server.url("/api/v1/users");
+    assert_eq!(answer(&client(), &url), Ok("old".to_string()));
+    install(directory.path(), &panics);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
+        "the reload did not finish:\n{}",
+        server.log()
+    );
+    // Past the fifth panic the breaker is open; the route fails closed from then on.
+    for _ in 0..10 {
+        assert_eq!(
+            answer(&client(), &url),
+            Err("status 500 Internal Server Error".to_string())
+        );
+    }
+    assert!(server.wait_for_log_count("breaker tripped", 1, Duration::from_secs(10)));
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        answer(&client(), &url),
+        Err("status 500 Internal Server Error".to_string())
+    );
+    // `/metrics` passes the same extension, so the log tells: no rollback.
+    assert!(!server.log().contains("rolled back"), "{}", server.log());
+}
+
 #[test]
 fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured() {
     ensure_built();

@@ -93,6 +93,11 @@ impl ChainBuilder {
         }
     }
 
+    /// One breaker per extension, in the order of the extensions it was made with.
+    pub fn breakers(&self) -> &[Arc<Breaker>] {
+        &self.breakers
+    }
+
     /// The chain of one route, from its resolved settings (what the extensions see) and the
     /// host's keys of them, already parsed; refused when an extension on it reads a request
     /// value that no extension before it sets (see [`super::values`]).

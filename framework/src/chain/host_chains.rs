@@ -18,7 +18,7 @@ use parking_lot::Mutex;
 use super::build::{Chain, ChainBuilder};
 use super::limits::RouteLimits;
 use crate::config::{AppConfig, HostRouteSettings};
-use crate::host::LoadedExtension;
+use crate::host::{Breaker, LoadedExtension};
 use crate::routing::RouteConfigResolver;
 
 /// The route path given to extensions for a 404 on a path no pattern matched.
@@ -54,6 +54,12 @@ impl HostChains {
                 entries: HashMap::new(),
             }),
         }
+    }
+
+    /// The breakers of the extensions, in the order they were loaded; routes and host
+    /// answers share them.
+    pub fn breakers(&self) -> Vec<Arc<Breaker>> {
+        self.built.lock().builder.breakers().to_vec()
     }
 
     /// The chain for a host answer on `path`; `template` is the route template the path

@@ -302,7 +302,11 @@ pub(crate) async fn run(
             continue;
         }
         if link.breaker.is_tripped() {
+            // As on the request side: not called, and the route's failure policy applies.
             link.stats.skipped.add(1);
+            if let Outcome::Failed(failed) = judge(link, template, "response", None) {
+                response = failed;
+            }
             continue;
         }
         link.stats.response_calls.add(1);

@@ -103,6 +103,14 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                     app.shutdown_grace = d;
                 }
             }
+            "handover_timeout_seconds" => match seconds(field, &path, ctx) {
+                Some(d) if d.is_zero() => {
+                    let message = "expected seconds above 0: a new process needs time to start";
+                    ctx.report(field.value.span, &path, message.to_string());
+                }
+                Some(d) => app.handover_timeout = d,
+                None => {}
+            },
             "shutdown_delay_seconds" => {
                 if let Some(d) = seconds(field, &path, ctx) {
                     app.shutdown_delay = d;
@@ -110,6 +118,11 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
             }
             "extensions_dir" => app.extensions_dir = directory(field, &path, base_dir, ctx),
             "state_dir" => app.state_dir = directory(field, &path, base_dir, ctx),
+            "swap_rollback_window_seconds" => {
+                if let Some(d) = seconds(field, &path, ctx) {
+                    app.swap_rollback_window = d;
+                }
+            }
             "shared_store" => match field.value.as_str() {
                 Some(value) => match crate::config::StoreConfig::parse(value) {
                     Ok(store) => app.shared_store = store,
@@ -304,6 +317,50 @@ mod tests {
         assert_eq!(
             in_config("app:\n  state_dir: /var/lib/app\n").as_deref(),
             Some(Path::new("/var/lib/app"))
+        );
+    }
+
+    #[test]
+    fn the_handover_timeout_is_thirty_seconds_and_never_zero() {
+        let timeout = |yaml: &str| {
+            load_str_with_env(yaml, Path::new("app.yaml"), &|_| None)
+                .map(|config| config.app.handover_timeout)
+                .map_err(|error| error.to_string())
+        };
+        assert_eq!(timeout("{}"), Ok(Duration::from_secs(30)));
+        assert_eq!(
+            timeout("app:\n  handover_timeout_seconds: 90\n"),
+            Ok(Duration::from_secs(90))
+        );
+        assert_eq!(
+            timeout("app:\n  handover_timeout_seconds: 0\n"),
+            Err(
+                "app.yaml:2:29: app.handover_timeout_seconds: expected seconds above 0: a new \
+                 process needs time to start"
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn the_swap_rollback_window_is_sixty_seconds_unless_set() {
+        let window = |yaml: &str| {
+            load_str_with_env(yaml, Path::new("app.yaml"), &|_| None)
+                .map(|config| config.app.swap_rollback_window)
+                .map_err(|error| error.to_string())
+        };
+        assert_eq!(window("{}"), Ok(Duration::from_secs(60)));
+        assert_eq!(
+            window("app:\n  swap_rollback_window_seconds: 0.5\n"),
+            Ok(Duration::from_millis(500))
+        );
+        assert_eq!(
+            window("app:\n  swap_rollback_window_seconds: -1\n"),
+            Err(
+                "app.yaml:2:33: app.swap_rollback_window_seconds: expected seconds (0 or more), \
+                 found -1"
+                    .to_string()
+            )
         );
     }
 

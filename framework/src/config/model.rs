@@ -50,6 +50,10 @@ pub struct AppConfig {
     /// `.beginnings` directory in the extensions directory. Already resolved against the
     /// main configuration file's directory.
     pub state_dir: Option<PathBuf>,
+    /// After a reload swaps in a new build of a library, how long the generation it replaced
+    /// is kept ready: when the panic breaker of the new build's extension trips within this,
+    /// the server goes back to it. Zero keeps nothing (no rollback on panics).
+    pub swap_rollback_window: Duration,
     /// One log line per request (target `beginnings::access`).
     pub access_log: bool,
     /// `text` or `json` log lines; read by the binary that installs the log subscriber.
@@ -79,6 +83,9 @@ pub struct AppConfig {
     /// Bytes per second a request body must keep up, on average, once
     /// `client_body_timeout` has passed; slower bodies are answered 408.
     pub client_body_min_rate: Option<u64>,
+    /// How long a new process started by a SIGUSR2 handover has to report ready before it
+    /// is stopped (and this one keeps serving).
+    pub handover_timeout: Duration,
     /// How long requests in flight may take to finish once shutdown starts.
     pub shutdown_grace: Duration,
     /// How long readiness answers 503 while connections are still accepted, before the
@@ -130,6 +137,7 @@ impl Default for AppConfig {
             request_debug_token: None,
             extensions_dir: None,
             state_dir: None,
+            swap_rollback_window: Duration::from_secs(60),
             access_log: true,
             log_format: LogFormat::Text,
             backlog: 1024,
@@ -144,6 +152,7 @@ impl Default for AppConfig {
             client_body_timeout: Some(Duration::from_secs(60)),
             client_body_min_rate: Some(240),
             shutdown_grace: Duration::from_secs(30),
+            handover_timeout: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             probes: true,
             shared_store: crate::config::StoreConfig::Memory,
@@ -172,6 +181,7 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "request_debug_token",
     "extensions_dir",
     "state_dir",
+    "swap_rollback_window_seconds",
     "access_log",
     "log_format",
     "backlog",
@@ -187,6 +197,7 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "client_body_min_rate",
     "shutdown_grace_seconds",
     "shutdown_delay_seconds",
+    "handover_timeout_seconds",
     "probes",
     "shared_store",
     "store_timeout_ms",

@@ -62,7 +62,7 @@ impl Breaker {
             tracing::error!(
                 extension = %self.extension,
                 "{} panics within {:?}: breaker tripped, the extension is no longer called and \
-                 its routes get their failure policy until restart",
+                 its routes get their failure policy until the next reload or restart",
                 recent.len(),
                 self.policy.window
             );

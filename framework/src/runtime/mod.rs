@@ -7,6 +7,7 @@ mod assemble;
 mod handle;
 mod probe;
 mod reload;
+mod rollback;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub(crate) use reload::{
     ReloadSource, define_swap_counters, file_stamps, record_builds, record_swaps, retire,
     start_extensions, stop_extensions, warn_restart_needed,
 };
+pub(crate) use rollback::{Standby, SwapGuard};
 
 /// A method of a route: its handler and the chain built for it at startup.
 pub(crate) struct MethodEntry {

@@ -87,7 +87,7 @@ impl ReloadSource {
 }
 
 /// The module of a `module:Type` name.
-fn module_of(name: &str) -> &str {
+pub(super) fn module_of(name: &str) -> &str {
     name.split_once(':').map_or(name, |(module, _)| module)
 }
 
@@ -105,7 +105,7 @@ fn builds(extensions: &[LoadedExtension]) -> Vec<(&str, &str)> {
 
 /// The modules whose build differs between `old` and `new`: `(module, old, new)`. A module
 /// only `new` names is no swap.
-fn swapped<'a>(
+pub(super) fn swapped<'a>(
     old: &'a [LoadedExtension],
     new: &'a [LoadedExtension],
 ) -> Vec<(&'a str, &'a str, &'a str)> {
@@ -120,7 +120,7 @@ fn swapped<'a>(
 }
 
 /// The first 12 hex digits of a digest, as the log lines quote builds.
-fn short(sha256: &str) -> &str {
+pub(super) fn short(sha256: &str) -> &str {
     sha256.get(..12).unwrap_or(sha256)
 }
 
@@ -132,7 +132,7 @@ fn help(base: &str) -> &'static str {
     }
 }
 
-fn count(registry: &Registry, base: &str, module: &str) {
+pub(super) fn count(registry: &Registry, base: &str, module: &str) {
     let id = registry.define_counter(&series_name(base, &[("module", module)]), help(base));
     registry.counter_add(id, 1);
 }

@@ -21,9 +21,6 @@ use command_fds::{CommandFdExt, FdMapping};
 use parking_lot::Mutex;
 use tokio::net::TcpListener;
 
-/// How long a new process has to take the sockets, start its extensions and report ready.
-pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// The environment variable naming the file a new process creates once it serves.
 const READY_FILE: &str = "BEGINNINGS_HANDOVER_READY";
 
@@ -50,9 +47,10 @@ impl Handover {
         })
     }
 
-    /// Starts the new process and waits until it serves; its pid when it took over, why not
-    /// otherwise (it was stopped then, and nothing of this process changed).
-    pub async fn run(&self) -> Result<u32, String> {
+    /// Starts the new process and waits until it serves, for at most `ready_within`
+    /// (`app.handover_timeout_seconds`); its pid when it took over, why not otherwise (it was
+    /// stopped then, and nothing of this process changed).
+    pub async fn run(&self, ready_within: Duration) -> Result<u32, String> {
         let ready = std::env::temp_dir().join(format!(
             "beginnings-handover-{}-{}",
             std::process::id(),
@@ -78,7 +76,7 @@ impl Handover {
         let mut child = command
             .spawn()
             .map_err(|error| format!("cannot start {program}: {error}"))?;
-        let deadline = Instant::now() + READY_TIMEOUT;
+        let deadline = Instant::now() + ready_within;
         loop {
             if ready.exists() {
                 let _ = std::fs::remove_file(&ready);
@@ -95,7 +93,7 @@ impl Handover {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!(
-                    "{program} was not ready within {READY_TIMEOUT:?}; it was stopped"
+                    "{program} was not ready within {ready_within:?}; it was stopped"
                 ));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -24,7 +24,7 @@ use tokio::sync::{Semaphore, watch};
 use crate::error::{Error, ReloadError};
 use crate::telemetry::metrics::Registry;
 
-use crate::runtime::{self, Generation, ReloadSource};
+use crate::runtime::{self, Generation, ReloadSource, SwapGuard};
 use accept::Acceptor;
 use connection::{Stop, Tracker};
 use service::Phase;
@@ -66,7 +66,22 @@ impl Reloader {
         runtime::warn_restart_needed(state.current.load().app(), next.app());
         let previous = state.current.swap(next.clone());
         runtime::record_swaps(&previous, &next);
-        tokio::spawn(runtime::retire(previous));
+        // A reload ends the rollback window of the swap before it.
+        if let Some(older) = state.standby.take() {
+            tokio::spawn(runtime::retire(older));
+        }
+        match SwapGuard::for_swap(&previous, &next) {
+            Some(guard) => {
+                state.standby.keep(previous);
+                let state = state.clone();
+                tokio::spawn(async move {
+                    (guard.watch(&state.current, &state.reloading, &state.standby)).await;
+                });
+            }
+            None => {
+                tokio::spawn(runtime::retire(previous));
+            }
+        }
         tracing::info!("configuration reloaded");
         Ok(())
     }
@@ -247,4 +262,8 @@ async fn drain(
     // freed with the server, as a retired one is after its hooks ran (`runtime::retire`):
     // its chains first, then its extensions.
     runtime::stop_extensions(&state.current.load().extensions);
+    // The generation a swap replaced, when its rollback window is still open.
+    if let Some(standby) = state.standby.take() {
+        runtime::stop_extensions(&standby.extensions);
+    }
 }

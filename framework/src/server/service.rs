@@ -30,7 +30,7 @@ use crate::chain;
 use crate::chain::{closing_answer, linger};
 use crate::config::AppConfig;
 use crate::routing::{RequestId, Response, RouteMatch, error_response};
-use crate::runtime::{Generation, ReloadSource};
+use crate::runtime::{Generation, ReloadSource, Standby};
 use subtle::ConstantTimeEq;
 
 /// Where the server is in its life, as `GET /ready` reports it.
@@ -46,8 +46,10 @@ pub(crate) struct ServerState {
     pub current: ArcSwap<Generation>,
     phase: AtomicU8,
     pub source: ReloadSource,
-    /// One reload at a time.
+    /// One reload (or rollback) at a time.
     pub reloading: tokio::sync::Mutex<()>,
+    /// The generation the last swap replaced, during its rollback window.
+    pub standby: Standby,
 }
 
 impl ServerState {
@@ -57,6 +59,7 @@ impl ServerState {
             phase: AtomicU8::new(Phase::Starting as u8),
             source,
             reloading: tokio::sync::Mutex::new(()),
+            standby: Standby::default(),
         }
     }
 

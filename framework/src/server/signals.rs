@@ -49,6 +49,7 @@ impl Signals {
     /// handed the sockets to a new process that serves; after that a second Ctrl-C or
     /// SIGTERM ends the process without waiting for the drain.
     pub async fn serve(self, reloader: Reloader, handover: Option<Handover>) {
+        let state = reloader.state.clone();
         #[cfg(unix)]
         let mut terminate = {
             if let Some(mut hangups) = self.hangup {
@@ -71,7 +72,8 @@ impl Signals {
             tokio::select! {
                 () = termination(&mut terminate) => break,
                 () = upgrade_requested(&mut upgrade) => {
-                    if hand_over(handover.as_ref()).await {
+                    let ready_within = state.current.load().app().handover_timeout;
+                    if hand_over(handover.as_ref(), ready_within).await {
                         break;
                     }
                 }
@@ -88,13 +90,13 @@ impl Signals {
 
 /// SIGUSR2: starts a new process on the listening sockets; true once it serves (this one
 /// then drains), false when it did not take over (this one keeps serving, and says why).
-async fn hand_over(handover: Option<&Handover>) -> bool {
+async fn hand_over(handover: Option<&Handover>, ready_within: Duration) -> bool {
     let Some(handover) = handover else {
         tracing::error!("SIGUSR2: the listening sockets cannot be handed over; still serving");
         return false;
     };
     tracing::info!("SIGUSR2: starting a new process on the listening sockets");
-    match handover.run().await {
+    match handover.run(ready_within).await {
         Ok(pid) => {
             tracing::info!(pid, "handed the listening sockets to pid {pid}; draining");
             true
