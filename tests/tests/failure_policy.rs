@@ -60,6 +60,7 @@ fn repeated_panics_trip_the_breaker() {
         "passed",
         "the extension runs while the breaker is closed"
     );
+    assert_eq!(breaker_open(&server), Some(0), "closed before the panics");
     for _ in 0..3 {
         assert_eq!(get("/closed/x", true).status(), 500);
     }
@@ -85,9 +86,21 @@ fn repeated_panics_trip_the_breaker() {
             .sum::<u64>()
     };
     assert_eq!(count("extension_panics_total"), 3);
+    assert_eq!(
+        breaker_open(&server),
+        Some(1),
+        "the gauge shows the breaker open"
+    );
     assert_eq!(count("extension_errors_total"), 3);
     assert!(
         count("extension_breaker_skipped_total") >= 2,
         "the two calls after the trip"
     );
+}
+
+/// `extension_breaker_open` of the panicking extension: 1 open, 0 closed.
+fn breaker_open(server: &InProcessServer) -> Option<i64> {
+    (server.metrics().gauges().into_iter())
+        .find(|(name, ..)| name.starts_with("extension_breaker_open{extension=\"fixture_panic:"))
+        .map(|(_, _, value)| value)
 }

@@ -13,7 +13,7 @@ use super::stats::ExtensionStats;
 use super::values;
 use crate::config::{HostRouteSettings, RouteSettings};
 use crate::host::{Breaker, Capabilities, Filter, LoadedExtension};
-use crate::telemetry::metrics::Registry;
+use crate::telemetry::metrics::{Registry, series_name};
 
 /// One extension's filter in a route's chain.
 pub(crate) struct ChainLink {
@@ -81,7 +81,17 @@ impl ChainBuilder {
                 .collect(),
             breakers: extensions
                 .iter()
-                .map(|e| Arc::new(Breaker::new(&e.name, e.breaker)))
+                .map(|e| {
+                    let labels = [
+                        ("extension", e.name.as_str()),
+                        ("sha256", e.sha256.as_str()),
+                    ];
+                    let gauge = registry.define_gauge(
+                        &series_name("extension_breaker_open", &labels),
+                        "1 while an extension's breaker is open (it is not called), else 0",
+                    );
+                    Arc::new(Breaker::new(&e.name, e.breaker, Some(gauge)))
+                })
                 .collect(),
             stats: extensions
                 .iter()

@@ -29,15 +29,23 @@ pub(crate) struct Breaker {
     tripped: AtomicBool,
     /// Times of the recent panics; touched only when a hook panics.
     recent: Mutex<VecDeque<Instant>>,
+    /// The gauge that shows the breaker open (1) or closed (0) in `/metrics`.
+    open_gauge: Option<u32>,
 }
 
 impl Breaker {
-    pub fn new(extension: &str, policy: BreakerPolicy) -> Self {
+    /// A closed breaker; `open_gauge` (a gauge id of the application's registry) is set to
+    /// 0 now and to 1 when it trips.
+    pub fn new(extension: &str, policy: BreakerPolicy, open_gauge: Option<u32>) -> Self {
+        if let Some(gauge) = open_gauge {
+            crate::telemetry::metrics::gauge_set(gauge, 0);
+        }
         Breaker {
             extension: extension.to_string(),
             policy,
             tripped: AtomicBool::new(false),
             recent: Mutex::new(VecDeque::new()),
+            open_gauge,
         }
     }
 
@@ -59,6 +67,9 @@ impl Breaker {
         if recent.len() >= self.policy.panics as usize
             && !self.tripped.swap(true, Ordering::Relaxed)
         {
+            if let Some(gauge) = self.open_gauge {
+                crate::telemetry::metrics::gauge_set(gauge, 1);
+            }
             tracing::error!(
                 extension = %self.extension,
                 "{} panics within {:?}: breaker tripped, the extension is no longer called and \
