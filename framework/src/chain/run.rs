@@ -144,7 +144,13 @@ pub(crate) async fn run(
     } = request;
     let id_text = request_id.as_ref().map_or("", RequestId::as_str);
     let links = &chain.links;
-    let started_ns = crate::host::monotonic_ns();
+    // What only hooks look at is not made for a route without any: the clock read, and
+    // below the copies of the request head and values the response hooks keep.
+    let started_ns = if links.is_empty() {
+        0
+    } else {
+        crate::host::monotonic_ns()
+    };
     let deadline = limits.timeout.map(|timeout| Deadline {
         at: tokio::time::Instant::now() + timeout,
         timeout,
@@ -249,8 +255,7 @@ pub(crate) async fn run(
             }
         }
     }
-    let method = parts.method.clone();
-    let uri = parts.uri.clone();
+    let head = (!links.is_empty()).then(|| (parts.method.clone(), parts.uri.clone()));
     let mut response = match (early, host, handler) {
         (Some(response), _, _) | (None, Some(response), _) => response,
         (None, None, None) => unreachable!("a chain runs around a handler or a host answer"),
@@ -271,7 +276,11 @@ pub(crate) async fn run(
                         params,
                         request_id: request_id.clone(),
                         // A copy of inline text: the response hooks keep the original.
-                        values: values.clone(),
+                        values: if links.is_empty() {
+                            std::mem::take(&mut values)
+                        } else {
+                            values.clone()
+                        },
                     };
                     let handler_started = clock();
                     let answered = within(
@@ -310,14 +319,17 @@ pub(crate) async fn run(
             continue;
         }
         link.stats.response_calls.add(1);
+        let (method, uri) = head
+            .as_ref()
+            .expect("a chain with links keeps the request head");
         let hook_started = clock();
         let mut side = ResponseSide {
             route: template,
             started_ns,
             timings: timings.as_ref(),
             request_id: id_text,
-            method: &method,
-            uri: &uri,
+            method,
+            uri,
             response: &mut response,
             peer,
             values: Some(&values),

@@ -3,6 +3,7 @@
 
 mod handler;
 mod params;
+mod request_id;
 mod resolve;
 mod router;
 mod table;
@@ -10,11 +11,12 @@ mod values;
 
 pub(crate) use handler::DynHandler;
 pub use handler::{
-    Body, Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, RequestId, Response,
-    State, error_response,
+    Body, Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, Response, State,
+    error_response,
 };
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;
+pub use request_id::RequestId;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
 pub use table::RouteError;

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use http::{HeaderMap, HeaderName, Method, StatusCode};
 
 use crate::routing::RequestId;
 
@@ -23,16 +23,7 @@ pub(crate) fn request_id(headers: &HeaderMap) -> RequestId {
         // Sane ids are visible ASCII; the clone shares the client's bytes.
         return RequestId::from_header(value.clone());
     }
-    // 32 hex digits written in place: one allocation, for the header value itself.
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut random = fastrand::u128(..);
-    let mut digits = [0u8; 32];
-    for digit in digits.iter_mut().rev() {
-        *digit = HEX[(random & 0xf) as usize];
-        random >>= 4;
-    }
-    let value = HeaderValue::from_bytes(&digits).expect("hex digits are a valid header value");
-    RequestId::from_header(value)
+    RequestId::from_random(fastrand::u128(..))
 }
 
 fn is_sane(id: &[u8]) -> bool {
@@ -77,7 +68,7 @@ mod tests {
 
     fn id_for(value: &str) -> String {
         let mut headers = HeaderMap::new();
-        headers.insert(REQUEST_ID, HeaderValue::from_str(value).unwrap());
+        headers.insert(REQUEST_ID, http::HeaderValue::from_str(value).unwrap());
         request_id(&headers).as_str().to_owned()
     }
 

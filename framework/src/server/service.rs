@@ -76,15 +76,17 @@ impl ServerState {
     }
 
     pub async fn handle(&self, request: http::Request<Incoming>, peer: SocketAddr) -> Response {
-        // Requests in flight keep the generation they started on across a reload.
-        let generation = self.current.load_full();
         let head = request.method() == Method::HEAD;
-        if let Some(mut response) = self.probe(&generation, &request) {
+        // A probe only looks at the generation in force: it takes no reference to it.
+        let probed = self.probe(&self.current.load(), &request);
+        if let Some(mut response) = probed {
             if head {
                 errors::without_body(&mut response);
             }
             return response;
         }
+        // Requests in flight keep the generation they started on across a reload.
+        let generation = self.current.load_full();
         // Read the clock only for the access log.
         let started = generation.access_log.then(Instant::now);
         let id = request_id(request.headers());
@@ -113,7 +115,7 @@ impl ServerState {
         }
         response
             .headers_mut()
-            .insert(REQUEST_ID, id.header_value().clone());
+            .insert(REQUEST_ID, id.to_header_value());
         response
     }
 
