@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use http_body_util::Full;
 use serde::{Serialize, de::DeserializeOwned};
 
-/// The body type of every answer: buffered bytes.
-pub type Body = Full<Bytes>;
+use super::Body;
+
 /// An answer.
 pub type Response = http::Response<Body>;
 
@@ -98,7 +97,7 @@ impl IntoResponse for Response {
 
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::default());
+        let mut response = Response::new(Body::empty());
         *response.status_mut() = self;
         response
     }
@@ -117,7 +116,7 @@ impl IntoResponse for String {
 }
 
 fn text(body: Bytes) -> Response {
-    let mut response = Response::new(Body::new(body));
+    let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -150,7 +149,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(body) => {
-                let mut response = Response::new(Body::new(Bytes::from(body)));
+                let mut response = Response::new(Body::from(Bytes::from(body)));
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -191,7 +190,7 @@ impl IntoResponse for Rejection {
 /// ([`beginnings_abi::error_body`]): `{"error": {"status": 404, "message": "..."}}`.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
     let body = beginnings_abi::error_body(status.as_u16(), message);
-    let mut response = Response::new(Body::new(Bytes::from(body)));
+    let mut response = Response::new(Body::from(Bytes::from(body)));
     *response.status_mut() = status;
     (response.headers_mut()).insert(
         header::CONTENT_TYPE,

@@ -1,6 +1,7 @@
 //! Routing: the application's routers and handler types, the compiled route table (path ->
 //! route -> what the runtime keeps per method), and the route-config resolver.
 
+mod body;
 mod handler;
 mod params;
 mod resolve;
@@ -8,10 +9,11 @@ mod router;
 mod table;
 mod values;
 
+pub use body::{Body, BoxError, Chunk};
 pub(crate) use handler::DynHandler;
 pub use handler::{
-    Body, Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, RequestId, Response,
-    State, error_response,
+    Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, RequestId, Response, State,
+    error_response,
 };
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;

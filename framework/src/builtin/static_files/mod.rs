@@ -275,7 +275,7 @@ fn header_value(text: &str) -> HeaderValue {
 }
 
 fn answer(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
-    let mut response = Response::new(Body::new(body));
+    let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
