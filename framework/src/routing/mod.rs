@@ -2,6 +2,7 @@
 //! route -> what the runtime keeps per method), and the route-config resolver.
 
 mod body;
+mod body_stream;
 mod handler;
 mod params;
 mod resolve;
@@ -10,6 +11,7 @@ mod table;
 mod values;
 
 pub use body::{Body, BoxError, Chunk};
+pub use body_stream::{BodyError, BodyStream};
 pub(crate) use handler::DynHandler;
 pub use handler::{
     Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, RequestId, Response, State,
