@@ -7,6 +7,7 @@ mod handler;
 mod params;
 mod resolve;
 mod router;
+mod sse;
 mod table;
 mod values;
 
@@ -21,6 +22,8 @@ pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
+pub(crate) use sse::EndsOnDrain;
+pub use sse::{DEFAULT_KEEP_ALIVE, Event, Sse};
 pub use table::RouteError;
 pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
 pub(crate) use values::RequestValues;
