@@ -16,10 +16,7 @@ const UPLOAD: u64 = 64 * 1024 * 1024;
 const MAX_GROWTH_KB: u64 = 16 * 1024;
 
 /// Hashes the body as it arrives: answers `<sha256 hex> <length> <chunks>`.
-async fn hash_upload(
-    _request: Request,
-    mut body: BodyStream,
-) -> Result<String, beginnings::routing::BodyError> {
+async fn hash_upload(_request: Request, mut body: BodyStream) -> Result<String, BodyError> {
     let (mut hasher, mut length, mut chunks) = (Sha256::new(), 0usize, 0usize);
     while let Some(chunk) = body.chunk().await {
         let chunk = chunk?;
