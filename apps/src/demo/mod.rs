@@ -3,6 +3,7 @@
 //! that issues tokens for the auth extension, and HTML pages when `templates:` is set.
 
 mod caller;
+mod feed;
 mod input;
 mod login;
 mod pages;
@@ -21,6 +22,8 @@ pub struct Demo {
     store: Store,
     /// `None` when the configuration verifies no HS256 tokens: login answers 501.
     tokens: Option<Tokens>,
+    /// New posts, for the open event feeds.
+    feed: feed::Feed,
 }
 
 /// The demo's routes for the configuration `app` was loaded from (`None` when it could not
@@ -31,6 +34,7 @@ pub fn routers(app: Option<&App>) -> Vec<Router> {
     let demo = Demo {
         store: store.clone(),
         tokens: app.and_then(|app| Tokens::from_config(app.config())),
+        feed: feed::Feed::default(),
     };
     let mut routers = vec![
         beginnings::builtin::health_router(),
@@ -54,6 +58,7 @@ fn api() -> Router<Demo> {
         .delete("/users/{id}", users::delete)
         .get("/posts", posts::list)
         .post("/posts", posts::create)
+        .get("/posts/events", feed::events)
         .get("/posts/{id}", posts::get)
         .put("/posts/{id}", posts::update)
         .delete("/posts/{id}", posts::delete)

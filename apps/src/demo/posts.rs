@@ -1,4 +1,5 @@
-//! `/api/v1/posts`: list (paged, `?author_id=` to filter), get, create, update, delete.
+//! `/api/v1/posts`: list (paged, `?author_id=` to filter), get, create (announced on the
+//! feed, [`super::feed`]), update, delete.
 //! Writing takes a login: the author of a new post is the token's user, and only the author
 //! or an admin changes or deletes a post.
 
@@ -119,6 +120,7 @@ pub async fn create(demo: State<Demo>, request: Request) -> Outcome<Response> {
     .fetch_one(pool)
     .await?;
     let post = find(pool, id).await?;
+    demo.feed.announce(&post);
     Ok((StatusCode::CREATED, Json(post)).into_response())
 }
 

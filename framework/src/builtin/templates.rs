@@ -142,7 +142,7 @@ impl Templates {
     /// extension (`text/html; charset=utf-8` for `.html`).
     pub fn render(&self, name: &str, context: impl Serialize) -> Result<Response, TemplateError> {
         let page = self.render_to_string(name, context)?;
-        let mut response = Response::new(Body::new(Bytes::from(page)));
+        let mut response = Response::new(Body::from(Bytes::from(page)));
         let content_type = content_type(name);
         if let Ok(value) = HeaderValue::from_str(&content_type) {
             response.headers_mut().insert(header::CONTENT_TYPE, value);

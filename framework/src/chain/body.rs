@@ -1,4 +1,6 @@
-//! Reading a request body whole, within the route's size limit and the connection's pace.
+//! Reading a request body within the route's size limit and the connection's pace: whole
+//! (for the extensions that read it and for most handlers) or chunk by chunk (for a handler
+//! that takes a [`BodyStream`]).
 
 use bytes::Bytes;
 use http::{StatusCode, header};
@@ -7,7 +9,83 @@ use hyper::body::{Body as _, Incoming};
 
 use super::limits::BodyPace;
 use super::linger::linger;
-use crate::routing::{Response, error_response};
+use crate::routing::{BodyError, BodyStream, IntoResponse, Response, error_response};
+
+/// A body being read, bounded by `limit` and the connection's pace.
+struct PacedBody {
+    /// `None` once it ended or failed.
+    body: Option<Incoming>,
+    limit: usize,
+    pace: BodyPace,
+    started: std::time::Instant,
+    last: std::time::Instant,
+    received: usize,
+}
+
+impl PacedBody {
+    fn new(body: Incoming, limit: usize) -> Self {
+        let started = std::time::Instant::now();
+        PacedBody {
+            body: Some(body),
+            limit,
+            pace: BodyPace::current(),
+            started,
+            last: started,
+            received: 0,
+        }
+    }
+
+    /// The next chunk of data; `Ok(None)` at the end. A body larger than `limit` fails
+    /// (and what the client still sends of it is read away, so it sees the answer); so does
+    /// one that pauses past `app.client_body_timeout` or falls behind
+    /// `app.client_body_min_rate`.
+    async fn chunk(&mut self) -> Result<Option<Bytes>, BodyError> {
+        loop {
+            let Some(body) = self.body.as_mut() else {
+                return Ok(None);
+            };
+            let frame = match self
+                .pace
+                .next_deadline(self.started, self.last, self.received)
+            {
+                Some(deadline) => {
+                    match tokio::time::timeout_at(deadline.into(), body.frame()).await {
+                        Ok(frame) => frame,
+                        Err(_) => {
+                            tracing::debug!(received = self.received, "request body too slow");
+                            self.body = None;
+                            return Err(BodyError::timed_out());
+                        }
+                    }
+                }
+                None => body.frame().await,
+            };
+            let frame = match frame {
+                None => {
+                    self.body = None;
+                    return Ok(None);
+                }
+                Some(Err(error)) => {
+                    self.body = None;
+                    return Err(BodyError::broken(error));
+                }
+                Some(Ok(frame)) => frame,
+            };
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            self.last = std::time::Instant::now();
+            self.received += data.len();
+            if self.received > self.limit {
+                if let Some(body) = self.body.take() {
+                    linger(body);
+                }
+                return Err(BodyError::too_large(self.limit));
+            }
+            return Ok(Some(data));
+        }
+    }
+}
 
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the
 /// client still sends of them is read away, so it sees that answer). A body that pauses past
@@ -17,47 +95,11 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
     if body.is_end_stream() {
         return Ok(Bytes::new());
     }
-    let mut body = body;
-    let pace = BodyPace::current();
-    let started = std::time::Instant::now();
-    let mut last = started;
+    let mut body = PacedBody::new(body, limit);
     // The common single-chunk body is kept as it came, without a copy.
     let mut first: Option<Bytes> = None;
     let mut more: Vec<u8> = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let frame = match pace.next_deadline(started, last, length) {
-            Some(deadline) => match tokio::time::timeout_at(deadline.into(), body.frame()).await {
-                Ok(frame) => frame,
-                Err(_) => {
-                    tracing::debug!(received = length, "request body too slow");
-                    return Err(closing_answer(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request body timed out",
-                    ));
-                }
-            },
-            None => body.frame().await,
-        };
-        let Some(frame) = frame else { break };
-        let frame = frame.map_err(|error| {
-            error_response(
-                StatusCode::BAD_REQUEST,
-                &format!("request body could not be read: {error}"),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        last = std::time::Instant::now();
-        length += data.len();
-        if length > limit {
-            linger(body);
-            return Err(closing_answer(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &format!("request body larger than {limit} bytes"),
-            ));
-        }
+    while let Some(data) = body.chunk().await.map_err(BodyError::into_response)? {
         match &first {
             None => first = Some(data),
             Some(chunk) => {
@@ -73,6 +115,22 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
     } else {
         Bytes::from(more)
     })
+}
+
+/// The body for a handler that reads it as it arrives, under the same bounds as
+/// [`read_body`]; nothing is read until the handler asks.
+pub(crate) fn stream_body(body: Incoming, limit: usize) -> BodyStream {
+    BodyStream::new(futures_util::stream::unfold(
+        PacedBody::new(body, limit),
+        |mut body| async move {
+            match body.chunk().await {
+                Ok(Some(data)) => Some((Ok(data), body)),
+                Ok(None) => None,
+                // The error is the last item: `chunk` ends the body after it.
+                Err(error) => Some((Err(error), body)),
+            }
+        },
+    ))
 }
 
 /// An answer to a request whose body the server stops waiting for (413, 408), after which

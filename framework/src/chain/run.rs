@@ -14,7 +14,7 @@ use futures_util::FutureExt;
 use http::StatusCode;
 use parking_lot::Mutex;
 
-use super::body::read_body;
+use super::body::{read_body, stream_body};
 use super::build::{Chain, ChainLink};
 use super::limits::RouteLimits;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
@@ -260,11 +260,17 @@ pub(crate) async fn run(
         (Some(response), _, _) | (None, Some(response), _) => response,
         (None, None, None) => unreachable!("a chain runs around a handler or a host answer"),
         (None, None, Some(handler)) => {
-            let read = match body {
-                Some(body) => {
-                    within(deadline.as_ref(), read_body(body, limits.max_body_bytes)).await
-                }
-                None => Ok(Ok(buffered)),
+            // A handler that takes a stream reads the body itself, under the same bounds.
+            let (read, stream) = match body {
+                Some(body) if handler.streams_body => (
+                    Ok(Ok(Bytes::new())),
+                    Some(stream_body(body, limits.max_body_bytes)),
+                ),
+                Some(body) => (
+                    within(deadline.as_ref(), read_body(body, limits.max_body_bytes)).await,
+                    None,
+                ),
+                None => (Ok(Ok(buffered)), None),
             };
             match read {
                 // A refused body or the deadline: the host's answer stands for the handler's.
@@ -273,6 +279,7 @@ pub(crate) async fn run(
                     let request = Request {
                         parts,
                         body,
+                        stream,
                         params,
                         request_id: request_id.clone(),
                         // A copy of inline text: the response hooks keep the original.
@@ -285,7 +292,7 @@ pub(crate) async fn run(
                     let handler_started = clock();
                     let answered = within(
                         deadline.as_ref(),
-                        AssertUnwindSafe(handler(request)).catch_unwind(),
+                        AssertUnwindSafe(handler.call(request)).catch_unwind(),
                     )
                     .await;
                     if handler_started.is_some() {

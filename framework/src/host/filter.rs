@@ -153,7 +153,7 @@ fn into_response(reply: Reply) -> Result<Response, String> {
     let Ok(status) = StatusCode::from_u16(reply.status) else {
         return Err(format!("answered with invalid status {}", reply.status));
     };
-    let mut response = Response::new(Body::new(Bytes::from(reply.body.into_vec())));
+    let mut response = Response::new(Body::from(Bytes::from(reply.body.into_vec())));
     *response.status_mut() = status;
     for pair in reply.headers.iter() {
         let (name, value) = (&pair.0, &pair.1);

@@ -6,11 +6,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use http_body_util::Full;
 use serde::{Serialize, de::DeserializeOwned};
 
-/// The body type of every answer: buffered bytes.
-pub type Body = Full<Bytes>;
+use super::{Body, BodyStream};
+
 /// An answer.
 pub type Response = http::Response<Body>;
 
@@ -19,6 +18,8 @@ pub type Response = http::Response<Body>;
 pub struct Request {
     pub(crate) parts: http::request::Parts,
     pub(crate) body: Bytes,
+    /// The body still to read, for a handler that takes a [`BodyStream`]; `body` is empty then.
+    pub(crate) stream: Option<BodyStream>,
     pub(crate) params: super::PathParams,
     pub(crate) request_id: Option<super::RequestId>,
     /// Values the route's extensions attached (`auth.subject`, `csp.nonce`).
@@ -53,8 +54,17 @@ impl Request {
         self.values.get(name)
     }
 
+    /// The body, read whole before the handler ran; empty for a handler that takes a
+    /// [`BodyStream`] (it reads the body itself).
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The body as a stream: what is still unread, or the buffered body as one chunk.
+    fn take_body_stream(&mut self) -> BodyStream {
+        self.stream
+            .take()
+            .unwrap_or_else(|| BodyStream::buffered(std::mem::take(&mut self.body)))
     }
 
     /// The body parsed as JSON; a 400 rejection says what was wrong.
@@ -77,7 +87,7 @@ impl IntoResponse for Response {
 
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
-        let mut response = Response::new(Body::default());
+        let mut response = Response::new(Body::empty());
         *response.status_mut() = self;
         response
     }
@@ -96,7 +106,7 @@ impl IntoResponse for String {
 }
 
 fn text(body: Bytes) -> Response {
-    let mut response = Response::new(Body::new(body));
+    let mut response = Response::new(Body::from(body));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
@@ -129,7 +139,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match serde_json::to_vec(&self.0) {
             Ok(body) => {
-                let mut response = Response::new(Body::new(Bytes::from(body)));
+                let mut response = Response::new(Body::from(Bytes::from(body)));
                 response.headers_mut().insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -170,7 +180,7 @@ impl IntoResponse for Rejection {
 /// ([`beginnings_abi::error_body`]): `{"error": {"status": 404, "message": "..."}}`.
 pub fn error_response(status: StatusCode, message: &str) -> Response {
     let body = beginnings_abi::error_body(status.as_u16(), message);
-    let mut response = Response::new(Body::new(Bytes::from(body)));
+    let mut response = Response::new(Body::from(Bytes::from(body)));
     *response.status_mut() = status;
     (response.headers_mut()).insert(
         header::CONTENT_TYPE,
@@ -179,8 +189,33 @@ pub fn error_response(status: StatusCode, message: &str) -> Response {
     response
 }
 
-type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
-pub(crate) type DynHandler = Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>;
+pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Response> + Send>>;
+
+/// A route's handler, its shape erased. Public in name only: the sealed handler trait
+/// mentions it, and nothing outside the crate can reach it.
+#[derive(Clone)]
+pub struct DynHandler {
+    call: Arc<dyn Fn(Request) -> HandlerFuture + Send + Sync>,
+    /// It takes a [`BodyStream`]: the server hands it the body unread.
+    pub(crate) streams_body: bool,
+}
+
+impl DynHandler {
+    pub(crate) fn new(
+        streams_body: bool,
+        call: impl Fn(Request) -> HandlerFuture + Send + Sync + 'static,
+    ) -> Self {
+        DynHandler {
+            call: Arc::new(call),
+            streams_body,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn call(&self, request: Request) -> HandlerFuture {
+        (self.call)(request)
+    }
+}
 
 /// The application state a router was given ([`Router::with_state`](super::Router::with_state)),
 /// as a handler's first argument: `async fn list(state: State<Demo>, request: Request)`.
@@ -208,7 +243,9 @@ impl<S> std::ops::Deref for State<S> {
 /// becomes a response, taking the router's state first when it wants it:
 ///
 /// * `|request: Request| async { Json(..) }`, or an `async fn(Request) -> impl IntoResponse`;
-/// * `async fn(State<S>, Request) -> impl IntoResponse`, where `S` is the router's state.
+/// * `async fn(State<S>, Request) -> impl IntoResponse`, where `S` is the router's state;
+/// * either of them with a [`BodyStream`] last, `async fn(Request, BodyStream)`, to read the
+///   body as it arrives (an upload) instead of whole before the call.
 ///
 /// `M` tells the two apart (the handler's argument list); it is inferred and never written.
 /// A handler that asks for another state than its router's does not compile:
@@ -242,7 +279,7 @@ impl<T> HandlerAnswer for T where T: Future<Output: IntoResponse> + Send + 'stat
 pub(crate) mod seal {
     use std::sync::Arc;
 
-    use super::{DynHandler, HandlerAnswer, IntoResponse, Request, State};
+    use super::{BodyStream, DynHandler, HandlerAnswer, IntoResponse, Request, State};
 
     /// A handler as a router keeps it until the router has its state.
     pub enum RouteHandler<S> {
@@ -283,9 +320,42 @@ pub(crate) mod seal {
         Fut: HandlerAnswer,
     {
         fn into_route_handler(self) -> RouteHandler<S> {
-            RouteHandler::Ready(Arc::new(move |request| {
+            RouteHandler::Ready(DynHandler::new(false, move |request| {
                 let future = self(request);
                 Box::pin(async move { future.await.into_response() })
+            }))
+        }
+    }
+
+    impl<S, F, Fut> Sealed<S, (Request, BodyStream)> for F
+    where
+        F: Fn(Request, BodyStream) -> Fut + Send + Sync + 'static,
+        Fut: HandlerAnswer,
+    {
+        fn into_route_handler(self) -> RouteHandler<S> {
+            RouteHandler::Ready(DynHandler::new(true, move |mut request| {
+                let body = request.take_body_stream();
+                let future = self(request, body);
+                Box::pin(async move { future.await.into_response() })
+            }))
+        }
+    }
+
+    impl<S, F, Fut> Sealed<S, (State<S>, Request, BodyStream)> for F
+    where
+        S: Send + Sync + 'static,
+        F: Fn(State<S>, Request, BodyStream) -> Fut + Send + Sync + 'static,
+        Fut: HandlerAnswer,
+    {
+        fn into_route_handler(self) -> RouteHandler<S> {
+            let handler = Arc::new(self);
+            RouteHandler::WithState(Arc::new(move |state: &Arc<S>| {
+                let (handler, state) = (handler.clone(), state.clone());
+                DynHandler::new(true, move |mut request| {
+                    let body = request.take_body_stream();
+                    let future = handler(State(state.clone()), request, body);
+                    Box::pin(async move { future.await.into_response() })
+                })
             }))
         }
     }
@@ -300,7 +370,7 @@ pub(crate) mod seal {
             let handler = Arc::new(self);
             RouteHandler::WithState(Arc::new(move |state: &Arc<S>| {
                 let (handler, state) = (handler.clone(), state.clone());
-                Arc::new(move |request| {
+                DynHandler::new(false, move |request| {
                     // The one cost of the state per request: a reference count.
                     let future = handler(State(state.clone()), request);
                     Box::pin(async move { future.await.into_response() })

@@ -1,17 +1,22 @@
 //! Routing: the application's routers and handler types, the compiled route table (path ->
 //! route -> what the runtime keeps per method), and the route-config resolver.
 
+mod body;
+mod body_stream;
 mod handler;
 mod params;
 mod request_id;
 mod resolve;
 mod router;
+mod sse;
 mod table;
 mod values;
 
+pub use body::{Body, BoxError, Chunk};
+pub use body_stream::{BodyError, BodyStream};
 pub(crate) use handler::DynHandler;
 pub use handler::{
-    Body, Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, Response, State,
+    Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, Response, State,
     error_response,
 };
 pub use http::{Method, StatusCode};
@@ -19,6 +24,8 @@ pub(crate) use params::PathParams;
 pub use request_id::RequestId;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
+pub(crate) use sse::EndsOnDrain;
+pub use sse::{DEFAULT_KEEP_ALIVE, Event, Sse};
 pub use table::RouteError;
 pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
 pub(crate) use values::RequestValues;

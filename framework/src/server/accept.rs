@@ -93,8 +93,11 @@ impl Acceptor {
         ));
         let busy = activity.clone();
         let pace = self.bounds.body_pace;
+        // Shared by the connection's requests: a request pays one reference count for it, and
+        // only a streamed answer that ends on drain takes a receiver of its own.
+        let stop = Arc::new(self.stopping.clone());
         let service = hyper::service::service_fn(move |request| {
-            let state = state.clone();
+            let (state, stop) = (state.clone(), stop.clone());
             let busy = busy.begin();
             // hyper keeps room for one request's future per connection from its first
             // request to its close. A request's state (route, chain, handler) runs to
@@ -102,8 +105,7 @@ impl Acceptor {
             // connection holds a pointer instead.
             Box::pin(pace.scope(async move {
                 let response = state.handle(request, peer).await;
-                drop(busy);
-                Ok::<_, std::convert::Infallible>(response)
+                Ok::<_, std::convert::Infallible>(busy.until_sent(response, &stop))
             }))
         });
         let connection = Box::pin(self.builder.serve_connection(io, service).into_owned());

@@ -4,6 +4,7 @@
 //! does not finish closing in time (an HTTP/2 client withholding the PING answer) or a server
 //! that gives up draining drops it.
 
+use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
+use crate::routing::{Body, EndsOnDrain, Response};
 use crate::telemetry::metrics::{self, OPEN_CONNECTIONS, Registry};
 
 /// What the server asks of its connections.
@@ -79,6 +81,69 @@ impl Activity {
 }
 
 pub(crate) struct Busy(Arc<Activity>);
+
+impl Busy {
+    /// Ends the request when its answer has been sent rather than when it was made: a
+    /// streamed answer (server-sent events waiting for the next event, a large download)
+    /// keeps its connection from counting as idle. A whole answer ends it now. An answer
+    /// marked [`EndsOnDrain`] is ended when `stop` says the server drains.
+    pub fn until_sent(self, response: Response, stop: &watch::Receiver<Stop>) -> Response {
+        if !response.body().is_stream() {
+            return response;
+        }
+        let drained = response.extensions().get::<EndsOnDrain>().map(|_| {
+            let mut stop = stop.clone();
+            let drained: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+                while *stop.borrow_and_update() == Stop::Serve {
+                    if stop.changed().await.is_err() {
+                        break;
+                    }
+                }
+            });
+            drained
+        });
+        response.map(|body| {
+            Body::new(Sending {
+                body,
+                drained,
+                _busy: self,
+            })
+        })
+    }
+}
+
+/// A streamed answer's body and the request it keeps in flight until it is dropped.
+struct Sending {
+    body: Body,
+    /// Ready when the server drains, for an answer that ends then.
+    drained: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    _busy: Busy,
+}
+
+impl http_body::Body for Sending {
+    type Data = bytes::Bytes;
+    type Error = crate::routing::BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(drained) = &mut self.drained
+            && drained.as_mut().poll(cx).is_ready()
+        {
+            return std::task::Poll::Ready(None);
+        }
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
 
 impl Drop for Busy {
     fn drop(&mut self) {

@@ -1,9 +1,7 @@
 //! Error answers in the form the client prefers: the JSON error shape for API clients, a
 //! small HTML page for browsers. Text taken from the request is escaped in both.
 
-use bytes::Bytes;
 use http::{HeaderValue, header};
-use http_body_util::BodyExt;
 use hyper::body::Body as _;
 
 use crate::builtin::Templates;
@@ -34,22 +32,16 @@ pub(crate) fn prefers_html(accept: Option<&HeaderValue>) -> bool {
 
 /// Turns an answer in the JSON error shape (`{"error": {"status", "message"}}`) into an HTML
 /// page — the application's `errors/<status>.html` template where there is one — and leaves
-/// any other answer as it is.
-pub(crate) async fn into_html(response: &mut Response, templates: &Templates) {
+/// any other answer as it is. A streamed answer is never read here: error answers are whole.
+pub(crate) fn into_html(response: &mut Response, templates: &Templates) {
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|value| value.as_bytes().starts_with(b"application/json"));
-    if !is_json {
+    let Some(bytes) = response.body().as_bytes().filter(|_| is_json) else {
         return;
-    }
-    let body = std::mem::take(response.body_mut());
-    let bytes = body
-        .collect()
-        .await
-        .map(|c| c.to_bytes())
-        .unwrap_or_default();
-    let parsed: Option<(u64, String)> = serde_json::from_slice::<serde_json::Value>(&bytes)
+    };
+    let parsed: Option<(u64, String)> = serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()
         .and_then(|value| {
             let error = value.get("error")?;
@@ -58,14 +50,13 @@ pub(crate) async fn into_html(response: &mut Response, templates: &Templates) {
             Some((status, message))
         });
     let Some((status, message)) = parsed else {
-        *response.body_mut() = Body::new(bytes);
         return;
     };
     let reason = response.status().canonical_reason().unwrap_or("Error");
     let page = templates
         .error_page(response.status(), &message)
         .unwrap_or_else(|| builtin_page(status, reason, &message));
-    *response.body_mut() = Body::new(Bytes::from(page));
+    *response.body_mut() = Body::from(page);
     let headers = response.headers_mut();
     headers.remove(header::CONTENT_LENGTH);
     headers.insert(
@@ -115,6 +106,7 @@ mod tests {
     use super::*;
     use crate::routing::error_response;
     use http::StatusCode;
+    use http_body_util::BodyExt;
 
     fn accept(value: &'static str) -> bool {
         prefers_html(Some(&HeaderValue::from_static(value)))
@@ -135,7 +127,7 @@ mod tests {
     #[tokio::test]
     async fn the_html_page_escapes_the_message() {
         let mut response = error_response(StatusCode::NOT_FOUND, "<script>alert('x')</script>");
-        into_html(&mut response, &Templates::unconfigured()).await;
+        into_html(&mut response, &Templates::unconfigured());
         let body = response.into_body().collect().await.unwrap().to_bytes();
         let page = String::from_utf8(body.to_vec()).unwrap();
         assert!(page.contains("404 Not Found"), "{page}");

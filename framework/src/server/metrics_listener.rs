@@ -45,6 +45,7 @@ pub(crate) fn spawn(
                             &Request {
                                 parts,
                                 body: Bytes::new(),
+                                stream: None,
                                 params: Default::default(),
                                 request_id: None,
                                 values: Default::default(),

@@ -94,7 +94,7 @@ impl ServerState {
         let method = request.method().clone();
         let (mut response, route) = route(&generation, request, peer, id.clone()).await;
         if html && response.status().as_u16() >= 400 {
-            errors::into_html(&mut response, &self.source.templates).await;
+            errors::into_html(&mut response, &self.source.templates);
         }
         // hyper leaves a HEAD answer's body out on HTTP/1.1 only; over HTTP/2 it would be
         // sent, which clients refuse as a protocol error.

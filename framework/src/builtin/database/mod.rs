@@ -50,7 +50,7 @@ pub use error::DatabaseError;
 pub use sqlx;
 
 use crate::config::DatabaseConfig;
-use crate::routing::{Request, RouteDef};
+use crate::routing::{DynHandler, Request, RouteDef};
 
 /// A cloneable handle on the application's connection pool. The pool is opened (and the
 /// migrations run) when the server binds, or on first use by a handle made elsewhere.
@@ -163,9 +163,9 @@ pub(crate) fn attach(route: RouteDef, database: &Database) -> RouteDef {
     let inner = route.handler.clone();
     let database = database.clone();
     RouteDef {
-        handler: Arc::new(move |mut request: Request| {
+        handler: DynHandler::new(inner.streams_body, move |mut request: Request| {
             request.parts.extensions.insert(database.clone());
-            inner(request)
+            inner.call(request)
         }),
         ..route
     }

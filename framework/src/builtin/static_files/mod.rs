@@ -26,8 +26,9 @@
 //!   `Content-Range: bytes */<length>` for several ranges or one beyond the end; a `Range`
 //!   in another unit or malformed is ignored;
 //! * with `gzip: true` and a client accepting gzip (quality values honoured): the
-//!   precompressed sibling `<file>.gz` when there is one, else, for text-like types up to
-//!   8 MiB, the file compressed on the fly (kept in a cache of 32 MiB per directory), with
+//!   precompressed sibling `<file>.gz` when there is one (streamed from disk like any
+//!   file), else, for text-like types up to 8 MiB, the file compressed on the fly (held
+//!   whole in memory and kept in a cache of 32 MiB per directory), with
 //!   `Content-Encoding: gzip` and an `ETag` of its own. Every answer of such a directory
 //!   carries `Vary: Accept-Encoding`. A `Range` request is answered from the uncompressed
 //!   file;
@@ -41,17 +42,20 @@
 //!   about request bodies.
 //!
 //! Files are read with tokio's file system calls (a thread pool, not the request's worker)
-//! and sent as one buffer: `max_file_size` bounds the memory one answer can take.
+//! and sent from disk in chunks of 128 KiB as the client takes them, ranges too: an answer
+//! holds about one chunk in memory whatever the file's size (a file of 1 GiB is served with
+//! the server's memory flat, `tests/tests/streaming_static.rs`). Only gzip made on the fly is
+//! held whole, which is why it stops at 8 MiB.
 
 mod conditional;
 mod gzip;
 mod range;
 mod resolve;
+mod stream;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use self::conditional::Validators;
@@ -160,11 +164,16 @@ impl Mount {
         } else {
             Encoding::Identity
         };
+        // The length of the `.gz` sibling, when it answers.
+        let mut gz_len = 0;
         let validators = match &encoding {
             Encoding::Identity => Validators::of(&file.metadata, None),
             Encoding::OnTheFly => Validators::of(&file.metadata, Some("gzip")),
             Encoding::Precompressed(gz) => match tokio::fs::metadata(gz).await {
-                Ok(metadata) => Validators::of(&metadata, Some("gz")),
+                Ok(metadata) => {
+                    gz_len = metadata.len();
+                    Validators::of(&metadata, Some("gz"))
+                }
                 Err(_) => return not_found(),
             },
         };
@@ -176,7 +185,7 @@ impl Mount {
         }
         validators.headers(&mut headers);
         if validators.not_modified(asked) {
-            return answer(StatusCode::NOT_MODIFIED, headers, Bytes::new());
+            return answer(StatusCode::NOT_MODIFIED, headers, Body::empty());
         }
         headers.insert(header::CONTENT_TYPE, content_type(&mime));
         headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
@@ -195,8 +204,8 @@ impl Mount {
                     if head {
                         return head_answer(StatusCode::PARTIAL_CONTENT, headers, count);
                     }
-                    return match read_part(&file.real, start, count).await {
-                        Ok(bytes) => answer(StatusCode::PARTIAL_CONTENT, headers, bytes),
+                    return match stream::file_body(&file.real, start, count).await {
+                        Ok(body) => answer(StatusCode::PARTIAL_CONTENT, headers, body),
                         Err(error) => unreadable(&file.real, &error),
                     };
                 }
@@ -214,19 +223,26 @@ impl Mount {
 
         let body = match &encoding {
             Encoding::Identity if head => return head_answer(StatusCode::OK, headers, len),
-            Encoding::Identity => tokio::fs::read(&file.real).await.map(Bytes::from),
+            Encoding::Identity => stream::file_body(&file.real, 0, len).await,
             Encoding::Precompressed(gz) => {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-                tokio::fs::read(gz).await.map(Bytes::from)
+                if head {
+                    return head_answer(StatusCode::OK, headers, gz_len);
+                }
+                stream::file_body(gz, 0, gz_len).await
             }
             Encoding::OnTheFly => {
                 headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
                 let modified = file.metadata.modified().ok();
-                self.cache.get(&file.real, len, modified).await
+                match self.cache.get(&file.real, len, modified).await {
+                    Ok(gzipped) if head => {
+                        return head_answer(StatusCode::OK, headers, gzipped.len() as u64);
+                    }
+                    gzipped => gzipped.map(Body::from),
+                }
             }
         };
         match body {
-            Ok(body) if head => head_answer(StatusCode::OK, headers, body.len() as u64),
             Ok(body) => answer(StatusCode::OK, headers, body),
             Err(error) => unreadable(&file.real, &error),
         }
@@ -251,15 +267,6 @@ impl Mount {
     }
 }
 
-async fn read_part(path: &Path, start: u64, count: u64) -> std::io::Result<Bytes> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut file = tokio::fs::File::open(path).await?;
-    file.seek(std::io::SeekFrom::Start(start)).await?;
-    let mut buffer = vec![0; usize::try_from(count).map_err(std::io::Error::other)?];
-    file.read_exact(&mut buffer).await?;
-    Ok(Bytes::from(buffer))
-}
-
 fn content_type(mime: &mime_guess::Mime) -> HeaderValue {
     let essence = mime.essence_str();
     let text = mime.type_() == mime_guess::mime::TEXT || essence == "application/javascript";
@@ -274,8 +281,8 @@ fn header_value(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn answer(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
-    let mut response = Response::new(Body::new(body));
+fn answer(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = Response::new(body);
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     response
@@ -284,7 +291,7 @@ fn answer(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
 /// HEAD: the length the GET would send, no body (the server sends none for HEAD).
 fn head_answer(status: StatusCode, mut headers: HeaderMap, len: u64) -> Response {
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    answer(status, headers, Bytes::new())
+    answer(status, headers, Body::empty())
 }
 
 fn not_found() -> Response {
@@ -307,7 +314,7 @@ fn add_slash(request: &Request) -> Response {
     let mut response = answer(
         StatusCode::TEMPORARY_REDIRECT,
         HeaderMap::new(),
-        Bytes::new(),
+        Body::empty(),
     );
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
