@@ -36,6 +36,9 @@ pub use host::{
 };
 pub use routing::RouteError;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router, State};
+/// WebSocket sessions from handlers ([`Request::websocket`]).
+#[cfg(feature = "websocket")]
+pub use routing::websocket;
 pub use runtime::{ExtensionHandle, RouteSummary, Runtime};
 pub use server::{Reloader, Server};
 pub use store::{SharedStore, StoreError};

@@ -79,6 +79,11 @@ pub struct AppConfig {
     /// Bytes per second a request body must keep up, on average, once
     /// `client_body_timeout` has passed; slower bodies are answered 408.
     pub client_body_min_rate: Option<u64>,
+    /// A WebSocket message (or frame) larger than this closes the socket with 1009.
+    pub websocket_max_message_bytes: usize,
+    /// A WebSocket with no message either way for this long is closed with 1001; `None`
+    /// keeps it open.
+    pub websocket_idle_timeout: Option<Duration>,
     /// How long requests in flight may take to finish once shutdown starts.
     pub shutdown_grace: Duration,
     /// How long readiness answers 503 while connections are still accepted, before the
@@ -143,6 +148,8 @@ impl Default for AppConfig {
             send_timeout: Some(Duration::from_secs(60)),
             client_body_timeout: Some(Duration::from_secs(60)),
             client_body_min_rate: Some(240),
+            websocket_max_message_bytes: 64 * 1024,
+            websocket_idle_timeout: Some(Duration::from_secs(60)),
             shutdown_grace: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             probes: true,
@@ -185,6 +192,8 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "send_timeout",
     "client_body_timeout",
     "client_body_min_rate",
+    "websocket_max_message_bytes",
+    "websocket_idle_timeout",
     "shutdown_grace_seconds",
     "shutdown_delay_seconds",
     "probes",

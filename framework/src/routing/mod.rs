@@ -6,7 +6,10 @@ mod params;
 mod resolve;
 mod router;
 mod table;
+mod upgrade;
 mod values;
+#[cfg(feature = "websocket")]
+pub mod websocket;
 
 pub(crate) use handler::DynHandler;
 pub use handler::{
@@ -19,4 +22,5 @@ pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub use router::{RouteDef, Router};
 pub use table::RouteError;
 pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
+pub(crate) use upgrade::{ConnectionLease, WebSocketLimits};
 pub(crate) use values::RequestValues;
