@@ -299,7 +299,10 @@ mod tests {
     fn websocket_limits_default_to_64_kib_and_a_minute_and_are_checked() {
         let defaults = app("{}");
         assert_eq!(defaults.websocket_max_message_bytes, 64 * 1024);
-        assert_eq!(defaults.websocket_idle_timeout, Some(Duration::from_secs(60)));
+        assert_eq!(
+            defaults.websocket_idle_timeout,
+            Some(Duration::from_secs(60))
+        );
         let set = app("app:\n  websocket_max_message_bytes: 1024\n  websocket_idle_timeout: 0.5\n");
         assert_eq!(set.websocket_max_message_bytes, 1024);
         assert_eq!(set.websocket_idle_timeout, Some(Duration::from_millis(500)));

@@ -64,7 +64,8 @@ impl Request {
         let accept = HeaderValue::from_str(&accept).map_err(|_| UpgradeRejection::Key)?;
         // hyper gives an upgradable request its `OnUpgrade`; HTTP/2 and HTTP/1.0 requests
         // have none.
-        let on_upgrade = (parts.extensions.remove::<OnUpgrade>()).ok_or(UpgradeRejection::NotUpgrade)?;
+        let on_upgrade =
+            (parts.extensions.remove::<OnUpgrade>()).ok_or(UpgradeRejection::NotUpgrade)?;
         let lease = parts.extensions.remove::<ConnectionLease>();
         let limits = lease.as_ref().map(|lease| lease.limits).unwrap_or_default();
         Ok(WebSocketUpgrade {
@@ -317,9 +318,10 @@ impl WebSocket {
                 tungstenite::Message::Text(text) => return Some(Message::Text(text.to_string())),
                 tungstenite::Message::Binary(bytes) => return Some(Message::Binary(bytes)),
                 tungstenite::Message::Close(_) => {
-                    // The client closed: its close frame is answered (tungstenite queued
-                    // the reply) and the server closes the connection first (RFC 6455).
-                    let _ = self.stream.close(None).await;
+                    // The client closed: the reply tungstenite queued is flushed (the
+                    // sink's close; sending a close now would be refused), and the server
+                    // closes the connection first (RFC 6455).
+                    let _ = SinkExt::close(&mut self.stream).await;
                     self.open = false;
                 }
                 tungstenite::Message::Ping(_)
