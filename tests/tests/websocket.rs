@@ -279,27 +279,38 @@ async fn an_upgraded_connection_keeps_its_connection_slot_until_it_closes() {
     assert_eq!(answer.status(), 200);
 }
 
+/// The server runs on the test's own runtime, which outlives it: a session the server left
+/// running after its shutdown would still answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_graceful_shutdown_lets_a_socket_run_for_the_grace_and_then_drops_it() {
     let (app, _dir) = app_from_yaml("app:\n  shutdown_grace_seconds: 5\n");
-    let server =
-        InProcessServer::start(app.mount(Router::new("").get("/ws", echo)).build().unwrap());
-    let (mut client, _) = connect(&server.base, "/ws", None).await.unwrap();
+    let runtime = app.mount(Router::new("").get("/ws", echo)).build().unwrap();
+    let server = runtime.bind(Some("127.0.0.1:0")).await.unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let (stop, stopping) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run_until(async {
+        let _ = stopping.await;
+    }));
+    let (mut client, _) = connect(&base, "/ws", None).await.unwrap();
     echoes(&mut client, "before").await;
-    let stopped = tokio::task::spawn_blocking(move || server.stop());
+    stop.send(()).unwrap();
     // Well into the drain (a server that did not count the session would have finished
-    // draining and dropped it by now), the session still works.
+    // draining by now), the session still works and the server still waits for it.
     tokio::time::sleep(Duration::from_secs(1)).await;
     echoes(&mut client, "while draining").await;
-    // At the end of the grace the server drops it.
+    assert!(!serving.is_finished(), "the drain waits for the session");
+    // At the end of the grace the server drops it and stops.
+    tokio::time::timeout(PATIENCE, serving)
+        .await
+        .expect("the server stops")
+        .unwrap()
+        .unwrap();
+    client.send(Message::text("after")).await.ok();
     loop {
         match next(&mut client).await {
+            Some(Ok(Message::Text(text))) => panic!("the session outlived the server: {text}"),
             Some(Ok(_)) => continue,
             Some(Err(_)) | None => break,
         }
     }
-    tokio::time::timeout(PATIENCE, stopped)
-        .await
-        .expect("the server stops")
-        .unwrap();
 }
