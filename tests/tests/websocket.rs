@@ -1,12 +1,12 @@
 //! WebSocket upgrades from handlers, with a real `tokio-tungstenite` client: the demo's echo
 //! endpoint (the `beginnings-demo` binary, the real auth and security-headers libraries)
 //! behind its configured extensions, its size and idle limits from the configuration, and an
-//! in-process server for what an upgraded connection holds (its connection count, its place
-//! in a graceful shutdown).
+//! in-process server for what an upgraded connection keeps of its HTTP connection (its
+//! connection count, its place in a graceful shutdown, the send timeout).
 
 use std::time::Duration;
 
-use beginnings::websocket::WebSocket;
+use beginnings::websocket::{Message as ServerMessage, WebSocket};
 use beginnings::{IntoResponse, Request, Response, Router};
 use beginnings_tests::{InProcessServer, TestServer, app_from_yaml};
 use futures_util::{SinkExt, StreamExt};
@@ -277,6 +277,39 @@ async fn an_upgraded_connection_keeps_its_connection_slot_until_it_closes() {
         .expect("a connection is served once the socket closed")
         .unwrap();
     assert_eq!(answer.status(), 200);
+}
+
+/// Sends 64 KiB messages until the client stops taking them.
+async fn flood(mut request: Request) -> Response {
+    match request.websocket() {
+        Ok(upgrade) => upgrade.on_upgrade(|mut socket: WebSocket| async move {
+            let chunk = bytes::Bytes::from(vec![0u8; 64 * 1024]);
+            while socket
+                .send(ServerMessage::Binary(chunk.clone()))
+                .await
+                .is_ok()
+            {}
+        }),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_is_closed_by_the_send_timeout() {
+    let (app, _dir) = app_from_yaml("app:\n  send_timeout: 1\n");
+    let router = Router::new("").get("/flood", flood);
+    let server = InProcessServer::start(app.mount(router).build().unwrap());
+    // The client reads nothing after the handshake.
+    let (client, _) = connect(&server.base, "/flood", None).await.unwrap();
+    let waiting = std::time::Instant::now();
+    while open_connections(&server) > 0 {
+        assert!(
+            waiting.elapsed() < PATIENCE,
+            "the session still holds its connection"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    drop(client);
 }
 
 /// The server runs on the test's own runtime, which outlives it: a session the server left
