@@ -30,6 +30,9 @@ use super::upgrade::{ConnectionLease, WebSocketLimits};
 /// socket closed with unread bytes is reset, and a reset can lose what was sent before it).
 const LINGER: Duration = Duration::from_secs(5);
 
+/// A close frame's payload is at most 125 bytes, two of them the code (RFC 6455).
+const MAX_CLOSE_REASON: usize = 123;
+
 /// The one WebSocket version there is (RFC 6455).
 const VERSION: &str = "13";
 
@@ -339,9 +342,14 @@ impl WebSocket {
         Ok(())
     }
 
-    /// Closes the session with a normal close (1000) and `reason`.
+    /// Closes the session with a normal close (1000) and `reason` (cut to the 123 bytes a
+    /// close frame has room for).
     pub async fn close(mut self, reason: &str) {
-        self.close_with(CloseCode::Normal, reason).await;
+        let mut end = reason.len().min(MAX_CLOSE_REASON);
+        while !reason.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.close_with(CloseCode::Normal, &reason[..end]).await;
     }
 
     /// A read failed: a message over the limit, a protocol error or a broken connection.
@@ -383,5 +391,45 @@ impl WebSocket {
             while matches!(socket.read(&mut discard).await, Ok(1..)) {}
         };
         let _ = tokio::time::timeout(LINGER, linger).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_is_16_bytes_of_base64() {
+        // The sample key of RFC 6455, section 1.3.
+        assert!(is_key(b"dGhlIHNhbXBsZSBub25jZQ=="));
+        assert!(!is_key(b"dGhlIHNhbXBsZSBub25jZQ"));
+        assert!(!is_key(b"dGhlIHNhbXBsZSBub25jZQ=x"));
+        assert!(!is_key(b"dGhlIHNhbXBsZSBub25j*Q=="));
+        assert!(!is_key(b""));
+    }
+
+    #[test]
+    fn connection_tokens_are_read_from_lists_in_any_case() {
+        let mut headers = HeaderMap::new();
+        headers.append(header::CONNECTION, HeaderValue::from_static("keep-alive"));
+        assert!(!has_token(&headers, header::CONNECTION, "upgrade"));
+        headers.append(
+            header::CONNECTION,
+            HeaderValue::from_static("close, Upgrade"),
+        );
+        assert!(has_token(&headers, header::CONNECTION, "upgrade"));
+        headers.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        assert!(!has_token(&headers, header::UPGRADE, "websocket"));
+    }
+
+    #[test]
+    fn refusals_name_their_status() {
+        assert_eq!(UpgradeRejection::MethodNotGet.status(), 405);
+        assert_eq!(UpgradeRejection::NotUpgrade.status(), 426);
+        assert_eq!(UpgradeRejection::Version.status(), 426);
+        assert_eq!(UpgradeRejection::Key.status(), 400);
+        let answer = UpgradeRejection::Version.into_response();
+        assert_eq!(answer.headers()[header::SEC_WEBSOCKET_VERSION], "13");
+        assert_eq!(answer.headers()[header::UPGRADE], "websocket");
     }
 }
