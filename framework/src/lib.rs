@@ -35,6 +35,9 @@ pub use host::{
     inspect as inspect_library,
 };
 pub use routing::RouteError;
+/// WebSocket sessions from handlers ([`Request::websocket`]).
+#[cfg(feature = "websocket")]
+pub use routing::websocket;
 pub use routing::{IntoResponse, Json, Rejection, Request, Response, Router, State};
 pub use runtime::{ExtensionHandle, RouteSummary, Runtime};
 pub use server::{Reloader, Server};

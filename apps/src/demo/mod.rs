@@ -1,9 +1,11 @@
 //! The demo application: a small blog with users and posts, kept in the database that
 //! `database:` configures (in memory without one), with a JSON API under `/api/v1`, a login
-//! that issues tokens for the auth extension, and HTML pages when `templates:` is set.
+//! that issues tokens for the auth extension, a WebSocket echo for logged-in users, and HTML
+//! pages when `templates:` is set.
 
 mod caller;
 mod feed;
+mod echo;
 mod input;
 mod login;
 mod pages;
@@ -40,6 +42,7 @@ pub fn routers(app: Option<&App>) -> Vec<Router> {
         beginnings::builtin::health_router(),
         api().with_state(demo),
         slow_router(),
+        Router::new("/api/v1").get("/echo", echo::echo),
     ];
     if let Some(templates) = app.map(App::templates)
         && templates.is_configured()

@@ -98,6 +98,14 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
                     _ => integer(field, &path, 0, u32::MAX.into(), ctx).filter(|n| *n > 0),
                 }
             }
+            "websocket_max_message_bytes" => {
+                if let Some(n) = integer(field, &path, 1, usize::MAX as u64, ctx) {
+                    app.websocket_max_message_bytes = n as usize;
+                }
+            }
+            "websocket_idle_timeout" => {
+                app.websocket_idle_timeout = optional_seconds(field, &path, ctx);
+            }
             "shutdown_grace_seconds" => {
                 if let Some(d) = seconds(field, &path, ctx) {
                     app.shutdown_grace = d;
@@ -296,6 +304,38 @@ mod tests {
         .to_string();
         assert!(
             wrong.contains("app.yaml:2:25: app.client_body_min_rate: expected integer"),
+            "{wrong}"
+        );
+    }
+
+    #[test]
+    fn websocket_limits_default_to_64_kib_and_a_minute_and_are_checked() {
+        let defaults = app("{}");
+        assert_eq!(defaults.websocket_max_message_bytes, 64 * 1024);
+        assert_eq!(
+            defaults.websocket_idle_timeout,
+            Some(Duration::from_secs(60))
+        );
+        let set = app("app:\n  websocket_max_message_bytes: 1024\n  websocket_idle_timeout: 0.5\n");
+        assert_eq!(set.websocket_max_message_bytes, 1024);
+        assert_eq!(set.websocket_idle_timeout, Some(Duration::from_millis(500)));
+        for off in ["null", "0"] {
+            let off = app(&format!("app:\n  websocket_idle_timeout: {off}\n"));
+            assert_eq!(off.websocket_idle_timeout, None);
+        }
+        let refused = |yaml: &str| {
+            load_str_with_env(yaml, Path::new("app.yaml"), &|_| None)
+                .unwrap_err()
+                .to_string()
+        };
+        let zero = refused("app:\n  websocket_max_message_bytes: 0\n");
+        assert!(
+            zero.contains("app.yaml:2:32: app.websocket_max_message_bytes:"),
+            "{zero}"
+        );
+        let wrong = refused("app:\n  websocket_idle_timeout: soon\n");
+        assert!(
+            wrong.contains("app.yaml:2:27: app.websocket_idle_timeout:"),
             "{wrong}"
         );
     }

@@ -86,6 +86,11 @@ pub struct AppConfig {
     /// How long a new process started by a SIGUSR2 handover has to report ready before it
     /// is stopped (and this one keeps serving).
     pub handover_timeout: Duration,
+    /// A WebSocket message (or frame) larger than this closes the socket with 1009.
+    pub websocket_max_message_bytes: usize,
+    /// A WebSocket with no message either way for this long is closed with 1001; `None`
+    /// keeps it open.
+    pub websocket_idle_timeout: Option<Duration>,
     /// How long requests in flight may take to finish once shutdown starts.
     pub shutdown_grace: Duration,
     /// How long readiness answers 503 while connections are still accepted, before the
@@ -151,6 +156,8 @@ impl Default for AppConfig {
             send_timeout: Some(Duration::from_secs(60)),
             client_body_timeout: Some(Duration::from_secs(60)),
             client_body_min_rate: Some(240),
+            websocket_max_message_bytes: 64 * 1024,
+            websocket_idle_timeout: Some(Duration::from_secs(60)),
             shutdown_grace: Duration::from_secs(30),
             handover_timeout: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
@@ -195,6 +202,8 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "send_timeout",
     "client_body_timeout",
     "client_body_min_rate",
+    "websocket_max_message_bytes",
+    "websocket_idle_timeout",
     "shutdown_grace_seconds",
     "shutdown_delay_seconds",
     "handover_timeout_seconds",

@@ -10,7 +10,10 @@ mod resolve;
 mod router;
 mod sse;
 mod table;
+mod upgrade;
 mod values;
+#[cfg(feature = "websocket")]
+pub mod websocket;
 
 pub use body::{Body, BoxError, Chunk};
 pub use body_stream::{BodyError, BodyStream};
@@ -28,4 +31,5 @@ pub(crate) use sse::EndsOnDrain;
 pub use sse::{DEFAULT_KEEP_ALIVE, Event, Sse};
 pub use table::RouteError;
 pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
+pub(crate) use upgrade::{ConnectionLease, WebSocketLimits};
 pub(crate) use values::RequestValues;

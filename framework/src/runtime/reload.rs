@@ -298,6 +298,14 @@ pub(crate) fn warn_restart_needed(old: &AppConfig, new: &AppConfig) {
             "client_body_min_rate",
             old.client_body_min_rate != new.client_body_min_rate,
         ),
+        (
+            "websocket_max_message_bytes",
+            old.websocket_max_message_bytes != new.websocket_max_message_bytes,
+        ),
+        (
+            "websocket_idle_timeout",
+            old.websocket_idle_timeout != new.websocket_idle_timeout,
+        ),
         ("log_format", old.log_format != new.log_format),
     ];
     for (key, changed) in fixed {

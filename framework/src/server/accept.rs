@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -16,6 +17,7 @@ use super::send_timeout::SendTimeout;
 use super::service::ServerState;
 use crate::chain::BodyPace;
 use crate::config::AppConfig;
+use crate::routing::{ConnectionLease, WebSocketLimits};
 
 /// The time bounds of every connection, from `app`.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +25,7 @@ pub(crate) struct ConnectionBounds {
     pub waits: Waits,
     pub send_timeout: Option<Duration>,
     pub body_pace: BodyPace,
+    pub websocket: WebSocketLimits,
 }
 
 impl ConnectionBounds {
@@ -34,6 +37,7 @@ impl ConnectionBounds {
             },
             send_timeout: app.send_timeout,
             body_pace: BodyPace::of(app),
+            websocket: WebSocketLimits::of(app),
         }
     }
 }
@@ -96,9 +100,15 @@ impl Acceptor {
         // Shared by the connection's requests: a request pays one reference count for it, and
         // only a streamed answer that ends on drain takes a receiver of its own.
         let stop = Arc::new(self.stopping.clone());
-        let service = hyper::service::service_fn(move |request| {
+        let lease = self.lease(slot);
+        let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
             let (state, stop) = (state.clone(), stop.clone());
             let busy = busy.begin();
+            // A request hyper can upgrade takes the connection's slot along, for the
+            // WebSocket it may become; other requests pay nothing for it.
+            if request.extensions().get::<OnUpgrade>().is_some() {
+                request.extensions_mut().insert(lease.clone());
+            }
             // hyper keeps room for one request's future per connection from its first
             // request to its close. A request's state (route, chain, handler) runs to
             // kilobytes; boxed, it is freed when the answer is out, and an idle kept-alive
@@ -108,19 +118,36 @@ impl Acceptor {
                 Ok::<_, std::convert::Infallible>(busy.until_sent(response, &stop))
             }))
         });
-        let connection = Box::pin(self.builder.serve_connection(io, service).into_owned());
-        let tracked = self.tracker.track();
+        let connection = self.builder.serve_connection_with_upgrades(io, service);
+        let connection = Box::pin(connection.into_owned());
         let stopping = self.stopping.clone();
         let waits = self.bounds.waits;
         tokio::spawn(async move {
-            let graceful = |c: std::pin::Pin<&mut _>| auto::Connection::graceful_shutdown(c);
+            let graceful =
+                |c: std::pin::Pin<&mut _>| auto::UpgradeableConnection::graceful_shutdown(c);
             if let Some(error) =
                 connection::drive(connection, graceful, activity, waits, stopping).await
             {
                 tracing::debug!(%peer, %error, "connection ended with an error");
             }
-            drop((slot, tracked));
+            // The slot and the connection's count go with the service, unless a WebSocket
+            // still holds them.
         });
+    }
+
+    /// The connection's slot and its count among open connections, held by the
+    /// connection's service and by a session it is upgraded to, until both end; a session
+    /// is dropped when a shutdown stops waiting for connections (`Stop::Abort`).
+    fn lease(&self, slot: Option<OwnedSemaphorePermit>) -> ConnectionLease {
+        let held = Arc::new((slot, self.tracker.track()));
+        let stopping = self.stopping.clone();
+        ConnectionLease::new(held, self.bounds.websocket, move || {
+            let mut stopping = stopping.clone();
+            Box::pin(async move {
+                // A server gone (the sender dropped) stops waiting too.
+                let _ = stopping.wait_for(|stop| *stop == Stop::Abort).await;
+            })
+        })
     }
 }
 
