@@ -4,8 +4,8 @@
 //! pages when `templates:` is set.
 
 mod caller;
-mod feed;
 mod echo;
+mod feed;
 mod input;
 mod login;
 mod pages;

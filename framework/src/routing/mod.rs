@@ -19,8 +19,7 @@ pub use body::{Body, BoxError, Chunk};
 pub use body_stream::{BodyError, BodyStream};
 pub(crate) use handler::DynHandler;
 pub use handler::{
-    Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, Response, State,
-    error_response,
+    Handler, HandlerAnswer, IntoResponse, Json, Rejection, Request, Response, State, error_response,
 };
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;

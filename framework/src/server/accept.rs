@@ -7,12 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::connection::{self, Activity, Stop, Tracker, Waits};
+use super::protocol::{Builders, Served, first_bytes};
 use super::send_timeout::SendTimeout;
 use super::service::ServerState;
 use crate::chain::BodyPace;
@@ -44,7 +44,7 @@ impl ConnectionBounds {
 
 pub(crate) struct Acceptor {
     pub listener: TcpListener,
-    pub builder: auto::Builder<TokioExecutor>,
+    pub builders: Arc<Builders>,
     pub state: Arc<ServerState>,
     pub tracker: Arc<Tracker>,
     pub stopping: watch::Receiver<Stop>,
@@ -90,11 +90,6 @@ impl Acceptor {
     ) {
         let state = self.state.clone();
         let activity = Activity::new();
-        let io = TokioIo::new(SendTimeout::new(
-            stream,
-            self.bounds.send_timeout,
-            activity.clone(),
-        ));
         let busy = activity.clone();
         let pace = self.bounds.body_pace;
         // Shared by the connection's requests: a request pays one reference count for it, and
@@ -118,13 +113,17 @@ impl Acceptor {
                 Ok::<_, std::convert::Infallible>(busy.until_sent(response, &stop))
             }))
         });
-        let connection = self.builder.serve_connection_with_upgrades(io, service);
-        let connection = Box::pin(connection.into_owned());
-        let stopping = self.stopping.clone();
+        let mut stopping = self.stopping.clone();
         let waits = self.bounds.waits;
+        let (builders, send_timeout) = (self.builders.clone(), self.bounds.send_timeout);
         tokio::spawn(async move {
-            let graceful =
-                |c: std::pin::Pin<&mut _>| auto::UpgradeableConnection::graceful_shutdown(c);
+            let first_wait = waits.current(&activity);
+            let Some(protocol) = first_bytes(&stream, first_wait, &mut stopping).await else {
+                return;
+            };
+            let io = TokioIo::new(SendTimeout::new(stream, send_timeout, activity.clone()));
+            let connection = Box::pin(builders.serve(protocol, io, service));
+            let graceful = |c: std::pin::Pin<&mut Served<_, _>>| c.graceful_shutdown();
             if let Some(error) =
                 connection::drive(connection, graceful, activity, waits, stopping).await
             {

@@ -217,7 +217,7 @@ pub(crate) struct Waits {
 
 impl Waits {
     /// The wait that applies now: before the first request the shorter of the two.
-    fn current(&self, activity: &Activity) -> Option<Duration> {
+    pub fn current(&self, activity: &Activity) -> Option<Duration> {
         if activity.served.load(Ordering::Relaxed) {
             return self.idle;
         }

@@ -208,7 +208,7 @@ impl Server {
         }
         let acceptor = Acceptor {
             listener,
-            builder: protocol::http_builder(&app),
+            builders: Arc::new(protocol::http_builders(&app)),
             state: state.clone(),
             tracker: Arc::new(Tracker::new(state.current.load().store.registry())),
             stopping,
