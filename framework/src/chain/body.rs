@@ -3,16 +3,27 @@
 use bytes::Bytes;
 use http::{StatusCode, header};
 use http_body_util::BodyExt;
-use hyper::body::{Body as _, Incoming};
 
 use super::limits::BodyPace;
 use super::linger::linger;
-use crate::routing::{Response, error_response};
+use crate::routing::{BoxError, Response, error_response};
+
+/// A request body a chain runs on: a connection's (`hyper::body::Incoming`), or the one an
+/// application served by another server hands the tower layer.
+pub(crate) trait RequestBody:
+    http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + Unpin + 'static
+{
+}
+
+impl<B> RequestBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + Unpin + 'static
+{
+}
 
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the
 /// client still sends of them is read away, so it sees that answer). A body that pauses past
 /// `app.client_body_timeout` or falls behind `app.client_body_min_rate` is answered 408.
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
+pub(crate) async fn read_body<B: RequestBody>(body: B, limit: usize) -> Result<Bytes, Response> {
     // Most requests (GET, HEAD) have no body: nothing to poll or collect.
     if body.is_end_stream() {
         return Ok(Bytes::new());
@@ -41,6 +52,7 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
         };
         let Some(frame) = frame else { break };
         let frame = frame.map_err(|error| {
+            let error: BoxError = error.into();
             error_response(
                 StatusCode::BAD_REQUEST,
                 &format!("request body could not be read: {error}"),
@@ -73,6 +85,25 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
     } else {
         Bytes::from(more)
     })
+}
+
+/// The body of a request whose declared length (`Content-Length`) is within `limit`; over
+/// it, the 413 answer, before anything is read (what the client still sends is read away).
+/// An undeclared length is counted while the body is read.
+pub(crate) fn within_declared<B: RequestBody>(
+    headers: &http::HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<B, Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        linger(body);
+        let message = format!("request body larger than {limit} bytes");
+        return Err(closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message));
+    }
+    Ok(body)
 }
 
 /// An answer to a request whose body the server stops waiting for (413, 408), after which

@@ -1,5 +1,7 @@
 //! The chains host answers pass through when no route's chain applies: a 404 (no route
-//! matched the path) or a 405 (a route matched the path, not the method).
+//! matched the path) or a 405 (a route matched the path, not the method). Requests to a
+//! mounted tower service and through the tower layer take theirs from here too: their paths
+//! are the client's, unbounded, so their chains are chosen the same way.
 //!
 //! Such an answer passes through the extensions the configuration gives the path: the
 //! `routes` layers resolved for it (`global_defaults`, the matching `patterns`, an `exact`
@@ -20,12 +22,16 @@ use super::limits::RouteLimits;
 use crate::config::{AppConfig, HostRouteSettings};
 use crate::host::LoadedExtension;
 use crate::routing::RouteConfigResolver;
+use crate::telemetry::metrics::Registry;
 
 /// The route path given to extensions for a 404 on a path no pattern matched.
 const ANY_PATH: &str = "/**";
 
 /// The chain and limits of a host answer.
 pub(crate) struct HostEntry {
+    /// The route path the extensions were given: the template (405), the most specific
+    /// pattern that matched, or `/**`.
+    pub route: String,
     pub chain: Chain,
     pub limits: RouteLimits,
     /// The chain could not be built (an extension refused the settings): the answer is 500.
@@ -36,7 +42,12 @@ pub(crate) struct HostChains {
     resolver: RouteConfigResolver,
     app: AppConfig,
     built: Mutex<Built>,
+    /// `beginnings_path_chains`: how many chains were built, which made-up paths never grow.
+    count_gauge: (Arc<Registry>, u32),
 }
+
+/// The gauge of the chains built for paths without a route's chain.
+const COUNT_GAUGE: &str = "beginnings_path_chains";
 
 struct Built {
     builder: ChainBuilder,
@@ -45,7 +56,18 @@ struct Built {
 }
 
 impl HostChains {
-    pub fn new(resolver: RouteConfigResolver, app: AppConfig, builder: ChainBuilder) -> Self {
+    pub fn new(
+        resolver: RouteConfigResolver,
+        app: AppConfig,
+        builder: ChainBuilder,
+        registry: &Arc<Registry>,
+    ) -> Self {
+        let gauge = registry.define_gauge(
+            COUNT_GAUGE,
+            "Chains built for requests no route's chain serves (404, 405, mounted services, \
+             the tower layer), one per matched pattern and distinct settings.",
+        );
+        registry.gauge_set(gauge, 0);
         HostChains {
             resolver,
             app,
@@ -53,6 +75,7 @@ impl HostChains {
                 builder,
                 entries: HashMap::new(),
             }),
+            count_gauge: (registry.clone(), gauge),
         }
     }
 
@@ -74,6 +97,7 @@ impl HostChains {
                      they are answered 500: {error}"
                 );
                 return Arc::new(HostEntry {
+                    route: ANY_PATH.to_string(),
                     chain: Chain::default(),
                     limits: RouteLimits::resolve(&self.app, &HostRouteSettings::default()),
                     broken: true,
@@ -102,6 +126,7 @@ impl HostChains {
             &resolved.host,
         ) {
             Ok(chain) => HostEntry {
+                route: route.to_string(),
                 limits: RouteLimits::resolve(&self.app, &resolved.host),
                 chain,
                 broken: false,
@@ -113,6 +138,7 @@ impl HostChains {
                      they are answered 500: {error}"
                 );
                 HostEntry {
+                    route: route.to_string(),
                     chain: Chain::default(),
                     limits: RouteLimits::resolve(&self.app, &resolved.host),
                     broken: true,
@@ -121,6 +147,11 @@ impl HostChains {
         };
         let entry = Arc::new(entry);
         built.entries.insert(key, entry.clone());
+        let (registry, gauge) = &self.count_gauge;
+        registry.gauge_set(
+            *gauge,
+            i64::try_from(built.entries.len()).unwrap_or(i64::MAX),
+        );
         entry
     }
 }

@@ -6,6 +6,7 @@ mod handler;
 mod params;
 mod resolve;
 mod router;
+mod service;
 mod table;
 mod values;
 
@@ -18,7 +19,9 @@ pub use handler::{
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
+pub(crate) use router::MountDef;
 pub use router::{RouteDef, Router};
+pub(crate) use service::ServiceHandler;
 pub use table::RouteError;
-pub(crate) use table::{RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
+pub(crate) use table::{MountEntry, RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
 pub(crate) use values::RequestValues;
