@@ -199,3 +199,60 @@ pub(crate) fn allow_value<'a>(methods: impl IntoIterator<Item = &'a Method>) -> 
     }
     HeaderValue::from_str(&names.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::{MountEntry, RouteEntry, RouteError, RouteMatch, RouteMethod, RouteTable};
+
+    struct Get;
+
+    impl RouteMethod for Get {
+        fn method(&self) -> &Method {
+            &Method::GET
+        }
+    }
+
+    fn table(routes: &[&str], mount: &str) -> Result<RouteTable<Get, &'static str>, RouteError> {
+        let routes = routes
+            .iter()
+            .map(|path| RouteEntry::new(path.to_string(), vec![Get]))
+            .collect();
+        RouteTable::new(routes, vec![MountEntry::new(mount.to_string(), "service")])
+    }
+
+    fn mounted(table: &RouteTable<Get, &'static str>, method: Method, path: &str) -> bool {
+        matches!(table.find(&method, path), RouteMatch::Mounted { .. })
+    }
+
+    #[test]
+    fn a_mount_takes_its_prefix_and_every_path_below_it_for_any_method() {
+        let table = table(&["/legacy/own", "/other"], "/legacy").unwrap();
+        for path in ["/legacy", "/legacy/", "/legacy/a", "/legacy/a/b/c"] {
+            assert!(mounted(&table, Method::GET, path), "{path}");
+            assert!(mounted(&table, Method::PATCH, path), "{path}");
+        }
+        // A route under the prefix is the application's own; other paths are not the mount's.
+        assert!(matches!(
+            table.find(&Method::GET, "/legacy/own"),
+            RouteMatch::Found { .. }
+        ));
+        assert!(matches!(
+            table.find(&Method::GET, "/legacyx"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            table.find(&Method::GET, "/other"),
+            RouteMatch::Found { .. }
+        ));
+        let root = self::table(&["/api"], "").unwrap();
+        assert!(mounted(&root, Method::GET, "/") && mounted(&root, Method::GET, "/x/y"));
+    }
+
+    #[test]
+    fn a_route_on_the_prefix_itself_conflicts_with_the_mount() {
+        let refused = table(&["/legacy"], "/legacy").err().expect("a conflict");
+        assert!(matches!(refused, RouteError::Conflict { .. }), "{refused}");
+    }
+}
