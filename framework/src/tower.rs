@@ -184,9 +184,10 @@ where
         let refused = error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
         (Answer::Host(refused), None)
     } else {
-        match chain::within_declared(&parts.headers, Body::new(body), entry.limits.max_body_bytes) {
-            Ok(body) => (Answer::Service(inner), Some(body)),
-            Err(refused) => (Answer::Host(refused), None),
+        let mut body = Some(Body::new(body));
+        match chain::refuse_declared(&parts.headers, &mut body, entry.limits.max_body_bytes) {
+            Some(refused) => (Answer::Host(refused), None),
+            None => (Answer::Service(inner), body),
         }
     };
     let incoming = Incoming {

@@ -28,15 +28,15 @@ const SECRET: &str = "a-test-secret-of-at-least-32-bytes!";
 const ISSUER: &str = "https://issuer.test";
 const AUDIENCE: &str = "beginnings-tests";
 
-/// `/legacy` needs a token, except under `/legacy/open` and `/legacy/checked`, where the
-/// body-reading fixture runs instead.
+/// `/legacy` needs a token, except under `/legacy/open` (bodies up to 1,000 bytes) and
+/// `/legacy/checked`, where the body-reading fixture runs instead.
 fn config() -> String {
     format!(
         r#"
 routes:
   patterns:
     "/legacy/**": {{auth_required: true}}
-    "/legacy/open/**": {{auth_required: false}}
+    "/legacy/open/**": {{auth_required: false, max_body_bytes: 1000}}
     "/legacy/checked/**": {{auth_required: false, body_check: true}}
 extensions:
   "security:SecurityHeadersExtension": {{}}
@@ -177,6 +177,14 @@ fn check_answers(base: &str) {
     let forbidden = post("this is forbidden");
     assert_eq!(forbidden.status(), 403);
     assert_eq!(nosniff(&forbidden).as_deref(), Some("nosniff"));
+
+    // A declared body over the path's `max_body_bytes` is refused before the app sees it.
+    let large = (http.post(format!("{base}/legacy/open/first-chunk")))
+        .body(vec![b'x'; 2_000])
+        .send()
+        .unwrap();
+    assert_eq!(large.status(), 413);
+    assert_eq!(nosniff(&large).as_deref(), Some("nosniff"));
 }
 
 /// Bodies stream both ways: the app answers from the first chunk of a body the client has

@@ -87,23 +87,25 @@ pub(crate) async fn read_body<B: RequestBody>(body: B, limit: usize) -> Result<B
     })
 }
 
-/// The body of a request whose declared length (`Content-Length`) is within `limit`; over
-/// it, the 413 answer, before anything is read (what the client still sends is read away).
-/// An undeclared length is counted while the body is read.
-pub(crate) fn within_declared<B: RequestBody>(
+/// The 413 answer to a request whose declared length (`Content-Length`) is over `limit`,
+/// before anything is read: its body is taken out of `body` and what the client still sends
+/// is read away. An undeclared length is counted while the body is read.
+pub(crate) fn refuse_declared<B: RequestBody>(
     headers: &http::HeaderMap,
-    body: B,
+    body: &mut Option<B>,
     limit: usize,
-) -> Result<B, Response> {
+) -> Option<Response> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit as u64) {
-        linger(body);
-        let message = format!("request body larger than {limit} bytes");
-        return Err(closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message));
+    if declared.is_none_or(|length| length <= limit as u64) {
+        return None;
     }
-    Ok(body)
+    if let Some(body) = body.take() {
+        linger(body);
+    }
+    let message = format!("request body larger than {limit} bytes");
+    Some(closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message))
 }
 
 /// An answer to a request whose body the server stops waiting for (413, 408), after which

@@ -11,7 +11,7 @@ mod run;
 mod stats;
 mod values;
 
-pub(crate) use body::within_declared;
+pub(crate) use body::refuse_declared;
 pub use build::Chain;
 pub(crate) use build::ChainBuilder;
 pub(crate) use error::ChainError;

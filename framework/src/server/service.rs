@@ -206,10 +206,13 @@ async fn route(
     let (answer, body) = match answer {
         // A 404 or 405 reads no body.
         chain::Answer::Host(_) => (answer, None),
-        answer => match chain::within_declared(&parts.headers, body, limits.max_body_bytes) {
-            Ok(body) => (answer, Some(body)),
-            Err(refused) => (chain::Answer::Host(refused), None),
-        },
+        answer => {
+            let mut body = Some(body);
+            match chain::refuse_declared(&parts.headers, &mut body, limits.max_body_bytes) {
+                Some(refused) => (chain::Answer::Host(refused), None),
+                None => (answer, body),
+            }
+        }
     };
     let incoming = chain::Incoming {
         parts,
