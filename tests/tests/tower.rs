@@ -10,11 +10,13 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::Extension;
 use axum::body::Body as AxumBody;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::routing::{get, post};
 use beginnings::Router;
+use beginnings::routing::ExtensionValues;
 use beginnings::telemetry::metrics::Registry;
 use beginnings::tower::ExtensionLayer;
 use beginnings_tests::{InProcessServer, app_from_yaml, client};
@@ -76,6 +78,7 @@ fn legacy(release: Arc<Notify>) -> axum::Router {
             "/echo/{*rest}",
             get(|uri: Uri| async move { uri.to_string() }),
         )
+        .route("/me", get(me))
         .route("/open/first-chunk", post(first_chunk))
         .route("/open/stream", get(two_chunks))
         .route(
@@ -84,6 +87,14 @@ fn legacy(release: Arc<Notify>) -> axum::Router {
         )
         .fallback(|uri: Uri| async move { (StatusCode::NOT_FOUND, format!("axum has no {uri}")) })
         .with_state(release)
+}
+
+/// Who the auth extension in front said the caller is.
+async fn me(values: Option<Extension<ExtensionValues>>) -> String {
+    let subject = values
+        .as_ref()
+        .and_then(|values| values.get("auth.subject"));
+    format!("subject: {}", subject.unwrap_or("none"))
 }
 
 /// Answers with the first chunk of the request body, before the rest has come.
@@ -156,6 +167,9 @@ fn check_answers(base: &str) {
     let echoed = get("/legacy/echo/a/b?x=1", Some(&token));
     assert_eq!(echoed.text().unwrap(), "/echo/a/b?x=1");
     assert_eq!(get("/legacy", Some(&token)).text().unwrap(), "legacy root");
+    // What the extensions in front attached reaches the app.
+    let me = get("/legacy/me", Some(&token)).text().unwrap();
+    assert_eq!(me, "subject: user-42");
     assert_eq!(get("/legacy", None).status(), 401);
 
     // A more specific pattern lifts the auth; the app's own 404 still gets the headers.

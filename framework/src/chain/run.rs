@@ -22,7 +22,8 @@ use super::limits::RouteLimits;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
 use crate::host::{FilterState, HookFailure, RequestOutcome};
 use crate::routing::{
-    Body, DynHandler, Request, RequestId, RequestValues, Response, ServiceHandler, error_response,
+    Body, DynHandler, ExtensionValues, Request, RequestId, RequestValues, Response, ServiceHandler,
+    error_response,
 };
 use crate::telemetry::metrics::Histogram;
 
@@ -276,6 +277,9 @@ pub(crate) async fn run<B: RequestBody>(
                 }
                 None => Body::from(buffered),
             };
+            if !values.is_empty() {
+                parts.extensions.insert(ExtensionValues(values.clone()));
+            }
             let request = http::Request::from_parts(parts, body);
             let handler_started = clock();
             let answered = within(

@@ -24,4 +24,5 @@ pub use router::{RouteDef, Router};
 pub(crate) use service::ServiceHandler;
 pub use table::RouteError;
 pub(crate) use table::{MountEntry, RouteEntry, RouteMatch, RouteMethod, RouteTable, allow_value};
+pub use values::ExtensionValues;
 pub(crate) use values::RequestValues;
