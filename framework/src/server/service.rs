@@ -165,7 +165,11 @@ async fn route(
             RouteMatch::Mounted { mount } => {
                 host_entry = generation.host_chain(request.uri().path(), None);
                 let answer = if host_entry.broken {
-                    host_answer(&host_entry, Response::default())
+                    // The chain could not be built (logged when it was): nothing unchecked
+                    // reaches the service.
+                    let refused =
+                        error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+                    chain::Answer::Host(refused)
                 } else {
                     chain::Answer::Service(&mount.service)
                 };
