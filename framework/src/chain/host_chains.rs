@@ -15,13 +15,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::build::{Chain, ChainBuilder};
 use super::limits::RouteLimits;
 use crate::config::{AppConfig, HostRouteSettings};
 use crate::host::LoadedExtension;
-use crate::routing::RouteConfigResolver;
+use crate::routing::{PathMatch, RouteConfigResolver};
 use crate::telemetry::metrics::Registry;
 
 /// The route path given to extensions for a 404 on a path no pattern matched.
@@ -42,12 +42,15 @@ pub(crate) struct HostChains {
     resolver: RouteConfigResolver,
     app: AppConfig,
     built: Mutex<Built>,
-    /// `beginnings_path_chains`: how many chains were built, which made-up paths never grow.
-    count_gauge: (Arc<Registry>, u32),
+    /// The entry of each path match seen: what a request without a route template (a 404, a
+    /// mounted service, the tower layer) finds without resolving its settings again.
+    by_match: RwLock<HashMap<PathMatch, Arc<HostEntry>>>,
+    /// `beginnings_path_chains` and `beginnings_path_matches`: how many chains were built
+    /// and how many path matches are kept, which made-up paths never grow.
+    registry: Arc<Registry>,
+    chains_gauge: u32,
+    matches_gauge: u32,
 }
-
-/// The gauge of the chains built for paths without a route's chain.
-const COUNT_GAUGE: &str = "beginnings_path_chains";
 
 struct Built {
     builder: ChainBuilder,
@@ -62,12 +65,18 @@ impl HostChains {
         builder: ChainBuilder,
         registry: &Arc<Registry>,
     ) -> Self {
-        let gauge = registry.define_gauge(
-            COUNT_GAUGE,
+        let chains_gauge = registry.define_gauge(
+            "beginnings_path_chains",
             "Chains built for requests no route's chain serves (404, 405, mounted services, \
-             the tower layer), one per matched pattern and distinct settings.",
+             the tower layer), one per most specific matched pattern and distinct settings.",
         );
-        registry.gauge_set(gauge, 0);
+        let matches_gauge = registry.define_gauge(
+            "beginnings_path_matches",
+            "Distinct matches of configured patterns and exact paths seen on requests no \
+             route's chain serves, each kept with its chain.",
+        );
+        registry.gauge_set(chains_gauge, 0);
+        registry.gauge_set(matches_gauge, 0);
         HostChains {
             resolver,
             app,
@@ -75,13 +84,40 @@ impl HostChains {
                 builder,
                 entries: HashMap::new(),
             }),
-            count_gauge: (registry.clone(), gauge),
+            by_match: RwLock::default(),
+            registry: registry.clone(),
+            chains_gauge,
+            matches_gauge,
         }
     }
 
     /// The chain for a host answer on `path`; `template` is the route template the path
-    /// matched (a 405), none for a 404. `extensions` are the ones the table was built with.
+    /// matched (a 405), none for a 404, a mounted service or the tower layer. `extensions`
+    /// are the ones the table was built with.
     pub fn entry(
+        &self,
+        extensions: &[LoadedExtension],
+        path: &str,
+        template: Option<&str>,
+    ) -> Arc<HostEntry> {
+        if template.is_some() {
+            return self.resolved_entry(extensions, path, template);
+        }
+        // Every request to a mounted service or through the layer comes here: finding the
+        // patterns that match is far cheaper than resolving and comparing their settings.
+        let matched = self.resolver.path_match(path);
+        if let Some(entry) = self.by_match.read().get(&matched) {
+            return entry.clone();
+        }
+        let entry = self.resolved_entry(extensions, path, None);
+        let mut by_match = self.by_match.write();
+        by_match.insert(matched, entry.clone());
+        (self.registry).gauge_set(self.matches_gauge, gauge_value(by_match.len()));
+        entry
+    }
+
+    /// The entry of `path` from its resolved settings, built on first use.
+    fn resolved_entry(
         &self,
         extensions: &[LoadedExtension],
         path: &str,
@@ -147,11 +183,11 @@ impl HostChains {
         };
         let entry = Arc::new(entry);
         built.entries.insert(key, entry.clone());
-        let (registry, gauge) = &self.count_gauge;
-        registry.gauge_set(
-            *gauge,
-            i64::try_from(built.entries.len()).unwrap_or(i64::MAX),
-        );
+        (self.registry).gauge_set(self.chains_gauge, gauge_value(built.entries.len()));
         entry
     }
+}
+
+fn gauge_value(count: usize) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

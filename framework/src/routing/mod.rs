@@ -18,6 +18,7 @@ pub use handler::{
 };
 pub use http::{Method, StatusCode};
 pub(crate) use params::PathParams;
+pub(crate) use resolve::PathMatch;
 pub use resolve::{ResolvedRouteConfig, RouteConfigResolver};
 pub(crate) use router::MountDef;
 pub use router::{RouteDef, Router};
