@@ -10,7 +10,8 @@
 //! (`on_error`), breakers, timeouts (`timeout`, 504) and body limits (`max_body_bytes`, 413)
 //! are those of a Beginnings server. Chains are built on first use and kept per matched
 //! pattern and distinct settings, never per path, so made-up paths grow nothing
-//! (`beginnings_path_chains` in [`ExtensionLayer::metrics`] counts them).
+//! (`beginnings_path_chains` and `beginnings_path_matches` in [`ExtensionLayer::metrics`]
+//! count them).
 //!
 //! ```no_run
 //! use beginnings::tower::ExtensionLayer;
