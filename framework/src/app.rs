@@ -9,7 +9,7 @@ use crate::builtin::Database;
 use crate::builtin::Templates;
 use crate::config::{self, Config, LoadOptions};
 use crate::error::Error;
-use crate::routing::{RouteDef, Router};
+use crate::routing::{MountDef, RouteDef, Router};
 use crate::runtime::{Generation, ReloadSource, Runtime};
 use crate::server::Server;
 use crate::telemetry::metrics::Registry;
@@ -18,6 +18,7 @@ use crate::telemetry::metrics::Registry;
 pub struct App {
     config: Config,
     routes: Vec<RouteDef>,
+    mounts: Vec<MountDef>,
     extensions_dir: Option<PathBuf>,
     /// Where the configuration came from, so a running server can load it again.
     source: Option<LoadOptions>,
@@ -43,6 +44,7 @@ impl App {
             database: config.database.clone().map(Database::new),
             config,
             routes: Vec::new(),
+            mounts: Vec::new(),
             extensions_dir: None,
             source: None,
             access_log: None,
@@ -75,9 +77,12 @@ impl App {
         self
     }
 
-    /// Adds a router's routes.
+    /// Adds a router's routes and the tower services mounted on it
+    /// ([`Router::nest_service`]).
     pub fn mount(mut self, router: Router) -> Self {
-        self.routes.extend(router.into_routes());
+        let (routes, mounts) = router.into_parts();
+        self.routes.extend(routes);
+        self.mounts.extend(mounts);
         self
     }
 
@@ -128,6 +133,7 @@ impl App {
         let generation = Generation::assemble(
             self.config,
             &routes,
+            &self.mounts,
             &directory,
             self.access_log,
             &self.metrics,
@@ -140,6 +146,7 @@ impl App {
             source: ReloadSource {
                 load: self.source,
                 routes,
+                mounts: self.mounts,
                 extensions_dir: self.extensions_dir,
                 access_log: self.access_log,
                 templates: self.templates,

@@ -25,6 +25,7 @@ mod runtime;
 mod server;
 mod store;
 pub mod telemetry;
+pub mod tower;
 
 pub use app::App;
 pub use chain::PipelineError;

@@ -21,6 +21,7 @@ const LAYERS: &[&str] = &[
     "runtime",
     "server",
     "app",
+    "tower",
     "lib",
 ];
 

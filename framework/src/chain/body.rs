@@ -5,16 +5,27 @@
 use bytes::Bytes;
 use http::{StatusCode, header};
 use http_body_util::BodyExt;
-use hyper::body::{Body as _, Incoming};
 
 use super::limits::BodyPace;
 use super::linger::linger;
-use crate::routing::{BodyError, BodyStream, IntoResponse, Response, error_response};
+use crate::routing::{BodyError, BodyStream, BoxError, IntoResponse, Response, error_response};
+
+/// A request body a chain runs on: a connection's (`hyper::body::Incoming`), or the one an
+/// application served by another server hands the tower layer.
+pub(crate) trait RequestBody:
+    http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + Unpin + 'static
+{
+}
+
+impl<B> RequestBody for B where
+    B: http_body::Body<Data = Bytes, Error: Into<BoxError>> + Send + Unpin + 'static
+{
+}
 
 /// A body being read, bounded by `limit` and the connection's pace.
-struct PacedBody {
+struct PacedBody<B> {
     /// `None` once it ended or failed.
-    body: Option<Incoming>,
+    body: Option<B>,
     limit: usize,
     pace: BodyPace,
     started: std::time::Instant,
@@ -22,8 +33,8 @@ struct PacedBody {
     received: usize,
 }
 
-impl PacedBody {
-    fn new(body: Incoming, limit: usize) -> Self {
+impl<B: RequestBody> PacedBody<B> {
+    fn new(body: B, limit: usize) -> Self {
         let started = std::time::Instant::now();
         PacedBody {
             body: Some(body),
@@ -67,6 +78,7 @@ impl PacedBody {
                 }
                 Some(Err(error)) => {
                     self.body = None;
+                    let error: BoxError = error.into();
                     return Err(BodyError::broken(error));
                 }
                 Some(Ok(frame)) => frame,
@@ -90,7 +102,7 @@ impl PacedBody {
 /// Buffers a request body up to `limit` bytes; larger bodies are answered 413 (and what the
 /// client still sends of them is read away, so it sees that answer). A body that pauses past
 /// `app.client_body_timeout` or falls behind `app.client_body_min_rate` is answered 408.
-pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Response> {
+pub(crate) async fn read_body<B: RequestBody>(body: B, limit: usize) -> Result<Bytes, Response> {
     // Most requests (GET, HEAD) have no body: nothing to poll or collect.
     if body.is_end_stream() {
         return Ok(Bytes::new());
@@ -119,7 +131,7 @@ pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Res
 
 /// The body for a handler that reads it as it arrives, under the same bounds as
 /// [`read_body`]; nothing is read until the handler asks.
-pub(crate) fn stream_body(body: Incoming, limit: usize) -> BodyStream {
+pub(crate) fn stream_body<B: RequestBody>(body: B, limit: usize) -> BodyStream {
     BodyStream::new(futures_util::stream::unfold(
         PacedBody::new(body, limit),
         |mut body| async move {
@@ -131,6 +143,27 @@ pub(crate) fn stream_body(body: Incoming, limit: usize) -> BodyStream {
             }
         },
     ))
+}
+
+/// The 413 answer to a request whose declared length (`Content-Length`) is over `limit`,
+/// before anything is read: its body is taken out of `body` and what the client still sends
+/// is read away. An undeclared length is counted while the body is read.
+pub(crate) fn refuse_declared<B: RequestBody>(
+    headers: &http::HeaderMap,
+    body: &mut Option<B>,
+    limit: usize,
+) -> Option<Response> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_none_or(|length| length <= limit as u64) {
+        return None;
+    }
+    if let Some(body) = body.take() {
+        linger(body);
+    }
+    let message = format!("request body larger than {limit} bytes");
+    Some(closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message))
 }
 
 /// An answer to a request whose body the server stops waiting for (413, 408), after which

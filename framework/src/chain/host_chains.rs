@@ -1,5 +1,7 @@
 //! The chains host answers pass through when no route's chain applies: a 404 (no route
-//! matched the path) or a 405 (a route matched the path, not the method).
+//! matched the path) or a 405 (a route matched the path, not the method). Requests to a
+//! mounted tower service and through the tower layer take theirs from here too: their paths
+//! are the client's, unbounded, so their chains are chosen the same way.
 //!
 //! Such an answer passes through the extensions the configuration gives the path: the
 //! `routes` layers resolved for it (`global_defaults`, the matching `patterns`, an `exact`
@@ -13,19 +15,23 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 
 use super::build::{Chain, ChainBuilder};
 use super::limits::RouteLimits;
 use crate::config::{AppConfig, HostRouteSettings};
 use crate::host::{Breaker, LoadedExtension};
-use crate::routing::RouteConfigResolver;
+use crate::routing::{PathMatch, RouteConfigResolver};
+use crate::telemetry::metrics::Registry;
 
 /// The route path given to extensions for a 404 on a path no pattern matched.
 const ANY_PATH: &str = "/**";
 
 /// The chain and limits of a host answer.
 pub(crate) struct HostEntry {
+    /// The route path the extensions were given: the template (405), the most specific
+    /// pattern that matched, or `/**`.
+    pub route: String,
     pub chain: Chain,
     pub limits: RouteLimits,
     /// The chain could not be built (an extension refused the settings): the answer is 500.
@@ -36,6 +42,14 @@ pub(crate) struct HostChains {
     resolver: RouteConfigResolver,
     app: AppConfig,
     built: Mutex<Built>,
+    /// The entry of each path match seen: what a request without a route template (a 404, a
+    /// mounted service, the tower layer) finds without resolving its settings again.
+    by_match: RwLock<HashMap<PathMatch, Arc<HostEntry>>>,
+    /// `beginnings_path_chains` and `beginnings_path_matches`: how many chains were built
+    /// and how many path matches are kept, which made-up paths never grow.
+    registry: Arc<Registry>,
+    chains_gauge: u32,
+    matches_gauge: u32,
 }
 
 struct Built {
@@ -45,7 +59,24 @@ struct Built {
 }
 
 impl HostChains {
-    pub fn new(resolver: RouteConfigResolver, app: AppConfig, builder: ChainBuilder) -> Self {
+    pub fn new(
+        resolver: RouteConfigResolver,
+        app: AppConfig,
+        builder: ChainBuilder,
+        registry: &Arc<Registry>,
+    ) -> Self {
+        let chains_gauge = registry.define_gauge(
+            "beginnings_path_chains",
+            "Chains built for requests no route's chain serves (404, 405, mounted services, \
+             the tower layer), one per most specific matched pattern and distinct settings.",
+        );
+        let matches_gauge = registry.define_gauge(
+            "beginnings_path_matches",
+            "Distinct matches of configured patterns and exact paths seen on requests no \
+             route's chain serves, each kept with its chain.",
+        );
+        registry.gauge_set(chains_gauge, 0);
+        registry.gauge_set(matches_gauge, 0);
         HostChains {
             resolver,
             app,
@@ -53,6 +84,10 @@ impl HostChains {
                 builder,
                 entries: HashMap::new(),
             }),
+            by_match: RwLock::default(),
+            registry: registry.clone(),
+            chains_gauge,
+            matches_gauge,
         }
     }
 
@@ -63,8 +98,32 @@ impl HostChains {
     }
 
     /// The chain for a host answer on `path`; `template` is the route template the path
-    /// matched (a 405), none for a 404. `extensions` are the ones the table was built with.
+    /// matched (a 405), none for a 404, a mounted service or the tower layer. `extensions`
+    /// are the ones the table was built with.
     pub fn entry(
+        &self,
+        extensions: &[LoadedExtension],
+        path: &str,
+        template: Option<&str>,
+    ) -> Arc<HostEntry> {
+        if template.is_some() {
+            return self.resolved_entry(extensions, path, template);
+        }
+        // Every request to a mounted service or through the layer comes here: finding the
+        // patterns that match is far cheaper than resolving and comparing their settings.
+        let matched = self.resolver.path_match(path);
+        if let Some(entry) = self.by_match.read().get(&matched) {
+            return entry.clone();
+        }
+        let entry = self.resolved_entry(extensions, path, None);
+        let mut by_match = self.by_match.write();
+        by_match.insert(matched, entry.clone());
+        (self.registry).gauge_set(self.matches_gauge, gauge_value(by_match.len()));
+        entry
+    }
+
+    /// The entry of `path` from its resolved settings, built on first use.
+    fn resolved_entry(
         &self,
         extensions: &[LoadedExtension],
         path: &str,
@@ -80,6 +139,7 @@ impl HostChains {
                      they are answered 500: {error}"
                 );
                 return Arc::new(HostEntry {
+                    route: ANY_PATH.to_string(),
                     chain: Chain::default(),
                     limits: RouteLimits::resolve(&self.app, &HostRouteSettings::default()),
                     broken: true,
@@ -108,6 +168,7 @@ impl HostChains {
             &resolved.host,
         ) {
             Ok(chain) => HostEntry {
+                route: route.to_string(),
                 limits: RouteLimits::resolve(&self.app, &resolved.host),
                 chain,
                 broken: false,
@@ -119,6 +180,7 @@ impl HostChains {
                      they are answered 500: {error}"
                 );
                 HostEntry {
+                    route: route.to_string(),
                     chain: Chain::default(),
                     limits: RouteLimits::resolve(&self.app, &resolved.host),
                     broken: true,
@@ -127,6 +189,11 @@ impl HostChains {
         };
         let entry = Arc::new(entry);
         built.entries.insert(key, entry.clone());
+        (self.registry).gauge_set(self.chains_gauge, gauge_value(built.entries.len()));
         entry
     }
+}
+
+fn gauge_value(count: usize) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
 }

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
+
+use super::body::RequestBody;
 
 /// At most this much of a refused body is read (and discarded) after the answer.
 pub(crate) const LINGER_BYTES: usize = 16 * 1024 * 1024;
@@ -14,7 +15,7 @@ pub(crate) const LINGER_TIME: Duration = Duration::from_secs(5);
 
 /// Reads what is left of `body` in the background, within [`LINGER_BYTES`] and
 /// [`LINGER_TIME`], then drops it (which lets the connection close).
-pub(crate) fn linger(body: Incoming) {
+pub(crate) fn linger<B: RequestBody>(body: B) {
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return;
     };

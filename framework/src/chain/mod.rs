@@ -11,14 +11,13 @@ mod run;
 mod stats;
 mod values;
 
-pub(crate) use body::closing_answer;
+pub(crate) use body::refuse_declared;
 pub use build::Chain;
 pub(crate) use build::ChainBuilder;
 pub(crate) use error::ChainError;
 pub use error::PipelineError;
 pub(crate) use host_chains::{HostChains, HostEntry};
 pub(crate) use limits::{BodyPace, RouteLimits};
-pub(crate) use linger::linger;
 pub use probe::{ChainProbe, ProbedRequest};
 pub(crate) use run::{Answer, Incoming, run};
 pub use values::ValueOrderError;

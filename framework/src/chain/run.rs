@@ -1,6 +1,8 @@
 //! Running a chain around a handler or a host answer: request hooks in order (any may
 //! answer early), the handler (or the host's answer), then response hooks in reverse for
-//! every extension whose request side ran. A failing hook answers 500 unless the route says
+//! every extension whose request side ran. What stands where the handler stands is a
+//! handler, a tower service (mounted, or the application the tower layer wraps) or an
+//! answer the host made. A failing hook answers 500 unless the route says
 //! `on_error: open` for it. The rule for host answers is written above [`run`].
 
 use std::future::Future;
@@ -14,12 +16,15 @@ use futures_util::FutureExt;
 use http::StatusCode;
 use parking_lot::Mutex;
 
-use super::body::{read_body, stream_body};
+use super::body::{RequestBody, read_body, stream_body};
 use super::build::{Chain, ChainLink};
 use super::limits::RouteLimits;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
 use crate::host::{FilterState, HookFailure, RequestOutcome};
-use crate::routing::{DynHandler, Request, RequestId, RequestValues, Response, error_response};
+use crate::routing::{
+    Body, DynHandler, ExtensionValues, Request, RequestId, RequestValues, Response, ServiceHandler,
+    error_response,
+};
 use crate::telemetry::metrics::Histogram;
 
 thread_local! {
@@ -78,11 +83,11 @@ enum Outcome {
     Failed(Response),
 }
 
-/// A request as the server hands it to its route's chain.
-pub(crate) struct Incoming {
+/// A request as the server (or the tower layer) hands it to its route's chain.
+pub(crate) struct Incoming<B = hyper::body::Incoming> {
     pub parts: http::request::Parts,
     /// None when the host already refused it (and reads it away itself).
-    pub body: Option<hyper::body::Incoming>,
+    pub body: Option<B>,
     /// The route template's parameters (`{id}`), in order.
     pub params: crate::routing::PathParams,
     pub peer: Option<SocketAddr>,
@@ -96,8 +101,16 @@ pub(crate) struct Incoming {
 pub(crate) enum Answer<'a> {
     /// The route's handler.
     Handler(&'a DynHandler),
+    /// A tower service: given the request body as it comes, unless a filter read it.
+    Service(&'a ServiceHandler),
     /// An answer the host made before the chain ran: 404, 405, a 413 on a declared length.
     Host(Response),
+}
+
+/// What the chain calls where the handler stands.
+enum Called<'a> {
+    Handler(&'a DynHandler),
+    Service(&'a ServiceHandler),
 }
 
 // Which stages a host answer passes through — the one rule for every answer the host makes
@@ -127,11 +140,11 @@ pub(crate) enum Answer<'a> {
 // connection's buffer, which hyper answers 431 itself before there is a request to route.
 
 /// Runs `chain` around `answer`, under `limits`.
-pub(crate) async fn run(
+pub(crate) async fn run<B: RequestBody>(
     chain: &Chain,
     answer: Answer<'_>,
     template: &str,
-    request: Incoming,
+    request: Incoming<B>,
     limits: RouteLimits,
 ) -> Response {
     let Incoming {
@@ -172,7 +185,8 @@ pub(crate) async fn run(
     let states = States::new(chain);
     let mut values = RequestValues::default();
     let (handler, mut host) = match answer {
-        Answer::Handler(handler) => (Some(handler), None),
+        Answer::Handler(handler) => (Some(Called::Handler(handler)), None),
+        Answer::Service(service) => (Some(Called::Service(service)), None),
         Answer::Host(response) => (None, Some(response)),
     };
     // The body is read before the hooks only when one of them reads it.
@@ -259,7 +273,29 @@ pub(crate) async fn run(
     let mut response = match (early, host, handler) {
         (Some(response), _, _) | (None, Some(response), _) => response,
         (None, None, None) => unreachable!("a chain runs around a handler or a host answer"),
-        (None, None, Some(handler)) => {
+        (None, None, Some(Called::Service(service))) => {
+            // Streamed as it comes, held to the route's size limit and the body pace as a
+            // handler's stream is: past them the service sees the body end with an error.
+            let body = match body {
+                Some(unread) => Body::from_stream(stream_body(unread, limits.max_body_bytes)),
+                None => Body::from(buffered),
+            };
+            if !values.is_empty() {
+                parts.extensions.insert(ExtensionValues(values.clone()));
+            }
+            let request = http::Request::from_parts(parts, body);
+            let handler_started = clock();
+            let answered = within(
+                deadline.as_ref(),
+                AssertUnwindSafe(service.call(request)).catch_unwind(),
+            )
+            .await;
+            if handler_started.is_some() {
+                timed(&HANDLER_TIMING.with(Arc::clone), handler_started, None);
+            }
+            handler_answer(answered, template)
+        }
+        (None, None, Some(Called::Handler(handler))) => {
             // A handler that takes a stream reads the body itself, under the same bounds.
             let (read, stream) = match body {
                 Some(body) if handler.streams_body => (
@@ -298,17 +334,7 @@ pub(crate) async fn run(
                     if handler_started.is_some() {
                         timed(&HANDLER_TIMING.with(Arc::clone), handler_started, None);
                     }
-                    match answered {
-                        Ok(Ok(response)) => response,
-                        Ok(Err(_)) => {
-                            tracing::error!(route = template, "handler panicked");
-                            error_response(
-                                StatusCode::INTERNAL_SERVER_ERROR,
-                                "internal server error",
-                            )
-                        }
-                        Err(timed_out) => timed_out,
-                    }
+                    handler_answer(answered, template)
                 }
             }
         }
@@ -362,6 +388,21 @@ pub(crate) async fn run(
         response.headers_mut().insert(DEBUG_TIMING, value);
     }
     response
+}
+
+/// The answer of a handler or service: a panic is answered 500, the deadline 504.
+fn handler_answer(
+    answered: Result<std::thread::Result<Response>, Response>,
+    template: &str,
+) -> Response {
+    match answered {
+        Ok(Ok(response)) => response,
+        Ok(Err(_)) => {
+            tracing::error!(route = template, "handler panicked");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
+        }
+        Err(timed_out) => timed_out,
+    }
 }
 
 /// The answer header listing each extension's time, for a caller who asked.

@@ -242,6 +242,31 @@ impl RouteConfigResolver {
     pub fn pattern_count(&self) -> usize {
         self.patterns.len()
     }
+
+    /// Which layers of the configuration a client's path takes without `methods` entries
+    /// (the patterns that match it and its `exact` entry): paths with the same match resolve
+    /// to the same settings, so the match can key what is kept for them. Allocates nothing
+    /// for the paths and patterns of a usual configuration.
+    pub(crate) fn path_match(&self, path: &str) -> PathMatch {
+        let segments: smallvec::SmallVec<[&str; 16]> = path_segments(path).collect();
+        let patterns = (self.patterns.iter().enumerate())
+            .filter(|(_, layer)| layer.matcher.matches_segments(&segments))
+            .map(|(index, _)| u32::try_from(index).unwrap_or(u32::MAX))
+            .collect();
+        let trimmed = path.trim_end_matches('/');
+        let normalized = if trimmed.is_empty() { "/" } else { trimmed };
+        let exact = (self.exact.get_key_value(normalized)).map(|(path, _)| Box::from(&**path));
+        PathMatch { patterns, exact }
+    }
+}
+
+/// The layers a path takes ([`RouteConfigResolver::path_match`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct PathMatch {
+    /// Indices of the matching patterns, least specific first.
+    patterns: smallvec::SmallVec<[u32; 8]>,
+    /// The `exact` entry's path, when there is one.
+    exact: Option<Box<str>>,
 }
 
 impl ResolvedRouteConfig {

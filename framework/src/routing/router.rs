@@ -4,8 +4,13 @@ use std::sync::Arc;
 
 use http::Method;
 
+use bytes::Bytes;
+use tower_service::Service;
+
 use super::handler::seal::RouteHandler;
 use super::handler::{DynHandler, Handler};
+use super::service::ServiceHandler;
+use super::{Body, BoxError};
 use crate::config::RouteSettings;
 
 /// One registered route before the table is built.
@@ -25,6 +30,13 @@ impl std::fmt::Debug for RouteDef {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
+}
+
+/// A service mounted under a prefix before the table is built.
+#[derive(Clone)]
+pub(crate) struct MountDef {
+    pub prefix: String,
+    pub service: ServiceHandler,
 }
 
 /// Handlers under one path prefix (`Router::new("/api/v1").get("/users", list_users)`).
@@ -52,6 +64,7 @@ impl std::fmt::Debug for RouteDef {
 pub struct Router<S = ()> {
     prefix: String,
     routes: Vec<PendingRoute<S>>,
+    mounts: Vec<MountDef>,
 }
 
 /// A route of a router that may still wait for its state.
@@ -89,6 +102,7 @@ impl<S> Clone for Router<S> {
         Router {
             prefix: self.prefix.clone(),
             routes: self.routes.clone(),
+            mounts: self.mounts.clone(),
         }
     }
 }
@@ -98,6 +112,7 @@ impl<S> Default for Router<S> {
         Router {
             prefix: String::new(),
             routes: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 }
@@ -107,9 +122,11 @@ impl<S> std::fmt::Debug for Router<S> {
         let routes: Vec<_> = (self.routes.iter())
             .map(|route| format!("{} {}", route.method, route.path))
             .collect();
+        let mounts: Vec<_> = self.mounts.iter().map(|mount| &mount.prefix).collect();
         f.debug_struct("Router")
             .field("prefix", &self.prefix)
             .field("routes", &routes)
+            .field("mounts", &mounts)
             .finish()
     }
 }
@@ -120,6 +137,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         Router {
             prefix: prefix.trim_end_matches('/').to_string(),
             routes: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 
@@ -153,6 +171,44 @@ impl<S: Send + Sync + 'static> Router<S> {
         self.route(Method::DELETE, path, handler)
     }
 
+    /// Mounts a `tower::Service` (an axum `Router`, a tonic service) under `path`, as axum's
+    /// `Router::nest_service` does: it answers every method on `path` and on every path
+    /// below it that no route of the application has. It sees the path without the prefix
+    /// (`/legacy/users?page=2` reaches it as `/users?page=2`, `/legacy` as `/`) and the
+    /// request body as it comes, streamed; its answer is streamed back as it comes.
+    ///
+    /// The extensions in front of it are the ones the configuration gives the request's
+    /// path (`routes.patterns` such as `"/legacy/**"`), exactly as for a route; the
+    /// service's answer passes their response hooks. An extension that reads the body
+    /// (`needs_body`) gets it buffered first, within the path's `max_body_bytes`; otherwise
+    /// a body past that limit ends with an error the service sees.
+    ///
+    /// ```
+    /// use beginnings::Router;
+    ///
+    /// let legacy = axum::Router::new().route("/hello", axum::routing::get(|| async { "hi" }));
+    /// let router: Router = Router::new("").nest_service("/legacy", legacy);
+    /// ```
+    pub fn nest_service<T, B>(mut self, path: &str, service: T) -> Self
+    where
+        T: Service<http::Request<Body>, Response = http::Response<B>>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        T::Future: Send + 'static,
+        T::Error: Into<BoxError>,
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        let prefix = join(&self.prefix, path);
+        self.mounts.push(MountDef {
+            prefix: prefix.trim_end_matches('/').to_string(),
+            service: ServiceHandler::new(service),
+        });
+        self
+    }
+
     /// Route settings for the route added last; they override configuration.
     pub fn with_settings(mut self, settings: RouteSettings) -> Self {
         if let Some(last) = self.routes.last_mut() {
@@ -168,6 +224,12 @@ impl<S: Send + Sync + 'static> Router<S> {
         for mut route in other.routes {
             route.path = join(&self.prefix, &route.path);
             self.routes.push(route);
+        }
+        for mut mount in other.mounts {
+            mount.prefix = join(&self.prefix, &mount.prefix)
+                .trim_end_matches('/')
+                .to_string();
+            self.mounts.push(mount);
         }
         self
     }
@@ -197,6 +259,7 @@ impl<S: Send + Sync + 'static> Router<S> {
         let state = state.into();
         Router {
             prefix: self.prefix,
+            mounts: self.mounts,
             routes: (self.routes.into_iter())
                 .map(|route| {
                     let route = route.with_state(&state);
@@ -214,10 +277,16 @@ impl<S: Send + Sync + 'static> Router<S> {
 
 impl Router {
     pub(crate) fn into_routes(self) -> Vec<RouteDef> {
+        self.into_parts().0
+    }
+
+    /// The router's routes and the services mounted on it.
+    pub(crate) fn into_parts(self) -> (Vec<RouteDef>, Vec<MountDef>) {
         // A handler of a stateless router may still ask for `State<()>`.
         let unit = Arc::new(());
         let routes = self.routes.into_iter();
-        routes.map(|route| route.with_state(&unit)).collect()
+        let routes = routes.map(|route| route.with_state(&unit)).collect();
+        (routes, self.mounts)
     }
 }
 

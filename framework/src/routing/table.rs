@@ -1,5 +1,5 @@
 //! The compiled route table: one `matchit` lookup (O(path length)) per request, then the
-//! method's prebuilt entry.
+//! method's prebuilt entry, or the service mounted under the path's prefix.
 
 use http::{HeaderValue, Method};
 
@@ -28,14 +28,41 @@ impl<M: RouteMethod> RouteEntry<M> {
     }
 }
 
-pub(crate) struct RouteTable<M> {
-    router: matchit::Router<usize>,
+/// A service mounted under a prefix: it answers every method on the prefix and every path
+/// under it that no route of the table has.
+pub(crate) struct MountEntry<S> {
+    pub prefix: String,
+    /// How the access log and the extensions name the mount's route: `{prefix}/{*rest}`.
+    pub template: String,
+    pub service: S,
+}
+
+impl<S> MountEntry<S> {
+    pub fn new(prefix: String, service: S) -> Self {
+        MountEntry {
+            template: format!("{prefix}/{{*rest}}"),
+            prefix,
+            service,
+        }
+    }
+}
+
+/// What a path of the `matchit` router leads to.
+#[derive(Clone, Copy)]
+enum Target {
+    Route(usize),
+    Mount(usize),
+}
+
+pub(crate) struct RouteTable<M, S = ()> {
+    router: matchit::Router<Target>,
     routes: Vec<RouteEntry<M>>,
+    mounts: Vec<MountEntry<S>>,
     /// Each route's parameter names, shared by its requests.
     names: Vec<ParamNames>,
 }
 
-pub(crate) enum RouteMatch<'a, M> {
+pub(crate) enum RouteMatch<'a, M, S = ()> {
     Found {
         entry: &'a M,
         template: &'a str,
@@ -44,6 +71,10 @@ pub(crate) enum RouteMatch<'a, M> {
     MethodNotAllowed {
         template: &'a str,
         allow: &'a HeaderValue,
+    },
+    /// A path under a mounted service's prefix, whatever the method.
+    Mounted {
+        mount: &'a MountEntry<S>,
     },
     NotFound,
 }
@@ -60,22 +91,41 @@ pub enum RouteError {
     Duplicate { method: String, route: String },
 }
 
-impl<M: RouteMethod> RouteTable<M> {
-    pub fn new(routes: Vec<RouteEntry<M>>) -> Result<Self, RouteError> {
+impl<M: RouteMethod, S> RouteTable<M, S> {
+    /// The table of `routes` and `mounts`. A route under a mount's prefix wins over the
+    /// mount (a static path segment wins over a catch-all); a route on the prefix itself
+    /// conflicts with it.
+    pub fn new(routes: Vec<RouteEntry<M>>, mounts: Vec<MountEntry<S>>) -> Result<Self, RouteError> {
         let mut router = matchit::Router::new();
+        let insert = |router: &mut matchit::Router<Target>, template: &str, target| {
+            router.insert(template, target).map_err(|e| match e {
+                matchit::InsertError::Conflict { with } => RouteError::Conflict {
+                    route: template.to_string(),
+                    existing: with,
+                },
+                other => RouteError::InvalidTemplate {
+                    route: template.to_string(),
+                    reason: other.to_string(),
+                },
+            })
+        };
         for (index, route) in routes.iter().enumerate() {
-            router
-                .insert(route.template.as_str(), index)
-                .map_err(|e| match e {
-                    matchit::InsertError::Conflict { with } => RouteError::Conflict {
-                        route: route.template.clone(),
-                        existing: with,
-                    },
-                    other => RouteError::InvalidTemplate {
-                        route: route.template.clone(),
-                        reason: other.to_string(),
-                    },
-                })?;
+            insert(&mut router, &route.template, Target::Route(index))?;
+        }
+        for (index, mount) in mounts.iter().enumerate() {
+            // The prefix itself, with and without its slash, and every path below it (a
+            // catch-all matches one character at least).
+            let prefix = if mount.prefix.is_empty() {
+                None
+            } else {
+                Some(mount.prefix.clone())
+            };
+            for template in prefix
+                .into_iter()
+                .chain([format!("{}/", mount.prefix), mount.template.clone()])
+            {
+                insert(&mut router, &template, Target::Mount(index))?;
+            }
         }
         let names = routes
             .iter()
@@ -84,15 +134,24 @@ impl<M: RouteMethod> RouteTable<M> {
         Ok(RouteTable {
             router,
             routes,
+            mounts,
             names,
         })
     }
 
-    pub fn find(&self, method: &Method, path: &str) -> RouteMatch<'_, M> {
+    pub fn find(&self, method: &Method, path: &str) -> RouteMatch<'_, M, S> {
         let Ok(found) = self.router.at(path) else {
             return RouteMatch::NotFound;
         };
-        let route = &self.routes[*found.value];
+        let index = match *found.value {
+            Target::Route(index) => index,
+            Target::Mount(index) => {
+                return RouteMatch::Mounted {
+                    mount: &self.mounts[index],
+                };
+            }
+        };
+        let route = &self.routes[index];
         let entry = route
             .methods
             .iter()
@@ -108,7 +167,7 @@ impl<M: RouteMethod> RouteTable<M> {
             Some(entry) => RouteMatch::Found {
                 entry,
                 template: &route.template,
-                params: PathParams::matched(&self.names[*found.value], path, found.params.iter()),
+                params: PathParams::matched(&self.names[index], path, found.params.iter()),
             },
             None => RouteMatch::MethodNotAllowed {
                 template: &route.template,
@@ -139,4 +198,61 @@ pub(crate) fn allow_value<'a>(methods: impl IntoIterator<Item = &'a Method>) -> 
         names.insert(at, "HEAD");
     }
     HeaderValue::from_str(&names.join(", ")).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::Method;
+
+    use super::{MountEntry, RouteEntry, RouteError, RouteMatch, RouteMethod, RouteTable};
+
+    struct Get;
+
+    impl RouteMethod for Get {
+        fn method(&self) -> &Method {
+            &Method::GET
+        }
+    }
+
+    fn table(routes: &[&str], mount: &str) -> Result<RouteTable<Get, &'static str>, RouteError> {
+        let routes = routes
+            .iter()
+            .map(|path| RouteEntry::new(path.to_string(), vec![Get]))
+            .collect();
+        RouteTable::new(routes, vec![MountEntry::new(mount.to_string(), "service")])
+    }
+
+    fn mounted(table: &RouteTable<Get, &'static str>, method: Method, path: &str) -> bool {
+        matches!(table.find(&method, path), RouteMatch::Mounted { .. })
+    }
+
+    #[test]
+    fn a_mount_takes_its_prefix_and_every_path_below_it_for_any_method() {
+        let table = table(&["/legacy/own", "/other"], "/legacy").unwrap();
+        for path in ["/legacy", "/legacy/", "/legacy/a", "/legacy/a/b/c"] {
+            assert!(mounted(&table, Method::GET, path), "{path}");
+            assert!(mounted(&table, Method::PATCH, path), "{path}");
+        }
+        // A route under the prefix is the application's own; other paths are not the mount's.
+        assert!(matches!(
+            table.find(&Method::GET, "/legacy/own"),
+            RouteMatch::Found { .. }
+        ));
+        assert!(matches!(
+            table.find(&Method::GET, "/legacyx"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            table.find(&Method::GET, "/other"),
+            RouteMatch::Found { .. }
+        ));
+        let root = self::table(&["/api"], "").unwrap();
+        assert!(mounted(&root, Method::GET, "/") && mounted(&root, Method::GET, "/x/y"));
+    }
+
+    #[test]
+    fn a_route_on_the_prefix_itself_conflicts_with_the_mount() {
+        let refused = table(&["/legacy"], "/legacy").err().expect("a conflict");
+        assert!(matches!(refused, RouteError::Conflict { .. }), "{refused}");
+    }
 }

@@ -15,7 +15,34 @@ pub(crate) struct RequestValues {
 const VALUES_INLINE_TEXT: usize = 192;
 const VALUES_INLINE_ENTRIES: usize = 4;
 
+/// The values the extensions in front of a tower service attached to its request
+/// (`auth.subject`, `csp.nonce`), given to the service in the request's extensions when
+/// there are any: an axum handler reads them with `Extension<ExtensionValues>`.
+///
+/// ```
+/// use axum::Extension;
+/// use beginnings::routing::ExtensionValues;
+///
+/// async fn me(values: Option<Extension<ExtensionValues>>) -> String {
+///     let subject = values.as_ref().and_then(|values| values.get("auth.subject"));
+///     subject.unwrap_or("nobody").to_string()
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExtensionValues(pub(crate) RequestValues);
+
+impl ExtensionValues {
+    /// The value an extension set under `name` (the last one, when set twice).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name)
+    }
+}
+
 impl RequestValues {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.entries
             .iter()

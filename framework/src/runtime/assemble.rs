@@ -13,8 +13,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::host;
 use crate::routing::{
-    IntoResponse, RouteConfigResolver, RouteDef, RouteEntry, RouteError, RouteMatch, RouteTable,
-    Router, allow_value,
+    IntoResponse, MountDef, MountEntry, RouteConfigResolver, RouteDef, RouteEntry, RouteError,
+    RouteMatch, RouteTable, Router, allow_value,
 };
 use crate::store::{self, SharedStore};
 use crate::telemetry::metrics::Registry;
@@ -26,6 +26,7 @@ impl Generation {
     pub(crate) fn assemble(
         config: Config,
         routes: &[RouteDef],
+        mounts: &[MountDef],
         directory: &Path,
         access_log: Option<bool>,
         registry: &Arc<Registry>,
@@ -84,9 +85,15 @@ impl Generation {
             }
             entries.push(RouteEntry::new(path, methods));
         }
-        // 404 and 405 answers get their chains from it on first use.
-        let host = HostChains::new(resolver, config.app.clone(), builder);
-        let table = RouteTable::new(entries)?;
+        // 404 and 405 answers and mounted services get their chains from it on first use.
+        let host = HostChains::new(resolver, config.app.clone(), builder, registry);
+        let mounts = (mounts.iter())
+            .map(|mount| {
+                let service = mount.service.clone().under_prefix(&mount.prefix);
+                MountEntry::new(mount.prefix.clone(), service)
+            })
+            .collect();
+        let table = RouteTable::new(entries, mounts)?;
         let unmounted = |path: &str| {
             config.app.probes && matches!(table.find(&Method::GET, path), RouteMatch::NotFound)
         };

@@ -19,7 +19,7 @@ use crate::builtin::Database;
 use crate::chain::{Chain, HostChains, HostEntry, RouteLimits};
 use crate::config::{AppConfig, Config};
 use crate::host::LoadedExtension;
-use crate::routing::{DynHandler, ResolvedRouteConfig, RouteMethod, RouteTable};
+use crate::routing::{DynHandler, ResolvedRouteConfig, RouteMethod, RouteTable, ServiceHandler};
 use crate::store::SharedStore;
 use crate::telemetry::metrics::Registry;
 
@@ -50,8 +50,8 @@ impl RouteMethod for MethodEntry {
 /// A configuration in force: the route table with its chains and the extensions they use.
 pub(crate) struct Generation {
     // Fields drop in order: the chains (and their filters) before the extensions.
-    pub table: RouteTable<MethodEntry>,
-    /// The chains of 404 and 405 answers, built on first use.
+    pub table: RouteTable<MethodEntry, ServiceHandler>,
+    /// The chains of 404 and 405 answers and of mounted services, built on first use.
     pub host: HostChains,
     pub extensions: Vec<LoadedExtension>,
     /// The shared store this generation's extensions were created with.
@@ -81,7 +81,8 @@ impl Generation {
         files
     }
 
-    /// The chain a 404 (`template` none) or a 405 on `path` passes through.
+    /// The chain a 404 (`template` none) or a 405 on `path` passes through, and a request
+    /// to a mounted service (`template` none).
     pub fn host_chain(&self, path: &str, template: Option<&str>) -> Arc<HostEntry> {
         self.host.entry(&self.extensions, path, template)
     }

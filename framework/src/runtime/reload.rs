@@ -17,7 +17,7 @@ use super::Generation;
 use crate::config::{self, AppConfig, LoadOptions};
 use crate::error::{Error, ReloadError};
 use crate::host::LoadedExtension;
-use crate::routing::RouteDef;
+use crate::routing::{MountDef, RouteDef};
 use crate::store::SharedStore;
 use crate::telemetry::metrics::{Registry, series_name};
 
@@ -39,6 +39,8 @@ pub(crate) const BUILD_LOADED_AT: &str = "extension_build_loaded_at_seconds";
 pub(crate) struct ReloadSource {
     pub load: Option<LoadOptions>,
     pub routes: Vec<RouteDef>,
+    /// The tower services the application mounted.
+    pub mounts: Vec<MountDef>,
     pub extensions_dir: Option<PathBuf>,
     pub access_log: Option<bool>,
     /// The application's templates, for error pages (made once with the application).
@@ -65,6 +67,7 @@ impl ReloadSource {
         let generation = Generation::assemble(
             config,
             &self.routes,
+            &self.mounts,
             &directory,
             self.access_log,
             store.registry(),
@@ -342,6 +345,7 @@ mod tests {
         let source = ReloadSource {
             load: None,
             routes: Vec::new(),
+            mounts: Vec::new(),
             extensions_dir: None,
             access_log: None,
             templates: Arc::new(crate::builtin::Templates::unconfigured()),

@@ -26,6 +26,7 @@ use crate::telemetry::metrics::Registry;
 
 use crate::runtime::{self, Generation, ReloadSource, SwapGuard};
 use accept::Acceptor;
+pub(crate) use access_log::{REQUEST_ID, request_id};
 use connection::{Stop, Tracker};
 use service::Phase;
 pub(crate) use service::ServerState;

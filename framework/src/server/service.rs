@@ -5,8 +5,8 @@
 //!    balancer never depends on an extension ([`ServerState::probe`]);
 //! 2. **request id**: the client's `X-Request-Id` kept when sane, else one made
 //!    (`access_log::request_id`); every hook sees it;
-//! 3. **route**: the table finds the route's chain, or for a 404 or 405 the chain of the
-//!    path's configuration ([`route`]);
+//! 3. **route**: the table finds the route's chain, or for a 404 or 405 and a mounted tower
+//!    service the chain of the path's configuration ([`route`]);
 //! 4. **declared body limit**: a `Content-Length` over the route's `max_body_bytes` is
 //!    refused 413 before anything is read; the answer still passes the chain;
 //! 5. **the chain** (`chain::run`): the body read when a filter needs it, the request hooks,
@@ -27,7 +27,6 @@ use super::access_log::{AccessRecord, REQUEST_ID, request_id};
 use super::errors;
 use crate::builtin;
 use crate::chain;
-use crate::chain::{closing_answer, linger};
 use crate::config::AppConfig;
 use crate::routing::{RequestId, Response, RouteMatch, error_response};
 use crate::runtime::{Generation, ReloadSource, Standby};
@@ -166,6 +165,27 @@ async fn route(
                 template,
                 params,
             ),
+            // A mounted service's paths are the client's: its chain is the one of the
+            // path's configuration, kept per matched pattern and settings, not per path.
+            RouteMatch::Mounted { mount } => {
+                host_entry = generation.host_chain(request.uri().path(), None);
+                let answer = if host_entry.broken {
+                    // The chain could not be built (logged when it was): nothing unchecked
+                    // reaches the service.
+                    let refused =
+                        error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
+                    chain::Answer::Host(refused)
+                } else {
+                    chain::Answer::Service(&mount.service)
+                };
+                (
+                    &host_entry.chain,
+                    host_entry.limits,
+                    answer,
+                    mount.template.as_str(),
+                    Default::default(),
+                )
+            }
             unmatched => {
                 // A 405 passes through the chain of the template the path matched, a 404
                 // through the chain of the path's configuration.
@@ -192,24 +212,16 @@ async fn route(
         };
     let debug_timing = wants_timing(generation.app(), request.headers(), peer);
     let (parts, body) = request.into_parts();
-    // A declared length over the limit is refused before the body is read (what the client
-    // still sends is read away); an undeclared one is counted while it is read.
-    let declared = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     let (answer, body) = match answer {
-        chain::Answer::Handler(_)
-            if declared.is_some_and(|length| length > limits.max_body_bytes as u64) =>
-        {
-            linger(body);
-            let message = format!("request body larger than {} bytes", limits.max_body_bytes);
-            let refused = closing_answer(StatusCode::PAYLOAD_TOO_LARGE, &message);
-            (chain::Answer::Host(refused), None)
-        }
         // A 404 or 405 reads no body.
         chain::Answer::Host(_) => (answer, None),
-        chain::Answer::Handler(_) => (answer, Some(body)),
+        answer => {
+            let mut body = Some(body);
+            match chain::refuse_declared(&parts.headers, &mut body, limits.max_body_bytes) {
+                Some(refused) => (chain::Answer::Host(refused), None),
+                None => (answer, body),
+            }
+        }
     };
     let incoming = chain::Incoming {
         parts,
