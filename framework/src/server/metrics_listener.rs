@@ -24,7 +24,7 @@ pub(crate) fn spawn(
     mut stopping: watch::Receiver<Stop>,
 ) {
     let path = app.metrics.path.clone();
-    let builder = super::protocol::http_builder(app);
+    let builders = super::protocol::http_builders(app);
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -57,11 +57,13 @@ pub(crate) fn spawn(
                     Ok::<_, Infallible>(answer)
                 }
             });
-            let connection = builder
-                .serve_connection(TokioIo::new(stream), service)
-                .into_owned();
+            let builders = builders.clone();
             tokio::spawn(async move {
-                let _ = connection.await;
+                if let Ok(protocol) = super::protocol::sniff(&stream).await {
+                    let _ = builders
+                        .serve(protocol, TokioIo::new(stream), service)
+                        .await;
+                }
             });
         }
     });

@@ -19,7 +19,6 @@ use hyper::rt::{Read, Write};
 use hyper::server::conn::{http1, http2};
 use hyper::service::HttpService;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use hyper_util::server::conn::auto;
 use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -133,23 +132,6 @@ where
     }
 }
 
-/// The HTTP/1.1 + h2c builder of hyper-util, telling the protocol itself, for the metrics'
-/// own listener (rarely used, never upgraded).
-pub(crate) fn http_builder(app: &AppConfig) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .keep_alive(app.keep_alive)
-        .max_buf_size(app.max_header_bytes)
-        .header_read_timeout(app.header_read_timeout);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(app.max_header_bytes).unwrap_or(u32::MAX));
-    builder
-}
-
 /// The HTTP/2 connection preface a client with prior knowledge starts with (RFC 9113, 3.4).
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -181,7 +163,7 @@ pub(crate) async fn first_bytes(
 
 /// Tells the protocol of `stream` from its first bytes, without taking them from it. A
 /// connection that closes before sending anything is given to HTTP/1.1, which ends it.
-async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
+pub(crate) async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
     let mut first = [0u8; PREFACE.len()];
     loop {
         let read = stream.peek(&mut first).await?;
