@@ -58,6 +58,18 @@ fn install(directory: &Path, library: &Path) {
     fs::rename(&staged, directory.join(LIBRARY)).unwrap();
 }
 
+/// Installs `library` and reloads; waits until the server has finished its `reloads`th
+/// reload.
+fn reload_with(server: &TestServer, directory: &Path, library: &Path, reloads: usize) {
+    install(directory, library);
+    server.signal("HUP");
+    assert!(
+        server.wait_for_log_count("configuration reloaded", reloads, Duration::from_secs(30)),
+        "reload {reloads} did not finish:\n{}",
+        server.log()
+    );
+}
+
 fn start(directory: &Path) -> TestServer {
     TestServer::start_with(CONFIG, &["--extensions-dir", directory.to_str().unwrap()])
 }
@@ -125,13 +137,7 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
         load.wait_for(100, Duration::from_secs(30)),
         "the workers were not served before the swap"
     );
-    install(directory.path(), &new);
-    server.signal("HUP");
-    assert!(
-        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
-        "the reload did not finish:\n{}",
-        server.log()
-    );
+    reload_with(&server, directory.path(), &new, 1);
     // Every request sent once the reload is done runs the new build.
     let http = client();
     for _ in 0..20 {
@@ -236,13 +242,7 @@ fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_ser
     assert_eq!(build_info(&server, &failing), None, "never in use");
 
     // A build that starts is swapped in after the rollback.
-    install(directory.path(), &new);
-    server.signal("HUP");
-    assert!(
-        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
-        "the reload did not finish:\n{}",
-        server.log()
-    );
+    reload_with(&server, directory.path(), &new, 1);
     assert_eq!(answer(&client(), &url), Ok("new".to_string()));
     assert_eq!(counter(&server, "extension_swaps_total"), Some(1.0));
     assert_eq!(counter(&server, "extension_rollbacks_total"), Some(1.0));
@@ -278,13 +278,7 @@ fn a_new_build_whose_breaker_trips_within_the_window_is_rolled_back_to_the_previ
     let url = server.url("/api/v1/users");
     assert_eq!(answer(&client(), &url), Ok("old".to_string()));
 
-    install(directory.path(), &panics);
-    server.signal("HUP");
-    assert!(
-        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
-        "the reload did not finish:\n{}",
-        server.log()
-    );
+    reload_with(&server, directory.path(), &panics, 1);
     // The new build answers 500 (its hook panics) until its breaker trips at the fifth
     // panic; within the guard's interval the previous build serves again.
     let failed = until_answered_by(&url, "old", 200);
@@ -340,13 +334,7 @@ fn without_a_rollback_window_a_new_build_whose_breaker_trips_stays_in_use() {
     );
     let url = server.url("/api/v1/users");
     assert_eq!(answer(&client(), &url), Ok("old".to_string()));
-    install(directory.path(), &panics);
-    server.signal("HUP");
-    assert!(
-        server.wait_for_log_count("configuration reloaded", 1, Duration::from_secs(30)),
-        "the reload did not finish:\n{}",
-        server.log()
-    );
+    reload_with(&server, directory.path(), &panics, 1);
     // Past the fifth panic the breaker is open; the route fails closed from then on.
     for _ in 0..10 {
         assert_eq!(
