@@ -25,6 +25,7 @@ pub(crate) fn spawn(
 ) {
     let path = app.metrics.path.clone();
     let builders = super::protocol::http_builders(app);
+    let first_wait = app.header_read_timeout;
     tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -57,9 +58,10 @@ pub(crate) fn spawn(
                     Ok::<_, Infallible>(answer)
                 }
             });
-            let builders = builders.clone();
+            let (builders, mut stop) = (builders.clone(), stopping.clone());
             tokio::spawn(async move {
-                if let Ok(protocol) = super::protocol::sniff(&stream).await {
+                let first = super::protocol::first_bytes(&stream, first_wait, &mut stop).await;
+                if let Some(protocol) = first {
                     let _ = builders
                         .serve(protocol, TokioIo::new(stream), service)
                         .await;

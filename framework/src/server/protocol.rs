@@ -136,8 +136,11 @@ where
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// How long to wait before looking again at a connection whose first bytes are the start of
-/// the preface and nothing more yet (a client sends the preface whole in practice).
+/// the preface and nothing more yet (a client sends the preface whole in practice); doubled
+/// at each look up to [`PREFACE_PAUSE_MAX`], so a client that stops there costs a few looks
+/// a second until the first-request bound closes it.
 const PREFACE_PAUSE: Duration = Duration::from_millis(5);
+const PREFACE_PAUSE_MAX: Duration = Duration::from_millis(200);
 
 /// The protocol of a new connection, once it has sent its first bytes; none when it is to be
 /// closed instead: nothing came within `wait` (the header-read bound on a first request),
@@ -163,8 +166,9 @@ pub(crate) async fn first_bytes(
 
 /// Tells the protocol of `stream` from its first bytes, without taking them from it. A
 /// connection that closes before sending anything is given to HTTP/1.1, which ends it.
-pub(crate) async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
+async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
     let mut first = [0u8; PREFACE.len()];
+    let mut pause = PREFACE_PAUSE;
     loop {
         let read = stream.peek(&mut first).await?;
         if read == 0 || first[..read] != PREFACE[..read] {
@@ -174,16 +178,21 @@ pub(crate) async fn sniff(stream: &TcpStream) -> io::Result<Protocol> {
             return Ok(Protocol::Http2);
         }
         // Peeking again at once would see the same bytes and spin.
-        tokio::time::sleep(PREFACE_PAUSE).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(PREFACE_PAUSE_MAX);
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use tokio::io::AsyncWriteExt;
     use tokio::net::{TcpListener, TcpStream};
+    use tokio::sync::watch;
+    use tokio::time::timeout;
 
-    use super::{PREFACE, Protocol, sniff};
+    use super::{PREFACE, Protocol, Stop, first_bytes, sniff};
 
     /// The protocol `sniff` tells from what a client sends in `parts` (a pause between
     /// them), and that the bytes are all still there to read.
@@ -216,6 +225,41 @@ mod tests {
         }
         assert_eq!(kept, sent, "the bytes are left on the socket");
         protocol
+    }
+
+    /// A client that stops inside the preface is let go at the first-request bound, and a
+    /// silent one when the server stops waiting for connections.
+    #[tokio::test]
+    async fn a_connection_that_never_finishes_its_first_bytes_is_let_go() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut stalled = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        stalled.write_all(b"PRI * HT").await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let (stop, mut stopping) = watch::channel(Stop::Serve);
+        let wait = Some(Duration::from_millis(300));
+        let first = timeout(
+            Duration::from_secs(10),
+            first_bytes(&server, wait, &mut stopping),
+        );
+        assert_eq!(first.await.expect("let go at the bound"), None);
+
+        let _silent = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let aborting = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            stop.send(Stop::Abort).unwrap();
+            stop
+        });
+        let first = timeout(
+            Duration::from_secs(10),
+            first_bytes(&server, None, &mut stopping),
+        );
+        assert_eq!(first.await.expect("let go when the server stops"), None);
+        drop(aborting.await.unwrap());
     }
 
     #[tokio::test]
