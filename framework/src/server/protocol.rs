@@ -60,18 +60,44 @@ pub(crate) fn http_builders(app: &AppConfig) -> Builders {
     Builders { http1, http2 }
 }
 
+/// A socket hyper serves either protocol on.
+pub(crate) trait Socket: Read + Write + Unpin + Send + 'static {}
+
+impl<I: Read + Write + Unpin + Send + 'static> Socket for I {}
+
+/// A service hyper serves either protocol with: its futures and answer bodies may move to
+/// other threads (HTTP/2 runs each stream as a task).
+pub(crate) trait ConnectionService:
+    HttpService<
+        Incoming,
+        Future: Send + 'static,
+        ResBody: Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+                     + Send
+                     + 'static,
+    >
+{
+}
+
+impl<S> ConnectionService for S where
+    S: HttpService<
+            Incoming,
+            Future: Send + 'static,
+            ResBody: Body<Data: Send, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+                         + Send
+                         + 'static,
+        >
+{
+}
+
 impl Builders {
     /// Serves `io`, which speaks `protocol`, with `service`; an HTTP/1.1 connection may be
     /// upgraded (a WebSocket).
-    pub fn serve<I, S, B>(&self, protocol: Protocol, io: I, service: S) -> Served<I, S>
-    where
-        I: Read + Write + Unpin + Send + 'static,
-        S: HttpService<Incoming, ResBody = B>,
-        S::Future: Send + 'static,
-        B: Body + Send + 'static,
-        B::Data: Send,
-        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-    {
+    pub fn serve<I: Socket, S: ConnectionService>(
+        &self,
+        protocol: Protocol,
+        io: I,
+        service: S,
+    ) -> Served<I, S> {
         match protocol {
             Protocol::Http1 => Served::Http1 {
                 connection: self.http1.serve_connection(io, service).with_upgrades(),
@@ -95,15 +121,7 @@ pin_project! {
     }
 }
 
-impl<I, S, B> Served<I, S>
-where
-    I: Read + Write + Unpin + Send + 'static,
-    S: HttpService<Incoming, ResBody = B>,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+impl<I: Socket, S: ConnectionService> Served<I, S> {
     /// Finishes the requests in hand and closes (`Connection: close`, or a GOAWAY).
     pub fn graceful_shutdown(self: Pin<&mut Self>) {
         match self.project() {
@@ -113,15 +131,7 @@ where
     }
 }
 
-impl<I, S, B> Future for Served<I, S>
-where
-    I: Read + Write + Unpin + Send + 'static,
-    S: HttpService<Incoming, ResBody = B>,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
+impl<I: Socket, S: ConnectionService> Future for Served<I, S> {
     type Output = hyper::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
