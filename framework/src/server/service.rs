@@ -76,16 +76,16 @@ impl ServerState {
 
     pub async fn handle(&self, request: http::Request<Incoming>, peer: SocketAddr) -> Response {
         let head = request.method() == Method::HEAD;
-        // A probe only looks at the generation in force: it takes no reference to it.
-        let probed = self.probe(&self.current.load(), &request);
-        if let Some(mut response) = probed {
+        // One look at the generation in force: a probe only reads it and takes no reference;
+        // any other request keeps it across a reload until it is answered.
+        let current = self.current.load();
+        if let Some(mut response) = self.probe(&current, &request) {
             if head {
                 errors::without_body(&mut response);
             }
             return response;
         }
-        // Requests in flight keep the generation they started on across a reload.
-        let generation = self.current.load_full();
+        let generation = arc_swap::Guard::into_inner(current);
         // Read the clock only for the access log.
         let started = generation.access_log.then(Instant::now);
         let id = request_id(request.headers());
