@@ -2,8 +2,9 @@
 //! a reader that never reads its answer (`app.send_timeout`), a body that stops or trickles
 //! (`app.client_body_timeout`, `app.client_body_min_rate`), an HTTP/2 client that never
 //! answers the PING of the GOAWAY it was sent, and a connection that sends no first request
-//! while `keep_alive_timeout` is `null` (`app.header_read_timeout`). Raw sockets only: a client
-//! library would read, answer PINGs and send whole bodies.
+//! or a head that never ends, while `keep_alive_timeout` is `null`
+//! (`app.header_read_timeout`). Raw sockets only: a client library would read, answer PINGs
+//! and send whole bodies.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -273,6 +274,28 @@ fn without_a_keep_alive_timeout_a_connection_without_a_first_request_is_closed()
     let types = frame_types_until_closed(&mut idle_h2);
     assert!(types.contains(&GOAWAY), "{types:?}");
     // Served connections are not cut by the first-request bound.
+    assert_eq!(
+        client().get(server.url("/small")).send().unwrap().status(),
+        200
+    );
+}
+
+#[test]
+fn without_a_keep_alive_timeout_every_http1_head_is_bounded_by_the_header_read_timeout() {
+    let server = start("  keep_alive_timeout: null\n  header_read_timeout: 1\n");
+    // Half a first head, then nothing.
+    let mut first = connect(&server);
+    first
+        .write_all(b"GET /small HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    assert!(read_until_closed(&mut first).is_empty());
+    // Served once, then half the next head.
+    let mut second = served_and_held(&server);
+    second.write_all(b"GET /small HTTP/1.1\r\n").unwrap();
+    assert!(read_until_closed(&mut second).is_empty());
+    // Served once, then nothing: the same clock runs while it waits for its next request.
+    let mut kept = served_and_held(&server);
+    assert!(read_until_closed(&mut kept).is_empty());
     assert_eq!(
         client().get(server.url("/small")).send().unwrap().status(),
         200

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use super::connection::{self, Activity, Stop, Tracker, Waits};
-use super::protocol::{Builders, Served, first_bytes};
+use super::protocol::{Builders, Protocol, Served, first_bytes};
 use super::send_timeout::SendTimeout;
 use super::service::ServerState;
 use crate::chain::BodyPace;
@@ -34,6 +34,7 @@ impl ConnectionBounds {
             waits: Waits {
                 idle: app.keep_alive_timeout,
                 first_request: app.header_read_timeout,
+                drop_unserved: false,
             },
             send_timeout: app.send_timeout,
             body_pace: BodyPace::of(app),
@@ -120,6 +121,10 @@ impl Acceptor {
             let first_wait = waits.current(&activity);
             let Some(protocol) = first_bytes(&stream, first_wait, &mut stopping).await else {
                 return;
+            };
+            let waits = match protocol {
+                Protocol::Http1 => waits.for_http1(),
+                Protocol::Http2 => waits,
             };
             let io = TokioIo::new(SendTimeout::new(stream, send_timeout, activity.clone()));
             let connection = Box::pin(builders.serve(protocol, io, service));

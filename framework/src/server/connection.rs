@@ -211,8 +211,13 @@ pub(crate) struct Waits {
     /// `app.keep_alive_timeout`: no request in flight for this long.
     pub idle: Option<Duration>,
     /// `app.header_read_timeout`: no first request (a silent client, half an HTTP/2
-    /// preface, a preface and no stream) for this long, whatever the keep-alive timeout.
+    /// preface, a preface and no stream) for this long, whatever the keep-alive timeout;
+    /// on HTTP/1.1 no next request either ([`Waits::for_http1`]).
     pub first_request: Option<Duration>,
+    /// Whether a connection that has not started a request when its wait ends is dropped
+    /// at once rather than let finish closing: an HTTP/1.1 client still sending its first
+    /// head has nothing in flight to finish.
+    pub drop_unserved: bool,
 }
 
 impl Waits {
@@ -221,6 +226,22 @@ impl Waits {
         if activity.served.load(Ordering::Relaxed) {
             return self.idle;
         }
+        self.shorter()
+    }
+
+    /// The waits of an HTTP/1.1 connection, whose every request head must come within the
+    /// header-read timeout: the idle wait is the shorter of the two from the first request
+    /// on. This loop bounds the heads rather than hyper's own header-read timer, which would
+    /// make and drop a timer for every request.
+    pub fn for_http1(self) -> Waits {
+        Waits {
+            idle: self.shorter(),
+            drop_unserved: true,
+            ..self
+        }
+    }
+
+    fn shorter(&self) -> Option<Duration> {
         match (self.idle, self.first_request) {
             (Some(idle), Some(first)) => Some(idle.min(first)),
             (idle, first) => idle.or(first),
@@ -298,12 +319,20 @@ where
                     // A request that raced the GOAWAY, or an answer still being written,
                     // is let finish.
                     close_by = Some((Instant::now() + allowed / 4, allowed));
-                } else if let (Some(timeout), Some(idle)) = (timeout, activity.idle_for())
+                // Looked up again: the wait was taken before a first request that may
+                // have come since (a served connection may wait longer, or for ever).
+                } else if let (Some(timeout), Some(idle)) =
+                    (waits.current(&activity), activity.idle_for())
                     && idle >= timeout
                 {
                     graceful(connection.as_mut());
                     closing = true;
-                    close_by = Some((Instant::now() + timeout, timeout));
+                    let finish = if waits.drop_unserved && !activity.served.load(Ordering::Relaxed) {
+                        Duration::ZERO
+                    } else {
+                        timeout
+                    };
+                    close_by = Some((Instant::now() + finish, timeout));
                 }
             }
         }

@@ -24,7 +24,8 @@ pub(crate) fn spawn(
     mut stopping: watch::Receiver<Stop>,
 ) {
     let path = app.metrics.path.clone();
-    let builders = super::protocol::http_builders(app);
+    let builders =
+        super::protocol::http_builders(app).with_hyper_head_timeout(app.header_read_timeout);
     let first_wait = app.header_read_timeout;
     tokio::spawn(async move {
         loop {

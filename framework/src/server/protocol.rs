@@ -46,18 +46,30 @@ pub(crate) struct Builders {
 pub(crate) fn http_builders(app: &AppConfig) -> Builders {
     let mut http1 = http1::Builder::new();
     http1
-        .timer(TokioTimer::new())
         .keep_alive(app.keep_alive)
         // The request line and headers must fit: larger heads are answered 431.
         .max_buf_size(app.max_header_bytes)
-        // A client that does not send a whole head in time is disconnected; while a
-        // kept-alive connection waits for its next request the same clock runs.
-        .header_read_timeout(app.header_read_timeout);
+        // A client that does not send a whole head in time is disconnected, and while a
+        // kept-alive connection waits for its next request the same clock runs; the loop
+        // that drives each connection keeps that clock (`Waits::for_http1`). hyper's own
+        // would make, arm and drop a timer on every request.
+        .header_read_timeout(None);
     let mut http2 = http2::Builder::new(TokioExecutor::new());
     http2
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(app.max_header_bytes).unwrap_or(u32::MAX));
     Builders { http1, http2 }
+}
+
+impl Builders {
+    /// For a listener whose connections no loop drives (the metrics listener): hyper's own
+    /// timer bounds each request head.
+    pub fn with_hyper_head_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.http1
+            .timer(TokioTimer::new())
+            .header_read_timeout(timeout);
+        self
+    }
 }
 
 /// A socket hyper serves either protocol on.
