@@ -127,8 +127,8 @@ impl Acceptor {
                 Protocol::Http2 => waits,
             };
             let io = TokioIo::new(SendTimeout::new(stream, send_timeout, activity.clone()));
-            let connection = Box::pin(builders.serve(protocol, io, service));
-            let graceful = |c: std::pin::Pin<&mut Served<_, _>>| c.graceful_shutdown();
+            let connection = builders.serve(protocol, io, service);
+            let graceful = |c: &mut Served<_, _>| c.graceful_shutdown();
             if let Some(error) =
                 connection::drive(connection, graceful, activity, waits, stopping).await
             {

@@ -255,18 +255,18 @@ impl Waits {
 /// written nothing for that long (an answer still streaming out is let finish).
 /// `graceful` asks the connection to finish what it is doing and close.
 ///
-/// The connection comes boxed: an `async fn` that pins a future it was given keeps room for
-/// it twice in its own state (the argument and the pinned local), and this state is the
-/// spawned task every open connection holds for its whole life.
+/// The connection is `Unpin` (its state boxed): an `async fn` that pins a future it was
+/// given keeps room for it twice in its own state (the argument and the pinned local), and
+/// this state is the spawned task every open connection holds for its whole life.
 pub(crate) async fn drive<C, E>(
-    mut connection: Pin<Box<C>>,
-    graceful: impl Fn(Pin<&mut C>),
+    mut connection: C,
+    graceful: impl Fn(&mut C),
     activity: Arc<Activity>,
     waits: Waits,
     mut stop: watch::Receiver<Stop>,
 ) -> Option<E>
 where
-    C: Future<Output = Result<(), E>>,
+    C: Future<Output = Result<(), E>> + Unpin,
 {
     let mut closing = false;
     // Set when the connection was told to close for idling: by then it must have closed.
@@ -279,7 +279,7 @@ where
         // over to a new process); closing it now would reset it unanswered, so it waits for
         // that request, or for the header-read timeout to say the client sends nothing.
         if draining && !closing && activity.served.load(Ordering::Relaxed) {
-            graceful(connection.as_mut());
+            graceful(&mut connection);
             closing = true;
         }
         let timeout = waits.current(&activity);
@@ -302,7 +302,7 @@ where
             }
         };
         tokio::select! {
-            result = connection.as_mut() => return result.err(),
+            result = &mut connection => return result.err(),
             changed = stop.changed() => {
                 let now = if changed.is_ok() { *stop.borrow() } else { Stop::Abort };
                 if now == Stop::Abort {
@@ -325,7 +325,7 @@ where
                     (waits.current(&activity), activity.idle_for())
                     && idle >= timeout
                 {
-                    graceful(connection.as_mut());
+                    graceful(&mut connection);
                     closing = true;
                     let finish = if waits.drop_unserved && !activity.served.load(Ordering::Relaxed) {
                         Duration::ZERO

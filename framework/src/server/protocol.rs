@@ -19,7 +19,6 @@ use hyper::rt::{Read, Write};
 use hyper::server::conn::{http1, http2};
 use hyper::service::HttpService;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use pin_project_lite::pin_project;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
@@ -111,34 +110,31 @@ impl Builders {
         service: S,
     ) -> Served<I, S> {
         match protocol {
-            Protocol::Http1 => Served::Http1 {
-                connection: self.http1.serve_connection(io, service).with_upgrades(),
-            },
-            Protocol::Http2 => Served::Http2 {
-                connection: self.http2.serve_connection(io, service),
-            },
+            Protocol::Http1 => Served::Http1(Box::pin(
+                self.http1.serve_connection(io, service).with_upgrades(),
+            )),
+            Protocol::Http2 => Served::Http2(Box::pin(self.http2.serve_connection(io, service))),
         }
     }
 }
 
-pin_project! {
-    /// A connection of either protocol, served by hyper's builder for it.
-    #[project = ServedProjection]
-    pub(crate) enum Served<I, S>
-    where
-        S: HttpService<Incoming>,
-    {
-        Http1 { #[pin] connection: http1::UpgradeableConnection<I, S> },
-        Http2 { #[pin] connection: http2::Connection<I, S, TokioExecutor> },
-    }
+/// A connection of either protocol, served by hyper's builder for it. Each is boxed on its
+/// own: an HTTP/2 connection's state is several times an HTTP/1.1 one's, and one box sized
+/// for either would make every kept-alive HTTP/1.1 connection hold room for HTTP/2.
+pub(crate) enum Served<I, S>
+where
+    S: HttpService<Incoming>,
+{
+    Http1(Pin<Box<http1::UpgradeableConnection<I, S>>>),
+    Http2(Pin<Box<http2::Connection<I, S, TokioExecutor>>>),
 }
 
 impl<I: Socket, S: ConnectionService> Served<I, S> {
     /// Finishes the requests in hand and closes (`Connection: close`, or a GOAWAY).
-    pub fn graceful_shutdown(self: Pin<&mut Self>) {
-        match self.project() {
-            ServedProjection::Http1 { connection } => connection.graceful_shutdown(),
-            ServedProjection::Http2 { connection } => connection.graceful_shutdown(),
+    pub fn graceful_shutdown(&mut self) {
+        match self {
+            Served::Http1(connection) => connection.as_mut().graceful_shutdown(),
+            Served::Http2(connection) => connection.as_mut().graceful_shutdown(),
         }
     }
 }
@@ -147,9 +143,9 @@ impl<I: Socket, S: ConnectionService> Future for Served<I, S> {
     type Output = hyper::Result<()>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ServedProjection::Http1 { connection } => connection.poll(cx),
-            ServedProjection::Http2 { connection } => connection.poll(cx),
+        match self.get_mut() {
+            Served::Http1(connection) => connection.as_mut().poll(cx),
+            Served::Http2(connection) => connection.as_mut().poll(cx),
         }
     }
 }
