@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -108,11 +109,13 @@ impl Acceptor {
             // hyper keeps room for one request's future per connection from its first
             // request to its close. A request's state (route, chain, handler) runs to
             // kilobytes; boxed, it is freed when the answer is out, and an idle kept-alive
-            // connection holds a pointer instead.
-            Box::pin(pace.scope(async move {
-                let response = state.handle(request, peer).await;
+            // connection holds a pointer instead. It is boxed before the body pace wraps it
+            // (every move of it copies kilobytes), and `map` adds no room of its own, where
+            // an `async` block awaiting `handle` would hold its future twice.
+            let answered = state.handle(request, peer).map(move |response| {
                 Ok::<_, std::convert::Infallible>(busy.until_sent(response, &stop))
-            }))
+            });
+            pace.scope(Box::pin(answered))
         });
         let mut stopping = self.stopping.clone();
         let waits = self.bounds.waits;

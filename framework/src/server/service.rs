@@ -16,6 +16,7 @@
 //! 7. **HEAD** loses its body; **access log** and the `X-Request-Id` header last.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
@@ -74,7 +75,18 @@ impl ServerState {
         }
     }
 
-    pub async fn handle(&self, request: http::Request<Incoming>, peer: SocketAddr) -> Response {
+    /// One request, as hyper hands it over, to the answer hyper writes.
+    ///
+    /// Every stage up to the chain is a plain function call and the chain is awaited here,
+    /// at the one `await` of the request: each level of `async fn` between the connection
+    /// and the chain would hold the chain's future again in its own (rustc keeps an awaited
+    /// future and the value it was moved from apart), and the whole is moved into its box
+    /// for every request.
+    pub async fn handle(
+        self: Arc<Self>,
+        request: http::Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Response {
         let head = request.method() == Method::HEAD;
         // One look at the generation in force: a probe only reads it and takes no reference;
         // any other request keeps it across a reload until it is answered.
@@ -91,7 +103,14 @@ impl ServerState {
         let id = request_id(request.headers());
         let html = errors::prefers_html(request.headers().get(header::ACCEPT));
         let method = request.method().clone();
-        let (mut response, route) = route(&generation, request, peer, id.clone()).await;
+        let Routed {
+            chain,
+            answer,
+            template: route,
+            incoming,
+            limits,
+        } = route(&generation, request, peer, id.clone());
+        let mut response = chain::run(chain.chain(), answer, route, incoming, limits).await;
         if html && response.status().as_u16() >= 400 {
             errors::into_html(&mut response, &self.source.templates);
         }
@@ -141,17 +160,40 @@ impl ServerState {
     }
 }
 
-/// Finds the route and runs the chain its answer passes through — the route's, or for a
-/// 404 or 405 the chain of the path's configuration (the rule is written above
-/// `chain::run`); returns the answer and the route template (`-` when no route matched).
-async fn route(
+/// What a request's chain runs with: the route's chain, or the host's entry holding the
+/// chain of the path's configuration; what stands where the handler stands; the route
+/// template (`-` when no route matched); the request and the route's limits.
+struct Routed<'g> {
+    chain: RoutedChain<'g>,
+    answer: chain::Answer<'g>,
+    template: &'g str,
+    incoming: chain::Incoming,
+    limits: chain::RouteLimits,
+}
+
+enum RoutedChain<'g> {
+    Route(&'g chain::Chain),
+    Host(Arc<chain::HostEntry>),
+}
+
+impl RoutedChain<'_> {
+    fn chain(&self) -> &chain::Chain {
+        match self {
+            RoutedChain::Route(chain) => chain,
+            RoutedChain::Host(entry) => &entry.chain,
+        }
+    }
+}
+
+/// Finds the route and the chain its answer passes through — the route's, or for a 404 or
+/// 405 the chain of the path's configuration (the rule is written above `chain::run`).
+fn route(
     generation: &Generation,
     request: http::Request<Incoming>,
     peer: SocketAddr,
     id: RequestId,
-) -> (Response, &str) {
+) -> Routed<'_> {
     let table = &generation.table;
-    let host_entry;
     let (chain, limits, answer, template, params) =
         match table.find(request.method(), request.uri().path()) {
             RouteMatch::Found {
@@ -159,7 +201,7 @@ async fn route(
                 template,
                 params,
             } => (
-                &entry.chain,
+                RoutedChain::Route(&entry.chain),
                 entry.limits,
                 chain::Answer::Handler(&entry.handler),
                 template,
@@ -168,7 +210,7 @@ async fn route(
             // A mounted service's paths are the client's: its chain is the one of the
             // path's configuration, kept per matched pattern and settings, not per path.
             RouteMatch::Mounted { mount } => {
-                host_entry = generation.host_chain(request.uri().path(), None);
+                let host_entry = generation.host_chain(request.uri().path(), None);
                 let answer = if host_entry.broken {
                     // The chain could not be built (logged when it was): nothing unchecked
                     // reaches the service.
@@ -178,9 +220,10 @@ async fn route(
                 } else {
                     chain::Answer::Service(&mount.service)
                 };
+                let limits = host_entry.limits;
                 (
-                    &host_entry.chain,
-                    host_entry.limits,
+                    RoutedChain::Host(host_entry),
+                    limits,
                     answer,
                     mount.template.as_str(),
                     Default::default(),
@@ -199,11 +242,12 @@ async fn route(
                     _ => (error_response(StatusCode::NOT_FOUND, "not found"), None),
                 };
                 let path = request.uri().path();
-                host_entry = generation.host_chain(path, matched);
+                let host_entry = generation.host_chain(path, matched);
                 let answer = host_answer(&host_entry, response);
+                let limits = host_entry.limits;
                 (
-                    &host_entry.chain,
-                    host_entry.limits,
+                    RoutedChain::Host(host_entry),
+                    limits,
                     answer,
                     "-",
                     Default::default(),
@@ -223,16 +267,20 @@ async fn route(
             }
         }
     };
-    let incoming = chain::Incoming {
-        parts,
-        body,
-        params,
-        peer: Some(peer),
-        request_id: Some(id),
-        debug_timing,
-    };
-    let response = chain::run(chain, answer, template, incoming, limits).await;
-    (response, template)
+    Routed {
+        chain,
+        answer,
+        template,
+        incoming: chain::Incoming {
+            parts,
+            body,
+            params,
+            peer: Some(peer),
+            request_id: Some(id),
+            debug_timing,
+        },
+        limits,
+    }
 }
 
 /// Whether the caller asked for the time each extension took (`X-Beginnings-Debug: timing`)
