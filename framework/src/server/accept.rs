@@ -122,7 +122,11 @@ impl Acceptor {
         let (builders, send_timeout) = (self.builders.clone(), self.bounds.send_timeout);
         tokio::spawn(async move {
             let first_wait = waits.current(&activity);
-            let Some(protocol) = first_bytes(&stream, first_wait, &mut stopping).await else {
+            // Boxed: the task keeps room for its largest stage for the connection's whole
+            // life, and telling the protocol (two timers and a peek) is larger than driving
+            // the connection once it is told.
+            let first = Box::pin(first_bytes(&stream, first_wait, &mut stopping));
+            let Some(protocol) = first.await else {
                 return;
             };
             let waits = match protocol {
