@@ -55,7 +55,7 @@ pub fn print(run: &Run) {
             us(run.user(s)),
             us(run.user(c)),
             mb(server.peak_rss_kib),
-            server.startup.as_secs_f64() * 1000.0,
+            server.startup().as_secs_f64() * 1000.0,
             per_connection(memory.map(|all| all[index])),
         );
     }
@@ -146,7 +146,7 @@ fn targets(run: &Run) {
         full.name,
         verdict(peak <= PEAK_RSS_MB)
     );
-    let startup = full.startup.as_secs_f64() * 1000.0;
+    let startup = full.startup().as_secs_f64() * 1000.0;
     println!(
         "- {}: start to first 200 at most {STARTUP_MS} ms: {startup:.1} ms: {}",
         full.name,

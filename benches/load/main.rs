@@ -51,6 +51,10 @@ use wrk::Wrk;
 
 /// The servers run on this core, the load generator on the other.
 const SERVER_CORE: &str = "0";
+/// Each server is started this many times more, the five in turn, for the median of its
+/// start to first 200: the first start of a run, right after the build, is one sample of a
+/// process whose files were just written.
+const RESTARTS: usize = 5;
 const LOAD_CORE: &str = "1";
 /// Used when the configuration has no `cors:*` origin to send.
 const FALLBACK_ORIGIN: &str = "https://app.example.com";
@@ -96,6 +100,16 @@ pub struct Lineup<T> {
 }
 
 impl<T> Lineup<T> {
+    pub fn all_mut(&mut self) -> [&mut T; 5] {
+        [
+            &mut self.bare,
+            &mut self.axum,
+            &mut self.axum_layers,
+            &mut self.disabled,
+            &mut self.full,
+        ]
+    }
+
     pub fn all(&self) -> [&T; 5] {
         [
             &self.bare,
@@ -203,8 +217,14 @@ fn run(options: &Options) -> anyhow::Result<()> {
             outcome: report::median(results),
         })
         .collect();
-    let figures = servers.try_map(|server| Ok(report::ServerFigures::of(server)))?;
+    let mut figures = servers.try_map(|server| Ok(report::ServerFigures::of(server)))?;
     drop(servers);
+    let restarts_dir = work.path().join("restarts");
+    std::fs::create_dir_all(&restarts_dir)?;
+    let restarts = restart_times(&specs, &restarts_dir)?;
+    for (figures, restarts) in figures.all_mut().into_iter().zip(restarts.all()) {
+        figures.restarts.clone_from(restarts);
+    }
 
     let connection_memory = match open_files {
         None => None,
@@ -443,4 +463,17 @@ fn measure(
         user_us_per_request: per_request(user_seconds),
         cpu_seconds,
     })
+}
+
+/// Starts every server [`RESTARTS`] times, in turn, and stops it at its first 200: the time
+/// each start took.
+fn restart_times(specs: &Lineup<Spec>, log_dir: &Path) -> anyhow::Result<Lineup<Vec<Duration>>> {
+    let mut times = specs.try_map(|_| Ok(Vec::with_capacity(RESTARTS)))?;
+    for round in 1..=RESTARTS {
+        eprintln!("start to first 200: round {round}/{RESTARTS}");
+        for (spec, times) in specs.all().into_iter().zip(times.all_mut()) {
+            times.push(spec.start(SERVER_CORE, log_dir)?.startup);
+        }
+    }
+    Ok(times)
 }
