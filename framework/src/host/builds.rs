@@ -61,7 +61,7 @@ pub(crate) fn copy_build(
 /// Creates the state directory (and its parents) when it is missing, readable by all and
 /// writable by the server's user only, and holds it to the extensions directory's rules:
 /// whoever can write it can replace the builds the server opens. Returns it canonical.
-fn prepare_state_dir(state_dir: &Path) -> Result<PathBuf, LoadErrorKind> {
+pub(crate) fn prepare_state_dir(state_dir: &Path) -> Result<PathBuf, LoadErrorKind> {
     let failed = |error: io::Error| LoadErrorKind::StateDir {
         directory: state_dir.to_path_buf(),
         reason: error.to_string(),

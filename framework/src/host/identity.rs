@@ -126,7 +126,7 @@ pub(crate) fn open(
     let copy = copy_build(path, state_dir, module, &judged.sha256)?;
     // The copy is what runs: it is judged as the original was, and must be the build that
     // was judged (the original may have been replaced again meanwhile).
-    let copied = library::judge(state_dir, &copy)?;
+    let copied = library::judge(state_dir, &copy, None)?;
     if copied.sha256 != judged.sha256 {
         return Err(LoadErrorKind::Changed {
             judged: judged.sha256.clone(),

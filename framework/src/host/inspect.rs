@@ -52,7 +52,7 @@ pub fn inspect(path: &Path) -> Result<LibraryInfo, Box<LoadError>> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let note = library::judge(directory, path).map_err(fail)?.note;
+    let note = library::judge(directory, path, None).map_err(fail)?.note;
     Ok(LibraryInfo {
         path: path.to_path_buf(),
         abi: note.abi.to_string(),

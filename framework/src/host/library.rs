@@ -5,10 +5,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use abi_stable::library::{LibraryError, lib_header_from_path};
 use beginnings_abi::ffi::ExtensionModule_Ref;
 
+use super::digests;
 use super::error::LoadErrorKind;
 use super::file_checks::check_file;
 use super::note::{self, AbiNote};
@@ -36,18 +38,36 @@ pub(crate) struct Judged {
 /// and its note says this host serves it. The file is opened once, after its checks (so a
 /// FIFO planted under the name is refused, never read), for the note and the digest. It is
 /// read in pieces, never held whole: a library of megabytes would otherwise add as much to
-/// the server's peak memory at every start and reload.
-pub(crate) fn judge(directory: &Path, path: &Path) -> Result<Judged, LoadErrorKind> {
+/// the server's peak memory at every start and reload. With a `state_dir`, the digest kept
+/// there for this very file is used instead of reading the file again (`digests`).
+pub(crate) fn judge(
+    directory: &Path,
+    path: &Path,
+    state_dir: Option<&Path>,
+) -> Result<Judged, LoadErrorKind> {
     check_file(directory, path)?;
     let unreadable = |e: std::io::Error| LoadErrorKind::Open {
         reason: e.to_string(),
     };
     let mut file = fs::File::open(path).map_err(unreadable)?;
     let note = note::judge(&file)?;
-    Ok(Judged {
-        note,
-        sha256: sha256_hex(&mut file).map_err(unreadable)?,
-    })
+    let Some(state_dir) = state_dir else {
+        return Ok(Judged {
+            note,
+            sha256: sha256_hex(&mut file).map_err(unreadable)?,
+        });
+    };
+    // The stamp of the file opened, not of whatever the name points to by now.
+    let stamp = digests::FileStamp::of(&file.metadata().map_err(unreadable)?);
+    let sha256 = match digests::kept(state_dir, path, &stamp) {
+        Some(sha256) => sha256,
+        None => {
+            let sha256 = sha256_hex(&mut file).map_err(unreadable)?;
+            digests::keep(state_dir, path, &stamp, &sha256, SystemTime::now());
+            sha256
+        }
+    };
+    Ok(Judged { note, sha256 })
 }
 
 /// Opens a library that [`judge`] accepted.

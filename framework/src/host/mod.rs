@@ -3,6 +3,7 @@
 
 mod breaker;
 mod builds;
+mod digests;
 mod error;
 mod file_checks;
 mod filter;
@@ -113,7 +114,7 @@ pub fn load_all(
             Some(Err(())) => continue,
             None => {
                 let judged = if path.exists() || path.is_symlink() {
-                    library::judge(directory, &path)
+                    library::judge(directory, &path, Some(state_dir))
                 } else {
                     Err(LoadErrorKind::NotFound {
                         directory: directory.to_path_buf(),
