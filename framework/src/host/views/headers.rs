@@ -74,13 +74,12 @@ pub(super) unsafe extern "C" fn header_by_id<S: Side>(
         "header_by_id",
         || RNone,
         || {
-            let names = crate::host::prepared::names();
-            let Some(name) = names.get(name as usize) else {
+            let Some(name) = crate::host::prepared::name(name) else {
                 return RNone;
             };
             // SAFETY: as in `method`.
             let side = unsafe { side::<S>(this) };
-            lend(side.headers().get_all(name).iter().nth(index))
+            lend(side.headers().get_all(&name).iter().nth(index))
         },
     )
 }
@@ -90,18 +89,17 @@ pub(super) unsafe extern "C" fn put_headers<S: Side>(
     puts: RSlice<'_, HeaderPut<'_>>,
 ) -> RResult<(), RString> {
     guarded("put_headers", host_panicked, || {
-        let names = crate::host::prepared::names();
         // SAFETY: as in `set_header`.
         let headers = unsafe { side_mut::<S>(this) }.headers_mut();
         for put in puts.iter() {
-            let Some(name) = names.get(put.name as usize) else {
+            let Some(name) = crate::host::prepared::name(put.name) else {
                 return RErr(RString::from(format!(
                     "unknown prepared header name {} (prepare it with this host)",
                     put.name
                 )));
             };
-            let put_one = parse_value(name, put.value.as_str())
-                .and_then(|value| self::put(headers, name.clone(), value, put.append));
+            let put_one = parse_value(&name, put.value.as_str())
+                .and_then(|value| self::put(headers, name, value, put.append));
             if let Err(message) = put_one {
                 return RErr(RString::from(message));
             }
