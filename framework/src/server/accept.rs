@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use futures_util::future::Either;
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -99,13 +100,17 @@ impl Acceptor {
         let stop = Arc::new(self.stopping.clone());
         let lease = self.lease(slot);
         let service = hyper::service::service_fn(move |mut request: http::Request<_>| {
-            let (state, stop) = (state.clone(), stop.clone());
             let busy = busy.begin();
+            // A probe is answered here and now: no future to box, no reference to take.
+            if let Some(probe) = state.answer_probe(&request) {
+                return Either::Left(std::future::ready(Ok(busy.until_sent(probe, &stop))));
+            }
             // A request hyper can upgrade takes the connection's slot along, for the
             // WebSocket it may become; other requests pay nothing for it.
             if request.extensions().get::<OnUpgrade>().is_some() {
                 request.extensions_mut().insert(lease.clone());
             }
+            let (state, stop) = (state.clone(), stop.clone());
             // hyper keeps room for one request's future per connection from its first
             // request to its close. A request's state (route, chain, handler) runs to
             // kilobytes; boxed, it is freed when the answer is out, and an idle kept-alive
@@ -115,7 +120,7 @@ impl Acceptor {
             let answered = state.handle(request, peer).map(move |response| {
                 Ok::<_, std::convert::Infallible>(busy.until_sent(response, &stop))
             });
-            pace.scope(Box::pin(answered))
+            Either::Right(pace.scope(Box::pin(answered)))
         });
         let mut stopping = self.stopping.clone();
         let waits = self.bounds.waits;

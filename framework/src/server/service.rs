@@ -75,29 +75,46 @@ impl ServerState {
         }
     }
 
-    /// One request, as hyper hands it over, to the answer hyper writes.
+    /// The answer of a probe (`GET /health`, `/ready`, or `HEAD`), made at once, ahead of the
+    /// routes and of every extension; `None` for any other request, which [`handle`] serves.
+    /// Nothing is allocated or awaited for a probe: a load balancer asks for them often.
+    ///
+    /// [`handle`]: ServerState::handle
+    pub fn answer_probe(&self, request: &http::Request<Incoming>) -> Option<Response> {
+        let head = match *request.method() {
+            Method::GET => false,
+            Method::HEAD => true,
+            _ => return None,
+        };
+        if !matches!(request.uri().path(), "/health" | "/ready") {
+            return None;
+        }
+        let mut response = self.probe(&self.current.load(), request)?;
+        if head {
+            errors::without_body(&mut response);
+        }
+        Some(response)
+    }
+
+    /// One request that is not a probe ([`answer_probe`]), as hyper hands it over, to the
+    /// answer hyper writes.
     ///
     /// Every stage up to the chain is a plain function call and the chain is awaited here,
     /// at the one `await` of the request: each level of `async fn` between the connection
     /// and the chain would hold the chain's future again in its own (rustc keeps an awaited
     /// future and the value it was moved from apart), and the whole is moved into its box
     /// for every request.
+    ///
+    /// [`answer_probe`]: ServerState::answer_probe
     pub async fn handle(
         self: Arc<Self>,
         request: http::Request<Incoming>,
         peer: SocketAddr,
     ) -> Response {
         let head = request.method() == Method::HEAD;
-        // One look at the generation in force: a probe only reads it and takes no reference;
-        // any other request keeps it across a reload until it is answered.
-        let current = self.current.load();
-        if let Some(mut response) = self.probe(&current, &request) {
-            if head {
-                errors::without_body(&mut response);
-            }
-            return response;
-        }
-        let generation = arc_swap::Guard::into_inner(current);
+        // One look at the generation in force, kept across a reload until the request is
+        // answered.
+        let generation = self.current.load_full();
         // Read the clock only for the access log.
         let started = generation.access_log.then(Instant::now);
         let id = request_id(request.headers());
