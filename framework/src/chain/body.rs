@@ -103,10 +103,6 @@ impl<B: RequestBody> PacedBody<B> {
 /// client still sends of them is read away, so it sees that answer). A body that pauses past
 /// `app.client_body_timeout` or falls behind `app.client_body_min_rate` is answered 408.
 pub(crate) async fn read_body<B: RequestBody>(body: B, limit: usize) -> Result<Bytes, Response> {
-    // Most requests (GET, HEAD) have no body: nothing to poll or collect.
-    if body.is_end_stream() {
-        return Ok(Bytes::new());
-    }
     let mut body = PacedBody::new(body, limit);
     // The common single-chunk body is kept as it came, without a copy.
     let mut first: Option<Bytes> = None;
