@@ -14,6 +14,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::builds::prepare_state_dir;
@@ -105,7 +106,14 @@ pub(crate) fn keep(
         .map_err(|error| format!("{error:?}"))
         .and_then(|state_dir: PathBuf| {
             let note = note_path(&state_dir, file_name);
-            let partial = state_dir.join(format!(".{file_name}.sha256.{}", std::process::id()));
+            // Unique to this write: two applications of one process may keep the same
+            // library's digest at once.
+            static WRITES: AtomicU64 = AtomicU64::new(0);
+            let partial = state_dir.join(format!(
+                ".{file_name}.sha256.{}-{}",
+                std::process::id(),
+                WRITES.fetch_add(1, Ordering::Relaxed)
+            ));
             let write = || -> std::io::Result<()> {
                 let _ = fs::remove_file(&partial);
                 let mut file: File = OpenOptions::new()
