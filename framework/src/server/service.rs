@@ -2,7 +2,8 @@
 //! extensions see):
 //!
 //! 1. **probes**: `GET /health` and `/ready` are answered here, through no chain, so a load
-//!    balancer never depends on an extension ([`ServerState::probe`]);
+//!    balancer never depends on an extension, and at once, before a request future is made
+//!    ([`ServerState::answer_probe`]);
 //! 2. **request id**: the client's `X-Request-Id` kept when sane, else one made
 //!    (`access_log::request_id`); every hook sees it;
 //! 3. **route**: the table finds the route's chain, or for a 404 or 405 and a mounted tower
