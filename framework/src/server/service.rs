@@ -76,9 +76,10 @@ impl ServerState {
         }
     }
 
-    /// The answer of a probe (`GET /health`, `/ready`, or `HEAD`), made at once, ahead of the
-    /// routes and of every extension; `None` for any other request, which [`handle`] serves.
-    /// Nothing is allocated or awaited for a probe: a load balancer asks for them often.
+    /// The answer of a probe (`GET` or `HEAD` of `/health` or `/ready`), made at once, ahead
+    /// of the routes and of every extension; `None` for any other request, which [`handle`]
+    /// serves. Nothing is allocated or awaited for a probe, and the generation is read only
+    /// for a probe's path: a load balancer asks for them often.
     ///
     /// [`handle`]: ServerState::handle
     pub fn answer_probe(&self, request: &http::Request<Incoming>) -> Option<Response> {
@@ -87,10 +88,17 @@ impl ServerState {
             Method::HEAD => true,
             _ => return None,
         };
-        if !matches!(request.uri().path(), "/health" | "/ready") {
-            return None;
-        }
-        let mut response = self.probe(&self.current.load(), request)?;
+        let mut response = match request.uri().path() {
+            "/health" if self.current.load().health_probe => builtin::health_response(),
+            "/ready" if self.current.load().ready_probe => {
+                builtin::ready_response(match self.phase() {
+                    Phase::Ready => None,
+                    Phase::Starting => Some("starting"),
+                    Phase::Draining => Some("draining"),
+                })
+            }
+            _ => return None,
+        };
         if head {
             errors::without_body(&mut response);
         }
@@ -153,28 +161,6 @@ impl ServerState {
             .headers_mut()
             .insert(REQUEST_ID, id.to_header_value());
         response
-    }
-
-    /// `GET /health` and `GET /ready`, answered ahead of the routes.
-    fn probe(
-        &self,
-        generation: &Generation,
-        request: &http::Request<Incoming>,
-    ) -> Option<Response> {
-        if !matches!(*request.method(), Method::GET | Method::HEAD) {
-            return None;
-        }
-        match request.uri().path() {
-            "/health" if generation.health_probe => Some(builtin::health_response()),
-            "/ready" if generation.ready_probe => {
-                Some(builtin::ready_response(match self.phase() {
-                    Phase::Ready => None,
-                    Phase::Starting => Some("starting"),
-                    Phase::Draining => Some("draining"),
-                }))
-            }
-            _ => None,
-        }
     }
 }
 
