@@ -144,6 +144,7 @@ pub(crate) fn keep(
 mod tests {
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::{Path, PathBuf};
     use std::time::{Duration, SystemTime};
 
     use super::{FileStamp, keep, kept, note_path};
@@ -154,17 +155,23 @@ mod tests {
         SystemTime::now() + Duration::from_secs(10)
     }
 
-    fn stamp(path: &std::path::Path) -> FileStamp {
-        FileStamp::of(&fs::metadata(path).unwrap())
-    }
-
-    #[test]
-    fn a_kept_digest_serves_only_the_file_it_was_taken_of() {
+    /// A library in a directory of its own, and where its state directory would be.
+    fn library_and_state_dir() -> (tempfile::TempDir, PathBuf, PathBuf) {
         let root = tempfile::tempdir().unwrap();
         fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
         let library = root.path().join("libm.so");
         fs::write(&library, b"a build").unwrap();
         let state = root.path().join("state");
+        (root, library, state)
+    }
+
+    fn stamp(path: &Path) -> FileStamp {
+        FileStamp::of(&fs::metadata(path).unwrap())
+    }
+
+    #[test]
+    fn a_kept_digest_serves_only_the_file_it_was_taken_of() {
+        let (_root, library, state) = library_and_state_dir();
         keep(&state, &library, &stamp(&library), DIGEST, later());
         assert_eq!(
             kept(&state, &library, &stamp(&library)).as_deref(),
@@ -187,11 +194,7 @@ mod tests {
 
     #[test]
     fn a_digest_is_not_kept_for_a_file_just_written_nor_read_from_a_note_others_may_write() {
-        let root = tempfile::tempdir().unwrap();
-        fs::set_permissions(root.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        let library = root.path().join("libm.so");
-        fs::write(&library, b"a build").unwrap();
-        let state = root.path().join("state");
+        let (_root, library, state) = library_and_state_dir();
         // Its status changed just now: the filesystem's clock could give the next write
         // the same times.
         keep(
