@@ -183,11 +183,11 @@ where
     let (answer, body) = if entry.broken {
         // The chain could not be built (logged when it was): nothing unchecked passes.
         let refused = error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
-        (Answer::Host(refused), None)
+        (Answer::Host(Box::new(refused)), None)
     } else {
         let mut body = Some(Body::new(body));
         match chain::refuse_declared(&parts.headers, &mut body, entry.limits.max_body_bytes) {
-            Some(refused) => (Answer::Host(refused), None),
+            Some(refused) => (Answer::Host(Box::new(refused)), None),
             None => (Answer::Service(inner), body),
         }
     };

@@ -104,7 +104,8 @@ pub(crate) enum Answer<'a> {
     /// A tower service: given the request body as it comes, unless a filter read it.
     Service(&'a ServiceHandler),
     /// An answer the host made before the chain ran: 404, 405, a 413 on a declared length.
-    Host(Response),
+    /// Boxed: it is rare, and the chain's future keeps room for what it was called with.
+    Host(Box<Response>),
 }
 
 /// What the chain calls where the handler stands.
@@ -140,195 +141,164 @@ enum Called<'a> {
 // connection's buffer, which hyper answers 431 itself before there is a request to route.
 
 /// Runs `chain` around `answer`, under `limits`.
-pub(crate) async fn run<B: RequestBody>(
-    chain: &Chain,
-    answer: Answer<'_>,
-    template: &str,
-    request: Incoming<B>,
+///
+/// An `async` block rather than an `async fn`: an `async fn` moves each argument into a local
+/// of its own and its future keeps room for both, and the future is moved whole (into the
+/// request's box, into the future awaiting it) on every request. The block uses the request
+/// it captured in place, and nothing it holds across an `await` is held twice.
+pub(crate) fn run<'a, B: RequestBody + 'a>(
+    chain: &'a Chain,
+    answer: Answer<'a>,
+    template: &'a str,
+    mut request: Incoming<B>,
     limits: RouteLimits,
-) -> Response {
-    let Incoming {
-        mut parts,
-        body,
-        params,
-        peer,
-        request_id,
-        debug_timing,
-    } = request;
-    let id_text = request_id.as_ref().map_or("", RequestId::as_str);
-    let links = &chain.links;
-    // What only hooks look at is not made for a route without any: the clock read, and
-    // below the copies of the request head and values the response hooks keep.
-    let started_ns = if links.is_empty() {
-        0
-    } else {
-        crate::host::monotonic_ns()
-    };
-    let deadline = limits.timeout.map(|timeout| Deadline {
-        at: tokio::time::Instant::now() + timeout,
-        timeout,
-        template,
-    });
-    // Timing every hook costs two clock reads each; only profiled routes and the requests
-    // of a trusted caller who asked pay it.
-    let timings = (chain.profile || debug_timing).then(|| Mutex::new(Timings::default()));
-    let clock = || timings.as_ref().map(|_| Instant::now());
-    let timed = |name: &Arc<str>, since: Option<Instant>, histogram: Option<&Histogram>| {
-        if let (Some(timings), Some(since)) = (&timings, since) {
-            let elapsed = since.elapsed();
-            timings.lock().0.push((name.clone(), elapsed));
-            if let Some(histogram) = histogram {
-                histogram.record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
-            }
-        }
-    };
-    let states = States::new(chain);
-    let mut values = RequestValues::default();
-    let (handler, mut host) = match answer {
-        Answer::Handler(handler) => (Some(Called::Handler(handler)), None),
-        Answer::Service(service) => (Some(Called::Service(service)), None),
-        Answer::Host(response) => (None, Some(response)),
-    };
-    // The body is read before the hooks only when one of them reads it.
-    let mut body = if host.is_some() { None } else { body };
-    let mut buffered = Bytes::new();
-    if chain.needs_body
-        && let Some(unread) = body.take()
-    {
-        match read_whole(deadline.as_ref(), unread, limits.max_body_bytes).await {
-            Ok(Ok(bytes)) => buffered = bytes,
-            Ok(Err(refused)) => host = Some(refused),
-            Err(timed_out) => host = Some(timed_out),
-        }
-    }
-    // Without a body to give them, the hooks that read it are passed over.
-    let skips_body_hooks = host.is_some();
-    let passed_over = |link: &ChainLink| skips_body_hooks && link.caps.needs_body();
-    // How many links, from the start, get their response hook.
-    let mut ran = links.len();
-    let mut early = None;
-    {
-        let mut side = RequestSide {
-            values: &mut values,
-            route: template,
-            request_id: id_text,
-            started_ns,
-            timings: timings.as_ref(),
-            parts: &mut parts,
-            peer,
-            body: &buffered,
+) -> impl Future<Output = Response> + 'a {
+    async move {
+        let id_text = request.request_id.as_ref().map_or("", RequestId::as_str);
+        let links = &chain.links;
+        // What only hooks look at is not made for a route without any: the clock read, and
+        // below the copies of the request head and values the response hooks keep.
+        let started_ns = if links.is_empty() {
+            0
+        } else {
+            crate::host::monotonic_ns()
         };
-        for (index, link) in links.iter().enumerate() {
-            if !link.caps.on_request() || passed_over(link) {
-                continue;
+        let deadline = limits.timeout.map(|timeout| Deadline {
+            at: tokio::time::Instant::now() + timeout,
+            timeout,
+            template,
+        });
+        // Timing every hook costs two clock reads each; only profiled routes and the requests
+        // of a trusted caller who asked pay it.
+        let timings =
+            (chain.profile || request.debug_timing).then(|| Mutex::new(Timings::default()));
+        let clock = || timings.as_ref().map(|_| Instant::now());
+        let timed = |name: &Arc<str>, since: Option<Instant>, histogram: Option<&Histogram>| {
+            if let (Some(timings), Some(since)) = (&timings, since) {
+                let elapsed = since.elapsed();
+                timings.lock().0.push((name.clone(), elapsed));
+                if let Some(histogram) = histogram {
+                    histogram.record(u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX));
+                }
             }
-            let state = states.get(index);
-            let hook_started = clock();
-            let tripped = link.breaker.is_tripped();
-            let calls = if tripped {
-                &link.stats.skipped
-            } else {
-                &link.stats.request_calls
+        };
+        let states = States::new(chain);
+        let mut values = RequestValues::default();
+        // The answer that stands for the handler's: the host's own, a refused body, or a
+        // request hook's (which wins over the other two).
+        let (called, mut instead) = match answer {
+            Answer::Handler(handler) => (Some(Called::Handler(handler)), None),
+            Answer::Service(service) => (Some(Called::Service(service)), None),
+            Answer::Host(response) => (None, Some(*response)),
+        };
+        if instead.is_some() {
+            request.body = None;
+        }
+        // The body is read before the hooks only when one of them reads it.
+        let mut buffered = Bytes::new();
+        if chain.needs_body
+            && let Some(unread) = request.body.take()
+        {
+            match read_whole(deadline.as_ref(), unread, limits.max_body_bytes).await {
+                Ok(Ok(bytes)) => buffered = bytes,
+                Ok(Err(refused)) | Err(refused) => instead = Some(refused),
+            }
+        }
+        // Without a body to give them, the hooks that read it are passed over.
+        let skips_body_hooks = instead.is_some();
+        let passed_over = |link: &ChainLink| skips_body_hooks && link.caps.needs_body();
+        // How many links, from the start, get their response hook.
+        let mut ran = links.len();
+        {
+            let mut side = RequestSide {
+                values: &mut values,
+                route: template,
+                request_id: id_text,
+                started_ns,
+                timings: timings.as_ref(),
+                parts: &mut request.parts,
+                peer: request.peer,
+                body: &buffered,
             };
-            calls.add(1);
-            let result = if tripped {
-                None
-            } else if link.caps.on_request_async() {
-                let future = link.filter.on_request_async(state, &mut side);
-                let polled = within(deadline.as_ref(), AssertUnwindSafe(future).catch_unwind());
-                match polled.await {
-                    Ok(polled) => Some(polled.unwrap_or_else(|_| {
-                        RequestOutcome::Failed(HookFailure::panicked_while_polled())
-                    })),
-                    Err(timed_out) => {
+            for (index, link) in links.iter().enumerate() {
+                if !link.caps.on_request() || passed_over(link) {
+                    continue;
+                }
+                let state = states.get(index);
+                let hook_started = clock();
+                let tripped = link.breaker.is_tripped();
+                let calls = if tripped {
+                    &link.stats.skipped
+                } else {
+                    &link.stats.request_calls
+                };
+                calls.add(1);
+                let result = if tripped {
+                    None
+                } else if link.caps.on_request_async() {
+                    let future = link.filter.on_request_async(state, &mut side);
+                    let polled = within(deadline.as_ref(), AssertUnwindSafe(future).catch_unwind());
+                    match polled.await {
+                        Ok(polled) => Some(polled.unwrap_or_else(|_| {
+                            RequestOutcome::Failed(HookFailure::panicked_while_polled())
+                        })),
+                        Err(timed_out) => {
+                            ran = index;
+                            instead = Some(timed_out);
+                            break;
+                        }
+                    }
+                } else {
+                    Some(link.filter.on_request(state, &mut side))
+                };
+                timed(
+                    &link.timing_name,
+                    hook_started,
+                    Some(&link.stats.request_time),
+                );
+                match judge(link, template, "request", result) {
+                    Outcome::Continue => {}
+                    Outcome::Answer(response) => {
+                        ran = index + 1;
+                        instead = Some(response);
+                        break;
+                    }
+                    Outcome::Failed(response) => {
                         ran = index;
-                        early = Some(timed_out);
+                        instead = Some(response);
                         break;
                     }
                 }
-            } else {
-                Some(link.filter.on_request(state, &mut side))
-            };
-            timed(
-                &link.timing_name,
-                hook_started,
-                Some(&link.stats.request_time),
-            );
-            match judge(link, template, "request", result) {
-                Outcome::Continue => {}
-                Outcome::Answer(response) => {
-                    ran = index + 1;
-                    early = Some(response);
-                    break;
-                }
-                Outcome::Failed(response) => {
-                    ran = index;
-                    early = Some(response);
-                    break;
-                }
             }
         }
-    }
-    let head = (!links.is_empty()).then(|| (parts.method.clone(), parts.uri.clone()));
-    let mut response = match (early, host, handler) {
-        (Some(response), _, _) | (None, Some(response), _) => response,
-        (None, None, None) => unreachable!("a chain runs around a handler or a host answer"),
-        (None, None, Some(Called::Service(service))) => {
-            // Streamed as it comes, held to the route's size limit and the body pace as a
-            // handler's stream is: past them the service sees the body end with an error.
-            let body = match body {
-                Some(unread) => Body::from_stream(stream_body(unread, limits.max_body_bytes)),
-                None => Body::from(buffered),
-            };
-            if !values.is_empty() {
-                parts.extensions.insert(ExtensionValues(values.clone()));
-            }
-            let request = http::Request::from_parts(parts, body);
-            let handler_started = clock();
-            let answered = within(
-                deadline.as_ref(),
-                AssertUnwindSafe(service.call(request)).catch_unwind(),
-            )
-            .await;
-            if handler_started.is_some() {
-                timed(&HANDLER_TIMING.with(Arc::clone), handler_started, None);
-            }
-            handler_answer(answered, template)
-        }
-        (None, None, Some(Called::Handler(handler))) => {
-            // A handler that takes a stream reads the body itself, under the same bounds.
-            let (read, stream) = match body {
-                Some(body) if handler.streams_body => (
-                    Ok(Ok(Bytes::new())),
-                    Some(stream_body(body, limits.max_body_bytes)),
-                ),
-                Some(body) => (
-                    read_whole(deadline.as_ref(), body, limits.max_body_bytes).await,
-                    None,
-                ),
-                None => (Ok(Ok(buffered)), None),
-            };
-            match read {
-                // A refused body or the deadline: the host's answer stands for the handler's.
-                Ok(Err(refused)) | Err(refused) => refused,
-                Ok(Ok(body)) => {
-                    let request = Request {
-                        parts,
-                        body,
-                        stream,
-                        params,
-                        request_id: request_id.clone(),
-                        // A copy of inline text: the response hooks keep the original.
-                        values: if links.is_empty() {
-                            std::mem::take(&mut values)
-                        } else {
-                            values.clone()
-                        },
+        let head =
+            (!links.is_empty()).then(|| (request.parts.method.clone(), request.parts.uri.clone()));
+        let mut response = if let Some(response) = instead {
+            response
+        } else {
+            match called {
+                None => unreachable!("a chain runs around a handler or a host answer"),
+                Some(Called::Service(service)) => {
+                    // Streamed as it comes, held to the route's size limit and the body pace
+                    // as a handler's stream is: past them the service sees the body end with
+                    // an error.
+                    let body = match request.body.take() {
+                        Some(unread) => {
+                            Body::from_stream(stream_body(unread, limits.max_body_bytes))
+                        }
+                        None => Body::from(buffered),
                     };
+                    if !values.is_empty() {
+                        request
+                            .parts
+                            .extensions
+                            .insert(ExtensionValues(values.clone()));
+                    }
+                    let service_request = http::Request::from_parts(request.parts, body);
                     let handler_started = clock();
                     let answered = within(
                         deadline.as_ref(),
-                        AssertUnwindSafe(handler.call(request)).catch_unwind(),
+                        AssertUnwindSafe(service.call(service_request)).catch_unwind(),
                     )
                     .await;
                     if handler_started.is_some() {
@@ -336,58 +306,103 @@ pub(crate) async fn run<B: RequestBody>(
                     }
                     handler_answer(answered, template)
                 }
+                Some(Called::Handler(handler)) => {
+                    // A handler that takes a stream reads the body itself, under the same
+                    // bounds.
+                    let (read, stream) = match request.body.take() {
+                        Some(body) if handler.streams_body => (
+                            Ok(Ok(Bytes::new())),
+                            Some(stream_body(body, limits.max_body_bytes)),
+                        ),
+                        Some(body) => (
+                            read_whole(deadline.as_ref(), body, limits.max_body_bytes).await,
+                            None,
+                        ),
+                        None => (Ok(Ok(buffered)), None),
+                    };
+                    match read {
+                        // A refused body or the deadline: the host's answer stands for the
+                        // handler's.
+                        Ok(Err(refused)) | Err(refused) => refused,
+                        Ok(Ok(body)) => {
+                            let handler_request = Request {
+                                parts: request.parts,
+                                body,
+                                stream,
+                                params: request.params,
+                                request_id: request.request_id.clone(),
+                                // A copy of inline text: the response hooks keep the original.
+                                values: if links.is_empty() {
+                                    std::mem::take(&mut values)
+                                } else {
+                                    values.clone()
+                                },
+                            };
+                            let handler_started = clock();
+                            let answered = within(
+                                deadline.as_ref(),
+                                AssertUnwindSafe(handler.call(handler_request)).catch_unwind(),
+                            )
+                            .await;
+                            if handler_started.is_some() {
+                                timed(&HANDLER_TIMING.with(Arc::clone), handler_started, None);
+                            }
+                            handler_answer(answered, template)
+                        }
+                    }
+                }
             }
-        }
-    };
-    for (index, link) in links[..ran].iter().enumerate().rev() {
-        if !link.caps.on_response() || passed_over(link) {
-            continue;
-        }
-        if link.breaker.is_tripped() {
-            // As on the request side: not called, and the route's failure policy applies.
-            link.stats.skipped.add(1);
-            if let Outcome::Failed(failed) = judge(link, template, "response", None) {
+        };
+        for (index, link) in links[..ran].iter().enumerate().rev() {
+            if !link.caps.on_response() || passed_over(link) {
+                continue;
+            }
+            if link.breaker.is_tripped() {
+                // As on the request side: not called, and the route's failure policy applies.
+                link.stats.skipped.add(1);
+                if let Outcome::Failed(failed) = judge(link, template, "response", None) {
+                    response = failed;
+                }
+                continue;
+            }
+            link.stats.response_calls.add(1);
+            let (method, uri) = head
+                .as_ref()
+                .expect("a chain with links keeps the request head");
+            let hook_started = clock();
+            let mut side = ResponseSide {
+                route: template,
+                started_ns,
+                timings: timings.as_ref(),
+                request_id: id_text,
+                method,
+                uri,
+                response: &mut response,
+                peer: request.peer,
+                values: Some(&values),
+            };
+            let result = link.filter.on_response(states.get(index), &mut side);
+            timed(
+                &link.timing_name,
+                hook_started,
+                Some(&link.stats.response_time),
+            );
+            let result = Some(match result {
+                Ok(()) => RequestOutcome::Continue,
+                Err(failure) => RequestOutcome::Failed(failure),
+            });
+            if let Outcome::Failed(failed) = judge(link, template, "response", result) {
                 response = failed;
             }
-            continue;
         }
-        link.stats.response_calls.add(1);
-        let (method, uri) = head
-            .as_ref()
-            .expect("a chain with links keeps the request head");
-        let hook_started = clock();
-        let mut side = ResponseSide {
-            route: template,
-            started_ns,
-            timings: timings.as_ref(),
-            request_id: id_text,
-            method,
-            uri,
-            response: &mut response,
-            peer,
-            values: Some(&values),
-        };
-        let result = link.filter.on_response(states.get(index), &mut side);
-        timed(
-            &link.timing_name,
-            hook_started,
-            Some(&link.stats.response_time),
-        );
-        let result = Some(match result {
-            Ok(()) => RequestOutcome::Continue,
-            Err(failure) => RequestOutcome::Failed(failure),
-        });
-        if let Outcome::Failed(failed) = judge(link, template, "response", result) {
-            response = failed;
+        if request.debug_timing
+            && let Some(timings) = &timings
+            && let Ok(value) = http::HeaderValue::from_str(&timings.lock().render())
+        {
+            response.headers_mut().insert(DEBUG_TIMING, value);
         }
+        response
     }
-    if debug_timing
-        && let Some(timings) = &timings
-        && let Ok(value) = http::HeaderValue::from_str(&timings.lock().render())
-    {
-        response.headers_mut().insert(DEBUG_TIMING, value);
-    }
-    response
 }
 
 /// The answer of a handler or service: a panic is answered 500, the deadline 504.

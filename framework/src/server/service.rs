@@ -112,55 +112,58 @@ impl ServerState {
     /// at the one `await` of the request: each level of `async fn` between the connection
     /// and the chain would hold the chain's future again in its own (rustc keeps an awaited
     /// future and the value it was moved from apart), and the whole is moved into its box
-    /// for every request.
+    /// for every request. An `async` block, not an `async fn`, for the reason written above
+    /// `chain::run`: the request is used where it was captured, not kept twice.
     ///
     /// [`answer_probe`]: ServerState::answer_probe
-    pub async fn handle(
+    pub fn handle(
         self: Arc<Self>,
         request: http::Request<Incoming>,
         peer: SocketAddr,
-    ) -> Response {
-        let head = request.method() == Method::HEAD;
-        // One look at the generation in force, kept across a reload until the request is
-        // answered.
-        let generation = self.current.load_full();
-        // Read the clock only for the access log.
-        let started = generation.access_log.then(Instant::now);
-        let id = request_id(request.headers());
-        let html = errors::prefers_html(request.headers().get(header::ACCEPT));
-        let method = request.method().clone();
-        let Routed {
-            chain,
-            answer,
-            template: route,
-            incoming,
-            limits,
-        } = route(&generation, request, peer, id.clone());
-        let mut response = chain::run(chain.chain(), answer, route, incoming, limits).await;
-        if html && response.status().as_u16() >= 400 {
-            errors::into_html(&mut response, &self.source.templates);
-        }
-        // hyper leaves a HEAD answer's body out on HTTP/1.1 only; over HTTP/2 it would be
-        // sent, which clients refuse as a protocol error.
-        if head {
-            errors::without_body(&mut response);
-        }
-        if let Some(started) = started {
-            AccessRecord {
-                method: &method,
-                route,
-                status: response.status(),
-                duration: started.elapsed(),
-                bytes: response.body().size_hint().exact(),
-                request_id: id.as_str(),
-                peer,
+    ) -> impl Future<Output = Response> {
+        async move {
+            let head = request.method() == Method::HEAD;
+            // One look at the generation in force, kept across a reload until the request is
+            // answered.
+            let generation = self.current.load_full();
+            // Read the clock only for the access log.
+            let started = generation.access_log.then(Instant::now);
+            let id = request_id(request.headers());
+            let html = errors::prefers_html(request.headers().get(header::ACCEPT));
+            let method = request.method().clone();
+            let Routed {
+                chain,
+                answer,
+                template: route,
+                incoming,
+                limits,
+            } = route(&generation, request, peer, id.clone());
+            let mut response = chain::run(chain.chain(), answer, route, incoming, limits).await;
+            if html && response.status().as_u16() >= 400 {
+                errors::into_html(&mut response, &self.source.templates);
             }
-            .log();
+            // hyper leaves a HEAD answer's body out on HTTP/1.1 only; over HTTP/2 it would be
+            // sent, which clients refuse as a protocol error.
+            if head {
+                errors::without_body(&mut response);
+            }
+            if let Some(started) = started {
+                AccessRecord {
+                    method: &method,
+                    route,
+                    status: response.status(),
+                    duration: started.elapsed(),
+                    bytes: response.body().size_hint().exact(),
+                    request_id: id.as_str(),
+                    peer,
+                }
+                .log();
+            }
+            response
+                .headers_mut()
+                .insert(REQUEST_ID, id.to_header_value());
+            response
         }
-        response
-            .headers_mut()
-            .insert(REQUEST_ID, id.to_header_value());
-        response
     }
 }
 
@@ -220,7 +223,7 @@ fn route(
                     // reaches the service.
                     let refused =
                         error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error");
-                    chain::Answer::Host(refused)
+                    chain::Answer::Host(Box::new(refused))
                 } else {
                     chain::Answer::Service(&mount.service)
                 };
@@ -266,7 +269,7 @@ fn route(
         answer => {
             let mut body = Some(body);
             match chain::refuse_declared(&parts.headers, &mut body, limits.max_body_bytes) {
-                Some(refused) => (chain::Answer::Host(refused), None),
+                Some(refused) => (chain::Answer::Host(Box::new(refused)), None),
                 None => (answer, body),
             }
         }
@@ -312,9 +315,9 @@ const DEBUG_TOKEN: header::HeaderName = header::HeaderName::from_static("x-begin
 /// The host's answer, or 500 when the chain it must pass through could not be built (the
 /// error was logged when it was built).
 fn host_answer(entry: &chain::HostEntry, answer: Response) -> chain::Answer<'static> {
-    chain::Answer::Host(if entry.broken {
+    chain::Answer::Host(Box::new(if entry.broken {
         error_response(StatusCode::INTERNAL_SERVER_ERROR, "internal server error")
     } else {
         answer
-    })
+    }))
 }
