@@ -122,24 +122,42 @@ impl Acceptor {
             });
             Either::Right(pace.scope(Box::pin(answered)))
         });
-        let mut stopping = self.stopping.clone();
-        let waits = self.bounds.waits;
-        let (builders, send_timeout) = (self.builders.clone(), self.bounds.send_timeout);
+        let first_wait = self.bounds.waits.current(&activity);
+        let opening = Opening {
+            stream,
+            service,
+            builders: self.builders.clone(),
+            waits: self.bounds.waits,
+            send_timeout: self.bounds.send_timeout,
+            stopping: self.stopping.clone(),
+        };
+        // Boxed, with everything only the start of the connection needs: the task keeps
+        // room for its largest stage and for every value it captured for the connection's
+        // whole life, and telling the protocol (two timers and a peek) is larger than driving
+        // the connection once it is told.
+        let opened = Box::pin(opening.protocol(first_wait));
         tokio::spawn(async move {
-            let first_wait = waits.current(&activity);
-            // Boxed: the task keeps room for its largest stage for the connection's whole
-            // life, and telling the protocol (two timers and a peek) is larger than driving
-            // the connection once it is told.
-            let first = Box::pin(first_bytes(&stream, first_wait, &mut stopping));
-            let Some(protocol) = first.await else {
-                return;
+            // In a block of its own: what is left of the opening is dropped before the
+            // connection is driven, and the task keeps no room for it.
+            let (connection, waits, stopping) = {
+                let Some((protocol, opening)) = opened.await else {
+                    return;
+                };
+                let Opening {
+                    stream,
+                    service,
+                    builders,
+                    waits,
+                    send_timeout,
+                    stopping,
+                } = opening;
+                let waits = match protocol {
+                    Protocol::Http1 => waits.for_http1(),
+                    Protocol::Http2 => waits,
+                };
+                let io = TokioIo::new(SendTimeout::new(stream, send_timeout, activity.clone()));
+                (builders.serve(protocol, io, service), waits, stopping)
             };
-            let waits = match protocol {
-                Protocol::Http1 => waits.for_http1(),
-                Protocol::Http2 => waits,
-            };
-            let io = TokioIo::new(SendTimeout::new(stream, send_timeout, activity.clone()));
-            let connection = builders.serve(protocol, io, service);
             let graceful = |c: &mut Served<_, _>| c.graceful_shutdown();
             if let Some(error) =
                 connection::drive(connection, graceful, activity, waits, stopping).await
@@ -164,6 +182,31 @@ impl Acceptor {
                 let _ = stopping.wait_for(|stop| *stop == Stop::Abort).await;
             })
         })
+    }
+}
+
+/// A new connection until its protocol is told from its first bytes: what it is then served
+/// with moves on into hyper's connection and the loop that drives it.
+struct Opening<S> {
+    stream: tokio::net::TcpStream,
+    service: S,
+    builders: Arc<Builders>,
+    waits: Waits,
+    send_timeout: Option<Duration>,
+    stopping: watch::Receiver<Stop>,
+}
+
+impl<S> Opening<S> {
+    /// Waits for the first bytes (`first_bytes`); none when the connection is to be closed.
+    /// An `async` block rather than an `async fn`, which would keep `self` twice.
+    fn protocol(
+        mut self,
+        wait: Option<Duration>,
+    ) -> impl Future<Output = Option<(Protocol, Self)>> {
+        async move {
+            let protocol = first_bytes(&self.stream, wait, &mut self.stopping).await?;
+            Some((protocol, self))
+        }
     }
 }
 

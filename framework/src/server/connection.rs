@@ -257,82 +257,86 @@ impl Waits {
 ///
 /// The connection is `Unpin` (its state boxed): an `async fn` that pins a future it was
 /// given keeps room for it twice in its own state (the argument and the pinned local), and
-/// this state is the spawned task every open connection holds for its whole life.
-pub(crate) async fn drive<C, E>(
+/// this state is the spawned task every open connection holds for its whole life. For the
+/// same reason an `async` block rather than an `async fn`: the latter keeps each argument
+/// twice, as it was given and as the local it is moved into.
+pub(crate) fn drive<C, E>(
     mut connection: C,
     graceful: impl Fn(&mut C),
     activity: Arc<Activity>,
     waits: Waits,
     mut stop: watch::Receiver<Stop>,
-) -> Option<E>
+) -> impl Future<Output = Option<E>>
 where
     C: Future<Output = Result<(), E>> + Unpin,
 {
-    let mut closing = false;
-    // Set when the connection was told to close for idling: by then it must have closed.
-    let mut close_by: Option<(Instant, Duration)> = None;
-    let mut draining = *stop.borrow_and_update() != Stop::Serve;
-    loop {
-        // Draining closes a connection once it has a request: hyper answers the one in hand
-        // and closes. One whose first request has not started may have its bytes on the way
-        // (a client that connected just before the listener closed, or to a socket handed
-        // over to a new process); closing it now would reset it unanswered, so it waits for
-        // that request, or for the header-read timeout to say the client sends nothing.
-        if draining && !closing && activity.served.load(Ordering::Relaxed) {
-            graceful(&mut connection);
-            closing = true;
-        }
-        let timeout = waits.current(&activity);
-        let check = async {
-            match (close_by, timeout, closing) {
-                (Some((deadline, _)), _, _) => {
-                    tokio::time::sleep_until(deadline.into()).await;
-                }
-                _ if draining && !closing => {
-                    tokio::time::sleep(Duration::from_millis(5)).await;
-                }
-                (None, Some(timeout), false) => {
-                    let wait = match activity.idle_for() {
-                        Some(idle) => timeout.saturating_sub(idle),
-                        None => timeout,
-                    };
-                    tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
-                }
-                _ => std::future::pending().await,
+    async move {
+        let mut closing = false;
+        // Set when the connection was told to close for idling: by then it must have closed.
+        let mut close_by: Option<(Instant, Duration)> = None;
+        let mut draining = *stop.borrow_and_update() != Stop::Serve;
+        loop {
+            // Draining closes a connection once it has a request: hyper answers the one in hand
+            // and closes. One whose first request has not started may have its bytes on the way
+            // (a client that connected just before the listener closed, or to a socket handed
+            // over to a new process); closing it now would reset it unanswered, so it waits for
+            // that request, or for the header-read timeout to say the client sends nothing.
+            if draining && !closing && activity.served.load(Ordering::Relaxed) {
+                graceful(&mut connection);
+                closing = true;
             }
-        };
-        tokio::select! {
-            result = &mut connection => return result.err(),
-            changed = stop.changed() => {
-                let now = if changed.is_ok() { *stop.borrow() } else { Stop::Abort };
-                if now == Stop::Abort {
-                    return None;
+            let timeout = waits.current(&activity);
+            let check = async {
+                match (close_by, timeout, closing) {
+                    (Some((deadline, _)), _, _) => {
+                        tokio::time::sleep_until(deadline.into()).await;
+                    }
+                    _ if draining && !closing => {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    (None, Some(timeout), false) => {
+                        let wait = match activity.idle_for() {
+                            Some(idle) => timeout.saturating_sub(idle),
+                            None => timeout,
+                        };
+                        tokio::time::sleep(wait.max(Duration::from_millis(10))).await;
+                    }
+                    _ => std::future::pending().await,
                 }
-                draining = true;
-            }
-            () = check => {
-                if let Some((_, allowed)) = close_by {
-                    if activity.quiet_for(allowed) {
-                        tracing::debug!(?allowed, "the client did not finish closing; dropped");
+            };
+            tokio::select! {
+                result = &mut connection => return result.err(),
+                changed = stop.changed() => {
+                    let now = if changed.is_ok() { *stop.borrow() } else { Stop::Abort };
+                    if now == Stop::Abort {
                         return None;
                     }
-                    // A request that raced the GOAWAY, or an answer still being written,
-                    // is let finish.
-                    close_by = Some((Instant::now() + allowed / 4, allowed));
-                // Looked up again: the wait was taken before a first request that may
-                // have come since (a served connection may wait longer, or for ever).
-                } else if let (Some(timeout), Some(idle)) =
-                    (waits.current(&activity), activity.idle_for())
-                    && idle >= timeout
-                {
-                    graceful(&mut connection);
-                    closing = true;
-                    let finish = if waits.drop_unserved && !activity.served.load(Ordering::Relaxed) {
-                        Duration::ZERO
-                    } else {
-                        timeout
-                    };
-                    close_by = Some((Instant::now() + finish, timeout));
+                    draining = true;
+                }
+                () = check => {
+                    if let Some((_, allowed)) = close_by {
+                        if activity.quiet_for(allowed) {
+                            tracing::debug!(?allowed, "the client did not finish closing; dropped");
+                            return None;
+                        }
+                        // A request that raced the GOAWAY, or an answer still being written,
+                        // is let finish.
+                        close_by = Some((Instant::now() + allowed / 4, allowed));
+                    // Looked up again: the wait was taken before a first request that may
+                    // have come since (a served connection may wait longer, or for ever).
+                    } else if let (Some(timeout), Some(idle)) =
+                        (waits.current(&activity), activity.idle_for())
+                        && idle >= timeout
+                    {
+                        graceful(&mut connection);
+                        closing = true;
+                        let finish = if waits.drop_unserved && !activity.served.load(Ordering::Relaxed) {
+                            Duration::ZERO
+                        } else {
+                            timeout
+                        };
+                        close_by = Some((Instant::now() + finish, timeout));
+                    }
                 }
             }
         }
