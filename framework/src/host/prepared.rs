@@ -62,23 +62,30 @@ thread_local! {
     static HEADER_NAMES: RefCell<Vec<HeaderName>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Entry `id` of `table`, read from this thread's `copy` of it.
-fn lookup<T: Clone + 'static>(
+/// `read` given entry `id` of `table`, read from this thread's `copy` of it. The entry is
+/// lent rather than returned: a caller that only looks (a header found by name) copies
+/// nothing, and one that puts it clones it once, in place.
+fn lookup<T: Clone + 'static, R>(
     copy: &'static LocalKey<RefCell<Vec<T>>>,
     table: &RwLock<Vec<T>>,
     id: u32,
-) -> Option<T> {
+    read: impl FnOnce(&T) -> R,
+) -> Option<R> {
     let id = id as usize;
     copy.with_borrow_mut(|copy| {
         if id >= copy.len() {
             copy.clone_from(&table.read());
         }
-        copy.get(id).cloned()
+        copy.get(id).map(read)
     })
 }
 
-pub(crate) fn get(id: u32) -> Option<(HeaderName, HeaderValue)> {
-    lookup(&HEADERS, &PREPARED, id)
+/// `read` given the prepared header `id`; none for an unknown id.
+pub(crate) fn with_header<R>(
+    id: u32,
+    read: impl FnOnce(&HeaderName, &HeaderValue) -> R,
+) -> Option<R> {
+    lookup(&HEADERS, &PREPARED, id, |(name, value)| read(name, value))
 }
 
 pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
@@ -86,7 +93,8 @@ pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
     Ok(intern(&mut NAMES.write(), name, |name| kept_name(&name)))
 }
 
-/// The prepared header name `id`; its clone copies a pointer (the text is `'static`).
-pub(crate) fn name(id: u32) -> Option<HeaderName> {
-    lookup(&HEADER_NAMES, &NAMES, id)
+/// `read` given the prepared header name `id` (its clone copies a pointer: the text is
+/// `'static`); none for an unknown id.
+pub(crate) fn with_name<R>(id: u32, read: impl FnOnce(&HeaderName) -> R) -> Option<R> {
+    lookup(&HEADER_NAMES, &NAMES, id, read)
 }

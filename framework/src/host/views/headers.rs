@@ -50,17 +50,12 @@ pub(super) unsafe extern "C" fn put_prepared<S: Side>(
         "put_prepared",
         || false,
         || {
-            let Some((name, value)) = crate::host::prepared::get(id) else {
-                return false;
-            };
             // SAFETY: as in `set_header`.
-            put(
-                unsafe { side_mut::<S>(this) }.headers_mut(),
-                name,
-                value,
-                append,
-            )
-            .is_ok()
+            let headers = unsafe { side_mut::<S>(this) }.headers_mut();
+            crate::host::prepared::with_header(id, |name, value| {
+                put(headers, name.clone(), value.clone(), append).is_ok()
+            })
+            .unwrap_or(false)
         },
     )
 }
@@ -74,12 +69,12 @@ pub(super) unsafe extern "C" fn header_by_id<S: Side>(
         "header_by_id",
         || RNone,
         || {
-            let Some(name) = crate::host::prepared::name(name) else {
-                return RNone;
-            };
             // SAFETY: as in `method`.
             let side = unsafe { side::<S>(this) };
-            lend(side.headers().get_all(&name).iter().nth(index))
+            crate::host::prepared::with_name(name, |name| {
+                lend(side.headers().get_all(name).iter().nth(index))
+            })
+            .unwrap_or(RNone)
         },
     )
 }
@@ -92,14 +87,16 @@ pub(super) unsafe extern "C" fn put_headers<S: Side>(
         // SAFETY: as in `set_header`.
         let headers = unsafe { side_mut::<S>(this) }.headers_mut();
         for put in puts.iter() {
-            let Some(name) = crate::host::prepared::name(put.name) else {
-                return RErr(RString::from(format!(
+            let put_one = crate::host::prepared::with_name(put.name, |name| {
+                parse_value(name, put.value.as_str())
+                    .and_then(|value| self::put(headers, name.clone(), value, put.append))
+            })
+            .unwrap_or_else(|| {
+                Err(format!(
                     "unknown prepared header name {} (prepare it with this host)",
                     put.name
-                )));
-            };
-            let put_one = parse_value(&name, put.value.as_str())
-                .and_then(|value| self::put(headers, name, value, put.append));
+                ))
+            });
             if let Err(message) = put_one {
                 return RErr(RString::from(message));
             }
