@@ -1,19 +1,27 @@
 use std::sync::Arc;
 
-use beginnings_abi::{Action, Error, Filter, Hooks, Host, PreparedHeader, Request, Response};
+use beginnings_abi::{
+    Action, Error, Filter, Hooks, Host, PreparedHeader, PreparedName, Request, Response,
+};
 
 use crate::config::{NONCE_SLOT, Rendered};
+
+/// The header that tells browsers to use HTTPS only.
+const HSTS: &str = "strict-transport-security";
 
 /// The request value that carries the per-request nonce to later extensions, the handler
 /// and templates.
 pub const NONCE_VALUE: &str = "csp.nonce";
 
-/// The fixed headers, prepared with the host once: setting one per request then parses and
-/// copies nothing.
+/// The fixed headers and their names, prepared with the host once: looking for one on the
+/// answer and setting it per request then parses and copies nothing.
 pub struct Prepared {
     rendered: Rendered,
-    always: Vec<(&'static str, PreparedHeader)>,
+    always: Vec<(PreparedName, PreparedHeader)>,
+    hsts_name: PreparedName,
     hsts: Option<PreparedHeader>,
+    /// The policy's header name, when a policy is configured.
+    csp_name: Option<PreparedName>,
     /// The policy when it carries no per-request nonce.
     csp: Option<PreparedHeader>,
 }
@@ -23,17 +31,23 @@ impl Prepared {
         let always = rendered
             .always
             .iter()
-            .map(|(name, value)| Ok((*name, host.prepare_header(name, value)?)))
+            .map(|(name, value)| Ok((host.prepare_name(name)?, host.prepare_header(name, value)?)))
             .collect::<Result<_, Error>>()?;
         let hsts = match (&rendered.hsts, rendered.hsts_always) {
-            (Some(hsts), true) => Some(host.prepare_header("strict-transport-security", hsts)?),
+            (Some(hsts), true) => Some(host.prepare_header(HSTS, hsts)?),
             _ => None,
         };
         let csp = match &rendered.csp {
             Some((name, policy)) if !rendered.nonce => Some(host.prepare_header(name, policy)?),
             _ => None,
         };
+        let csp_name = match &rendered.csp {
+            Some((name, _)) => Some(host.prepare_name(name)?),
+            None => None,
+        };
         Ok(Prepared {
+            hsts_name: host.prepare_name(HSTS)?,
+            csp_name,
             rendered,
             always,
             hsts,
@@ -83,17 +97,18 @@ impl Filter for SecurityHeadersFilter {
     fn on_response(&self, _state: &mut (), response: &mut Response<'_>) -> Result<(), Error> {
         let headers = &*self.headers;
         for (name, prepared) in &headers.always {
-            if response.header_bytes(name).is_none() {
+            if response.header_nth_by(name, 0).is_none() {
                 response.set_prepared(prepared)?;
             }
         }
         if let Some(hsts) = &headers.hsts
-            && response.header_bytes("strict-transport-security").is_none()
+            && response.header_nth_by(&headers.hsts_name, 0).is_none()
         {
             response.set_prepared(hsts)?;
         }
-        if let Some((name, policy)) = &headers.rendered.csp
-            && response.header_bytes(name).is_none()
+        if let (Some((name, policy)), Some(prepared_name)) =
+            (&headers.rendered.csp, &headers.csp_name)
+            && response.header_nth_by(prepared_name, 0).is_none()
         {
             match &headers.csp {
                 Some(prepared) => response.set_prepared(prepared)?,
