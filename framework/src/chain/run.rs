@@ -156,15 +156,17 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
     async move {
         let id_text = request.request_id.as_ref().map_or("", RequestId::as_str);
         let links = &chain.links;
-        // What only hooks look at is not made for a route without any: the clock read, and
-        // below the copies of the request head and values the response hooks keep.
-        let started_ns = if links.is_empty() {
-            0
-        } else {
-            crate::host::monotonic_ns()
+        // The clock is read once, for the hooks' start and the route's deadline, and only
+        // when one of them is needed. What only hooks look at is not made for a route
+        // without any: the start, and below the copies of the request head and values the
+        // response hooks keep.
+        let now = (!links.is_empty() || limits.timeout.is_some()).then(Instant::now);
+        let started_ns = match now {
+            Some(now) if !links.is_empty() => crate::host::monotonic_ns_at(now),
+            _ => 0,
         };
-        let deadline = limits.timeout.map(|timeout| Deadline {
-            at: tokio::time::Instant::now() + timeout,
+        let deadline = limits.timeout.zip(now).map(|(timeout, now)| Deadline {
+            at: tokio::time::Instant::from_std(now) + timeout,
             timeout,
             template,
         });

@@ -29,7 +29,7 @@ pub(crate) use breaker::Breaker;
 pub use error::{LoadError, LoadErrorKind, LoadErrors};
 pub(crate) use filter::{Capabilities, Filter, FilterState, HookFailure, RequestOutcome};
 pub use inspect::{LibraryInfo, TypeSummary, inspect};
-pub(crate) use services::{monotonic_ns, set_runtime};
+pub(crate) use services::{monotonic_ns_at, set_runtime};
 
 use breaker::BreakerPolicy;
 

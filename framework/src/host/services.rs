@@ -185,9 +185,10 @@ extern "C" fn host_monotonic_ns() -> u64 {
     )
 }
 
-/// Now on the clock extensions see through `monotonic_ns`.
-pub(crate) fn monotonic_ns() -> u64 {
-    host_monotonic_ns()
+/// `at` on the clock extensions see through `monotonic_ns`: a caller that needs the time
+/// for other uses too reads the clock once.
+pub(crate) fn monotonic_ns_at(at: Instant) -> u64 {
+    at.saturating_duration_since(clock_origin()).as_nanos() as u64
 }
 
 extern "C" fn host_unix_time_ns() -> u64 {
