@@ -16,13 +16,18 @@ use governor::nanos::Nanos;
 use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::state::{InMemoryState, NotKeyed, StateStore};
 use governor::{Quota, RateLimiter};
+use nohash_hasher::BuildNoHashHasher;
 
 use crate::config::Limit;
 
 /// The per-key GCRA cells of one filter, shared with its limiter so the filter can ask
 /// whether a key is already known (governor's limiter does not expose its store).
+///
+/// The keys are already hashes, made with the process's secret SipHash keys (`key`): the
+/// map uses them as they are rather than hashing them a second time. A client cannot aim
+/// keys at one shard or bucket without knowing the secret keys.
 #[derive(Clone, Default)]
-pub struct KeyStore(Arc<DashMap<u64, InMemoryState>>);
+pub struct KeyStore(Arc<DashMap<u64, InMemoryState, BuildNoHashHasher<u64>>>);
 
 impl KeyStore {
     fn contains(&self, key: u64) -> bool {
