@@ -146,6 +146,10 @@ enum Called<'a> {
 /// of its own and its future keeps room for both, and the future is moved whole (into the
 /// request's box, into the future awaiting it) on every request. The block uses the request
 /// it captured in place, and nothing it holds across an `await` is held twice.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` future keeps room for each argument twice"
+)]
 pub(crate) fn run<'a, B: RequestBody + 'a>(
     chain: &'a Chain,
     answer: Answer<'a>,

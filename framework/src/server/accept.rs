@@ -199,6 +199,10 @@ struct Opening<S> {
 impl<S> Opening<S> {
     /// Waits for the first bytes (`first_bytes`); none when the connection is to be closed.
     /// An `async` block rather than an `async fn`, which would keep `self` twice.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` future keeps room for each argument twice"
+    )]
     fn protocol(
         mut self,
         wait: Option<Duration>,

@@ -260,6 +260,10 @@ impl Waits {
 /// this state is the spawned task every open connection holds for its whole life. For the
 /// same reason an `async` block rather than an `async fn`: the latter keeps each argument
 /// twice, as it was given and as the local it is moved into.
+#[expect(
+    clippy::manual_async_fn,
+    reason = "an `async fn` future keeps room for each argument twice"
+)]
 pub(crate) fn drive<C, E>(
     mut connection: C,
     graceful: impl Fn(&mut C),

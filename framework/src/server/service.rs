@@ -116,6 +116,10 @@ impl ServerState {
     /// `chain::run`: the request is used where it was captured, not kept twice.
     ///
     /// [`answer_probe`]: ServerState::answer_probe
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` future keeps room for each argument twice"
+    )]
     pub fn handle(
         self: Arc<Self>,
         request: http::Request<Incoming>,
