@@ -37,13 +37,18 @@ impl Prepared {
             (Some(hsts), true) => Some(host.prepare_header(HSTS, hsts)?),
             _ => None,
         };
-        let csp = match &rendered.csp {
-            Some((name, policy)) if !rendered.nonce => Some(host.prepare_header(name, policy)?),
-            _ => None,
-        };
-        let csp_name = match &rendered.csp {
-            Some((name, _)) => Some(host.prepare_name(name)?),
-            None => None,
+        // The policy's name is looked for on every answer; the policy itself is prepared
+        // only when it carries no per-request nonce.
+        let (csp_name, csp) = match &rendered.csp {
+            Some((name, policy)) => {
+                let prepared = if rendered.nonce {
+                    None
+                } else {
+                    Some(host.prepare_header(name, policy)?)
+                };
+                (Some(host.prepare_name(name)?), prepared)
+            }
+            None => (None, None),
         };
         Ok(Prepared {
             hsts_name: host.prepare_name(HSTS)?,
