@@ -178,11 +178,7 @@ fn clock_origin() -> Instant {
 }
 
 extern "C" fn host_monotonic_ns() -> u64 {
-    guarded(
-        "monotonic_ns",
-        || 0,
-        || clock_origin().elapsed().as_nanos() as u64,
-    )
+    guarded("monotonic_ns", || 0, || monotonic_ns_at(Instant::now()))
 }
 
 /// `at` on the clock extensions see through `monotonic_ns`: a caller that needs the time
