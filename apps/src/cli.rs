@@ -7,10 +7,13 @@ use beginnings::Router;
 use beginnings::config::LogFormat;
 use clap::{Parser, Subcommand};
 
+#[cfg(feature = "client")]
 use crate::bench::{self, BenchOptions};
+#[cfg(feature = "client")]
+use crate::ext_status;
 use crate::options::{BuildOptions, ServeOptions, ShowOptions};
 use crate::serve::{init_logging, serve};
-use crate::{check, ext_status, inspect, new, routes, show};
+use crate::{check, inspect, new, routes, show};
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -33,6 +36,7 @@ pub enum Command {
     New(NewCommand),
     /// Load-test a running server: concurrency, success and failure counts, latency
     /// percentiles and requests/s over wall time.
+    #[cfg(feature = "client")]
     Bench(BenchOptions),
 }
 
@@ -68,6 +72,7 @@ pub enum ExtCommand {
     },
     /// Show the extension builds a running server uses, from its metrics: per module the
     /// build in use (sha256, ABI, when opened), the builds swaps replaced, swaps and rollbacks.
+    #[cfg(feature = "client")]
     Status {
         /// The server's metrics route, e.g. http://127.0.0.1:8000/metrics.
         url: String,
@@ -103,9 +108,11 @@ pub fn run(command: &Command, routers: impl FnOnce() -> Vec<Router>) -> ExitCode
         Command::Routes(options) => routes::routes(options, routers()),
         Command::Config(ConfigCommand::Show(options)) => show::show(options),
         Command::Ext(ExtCommand::Inspect { file }) => Ok(inspect::inspect(file)),
+        #[cfg(feature = "client")]
         Command::Ext(ExtCommand::Status { url }) => {
             ext_status::status(url).map_err(anyhow::Error::msg)
         }
+        #[cfg(feature = "client")]
         Command::Bench(options) => bench::bench(options),
         Command::New(NewCommand::Extension { name, dir, sdk }) => {
             new::new_extension(name, dir, sdk.as_deref()).map(|root| {

@@ -1,7 +1,9 @@
 //! The Beginnings side of the load benchmark: the same two routes as the bare-hyper
 //! baseline (`benches/baseline`), with the same handler work, served by the runtime with the
 //! extensions its configuration names. It takes every flag and subcommand of
-//! `beginnings-demo` (`--config`, `--profile`, `--extensions-dir`, `--bind`, `check`, ...).
+//! `beginnings-demo` (`--config`, `--profile`, `--extensions-dir`, `--bind`, `check`, ...)
+//! but the two that talk to a running server (`bench`, `ext status`: the `client` feature of
+//! `beginnings-apps`, which a serving application leaves out).
 //! The demo itself is not measured: its users live in a database, and the benchmark measures
 //! the runtime and its extensions, not a database.
 
@@ -76,6 +78,10 @@ fn status_router() -> Router {
         Json(serde_json::json!({"status": "ok"}))
     })
 }
+
+/// The allocator the `beginnings` command line and the demo serve with (see there why).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     let cli = match parse::<Cli>() {
