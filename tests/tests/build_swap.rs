@@ -10,7 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use beginnings_tests::{
-    Load, TestServer, build_dir, client, ensure_built, prometheus_text, workspace_root,
+    Load, TestServer, WITHOUT_ALLOCATOR_CACHES, build_dir, client, ensure_built, prometheus_text,
+    workspace_root,
 };
 
 const LIBRARY: &str = "libfixture_swap.so";
@@ -72,6 +73,16 @@ fn reload_with(server: &TestServer, directory: &Path, library: &Path, reloads: u
 
 fn start(directory: &Path) -> TestServer {
     TestServer::start_with(CONFIG, &["--extensions-dir", directory.to_str().unwrap()])
+}
+
+/// As [`start`], for a test that reads the server's resident memory.
+fn start_measured(directory: &Path) -> TestServer {
+    TestServer::start_binary_with_env(
+        "beginnings-demo",
+        CONFIG,
+        &["--extensions-dir", directory.to_str().unwrap()],
+        &WITHOUT_ALLOCATOR_CACHES,
+    )
 }
 
 /// The `x-build` header of a 2xx answer, or what went wrong.
@@ -357,7 +368,7 @@ fn a_module_keeps_at_most_eight_builds_and_the_memory_of_each_swap_is_measured()
     ensure_built();
     let old = build("old");
     let directory = extensions_dir(&old);
-    let server = start(directory.path());
+    let server = start_measured(directory.path());
     let url = server.url("/api/v1/users");
     // More builds of the same code: the old library with pages of zeros appended is still a
     // valid library, with another digest.
@@ -429,7 +440,7 @@ fn a_hundred_swaps_between_two_builds_under_load_fail_no_request_and_keep_no_mem
     ensure_built();
     let (old, new) = (build("old"), build("new"));
     let directory = extensions_dir(&old);
-    let server = start(directory.path());
+    let server = start_measured(directory.path());
     let url = server.url("/api/v1/users");
     // Four clients, each at most 5,000 requests; an answer from neither build is a failure.
     let load_url = url.clone();

@@ -5,7 +5,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use beginnings_tests::TestServer as Proc;
-use beginnings_tests::{Load, client};
+use beginnings_tests::{Load, WITHOUT_ALLOCATOR_CACHES, client};
 
 fn config(security_headers: bool) -> String {
     format!(
@@ -162,13 +162,11 @@ fn reload_times(server: &Proc, url: &str, done: usize, count: usize) {
 
 #[test]
 fn rss_after_a_thousand_reloads_is_within_half_a_megabyte_of_rss_after_ten() {
-    // One malloc arena: reloads run on whichever blocking thread is free, and each thread's
-    // own arena would add its high-water mark to the figure, which is not what is measured.
     let server = Proc::start_binary_with_env(
         "beginnings-demo",
         &config(true),
         &[],
-        &[("MALLOC_ARENA_MAX", "1")],
+        &WITHOUT_ALLOCATOR_CACHES,
     );
     let url = server.url("/api/v1/users");
     // Warm up: the first reloads and requests allocate what stays allocated (allocator
