@@ -24,9 +24,7 @@ struct Cli {
     serve: ServeOptions,
 }
 
-/// jemalloc rather than the C library's allocator: it keeps hyper's two 8 KB buffers of
-/// every connection on page boundaries, where the C library's headers put them astride
-/// pages an idle connection then keeps resident (docs/performance.md).
+/// The allocator of the `beginnings` command line (see there why).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
