@@ -31,6 +31,7 @@ mod checks;
 mod compare;
 mod connections;
 mod http;
+mod link_order;
 mod report;
 mod server;
 mod setup;
@@ -88,6 +89,11 @@ struct Options {
     /// Use the release binaries and libraries as they are.
     #[arg(long)]
     no_build: bool,
+    /// Record which functions the application and its extension libraries run (under
+    /// valgrind's callgrind), write each one's `link-order.txt` and measure nothing: the next
+    /// build links those functions first.
+    #[arg(long)]
+    write_link_order: bool,
 }
 
 /// The five servers, in the order of the side-by-side table.
@@ -189,6 +195,15 @@ fn run(options: &Options) -> anyhow::Result<()> {
         &bearer,
         loaded.len(),
     );
+    let modules: Vec<String> = setup::enabled(&config)
+        .into_iter()
+        .filter(|entry| !missing.iter().any(|gone| gone.extension == entry.name))
+        .map(|entry| entry.module.clone())
+        .collect();
+    let linked = link_order::linked(&root, &release, &modules);
+    if options.write_link_order {
+        return link_order::write(&specs.full, &linked, &headers, work.path());
+    }
     let servers = specs.try_map(|spec| spec.start(SERVER_CORE, work.path()))?;
 
     let evidence = check_answers(&servers, &headers, &loaded)?;
@@ -266,6 +281,7 @@ fn run(options: &Options) -> anyhow::Result<()> {
         evidence,
         servers: figures,
         connection_memory,
+        link_order: link_order::coverage(&linked),
     };
     report::print(&run);
     compare::print(&run);

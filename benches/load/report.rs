@@ -57,6 +57,9 @@ pub struct Run {
     pub servers: Lineup<ServerFigures>,
     /// Measured on servers started afresh; `None` when skipped.
     pub connection_memory: Option<Lineup<Result<ConnectionMemory, String>>>,
+    /// Per file linked in profile order: its name, the listed functions it defines, and how
+    /// many its list holds.
+    pub link_order: Vec<(String, usize, usize)>,
 }
 
 pub struct ServerFigures {
@@ -200,6 +203,18 @@ pub fn print(run: &Run) {
             mb(server.peak_rss_kib),
             mb(server.anon_kib),
             mb(server.file_kib)
+        );
+    }
+    if !run.link_order.is_empty() {
+        let files: Vec<String> = run
+            .link_order
+            .iter()
+            .map(|(file, found, listed)| format!("{file} {found} of {listed}"))
+            .collect();
+        println!(
+            "Linked first, the functions of each link-order.txt the build defines: {} \
+             (few found: rerun with --write-link-order).",
+            files.join(", ")
         );
     }
     for row in &run.rows {

@@ -108,6 +108,29 @@ impl Server {
         }
     }
 
+    /// Stops the server as Ctrl-C would and waits up to `timeout` for it to exit (a profiler
+    /// it runs under writes its profile then).
+    pub fn interrupt(mut self, timeout: Duration) -> anyhow::Result<()> {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()?;
+        if !sent.success() {
+            bail!("cannot interrupt {}", self.name);
+        }
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!(
+            "{} did not stop within {timeout:?}:\n{}",
+            self.name,
+            self.log()
+        )
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,0 +1,173 @@
+//! The link order of the application and its extension libraries
+//! (`extensions/link_order.rs` says why): `--write-link-order` records which functions run
+//! when the application starts and serves the benchmark's routes, and every run reports how
+//! many of the recorded functions the built files still define (a list made by another
+//! compiler version orders less; rerun `--write-link-order` then).
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use object::{Object, ObjectSymbol, SymbolKind};
+
+use crate::checks::{STATUS_PATH, USER_PATH};
+use crate::http;
+use crate::server::Spec;
+
+/// Requests per route while recording: enough for every per-request path to run, cheap
+/// under callgrind (about 50 times slower than native).
+const REQUESTS_PER_ROUTE: usize = 50;
+
+/// A built file and the list of functions it links first.
+pub struct Linked {
+    pub file: PathBuf,
+    pub list: PathBuf,
+}
+
+/// The application and the libraries of `modules`, each with its list.
+pub fn linked(root: &Path, release: &Path, modules: &[String]) -> Vec<Linked> {
+    let mut linked = vec![Linked {
+        file: release.join("beginnings-bench-app"),
+        list: root.join("benches/app/link-order.txt"),
+    }];
+    for module in modules {
+        linked.push(Linked {
+            file: release.join(format!("lib{module}.so")),
+            list: root.join("extensions").join(module).join("link-order.txt"),
+        });
+    }
+    linked
+}
+
+/// Runs `app` (the application with the extensions, as scenario C starts it) under
+/// callgrind, sends each route [`REQUESTS_PER_ROUTE`] requests with `headers`, stops it and
+/// writes each list of `linked`: the functions that ran, of those the file defines.
+pub fn write(
+    app: &Spec,
+    linked: &[Linked],
+    headers: &[(String, String)],
+    work_dir: &Path,
+) -> anyhow::Result<()> {
+    let profile = work_dir.join("callgrind.out");
+    let mut args = vec![
+        "--tool=callgrind".to_string(),
+        // Symbol names as the linker knows them, each written in full.
+        "--demangle=no".to_string(),
+        "--compress-strings=no".to_string(),
+        "--dump-line=no".to_string(),
+        format!("--callgrind-out-file={}", profile.display()),
+        app.program.display().to_string(),
+    ];
+    args.extend(app.args.iter().cloned());
+    let recorded = Spec::new("callgrind", PathBuf::from("valgrind"), args);
+    eprintln!("recording which functions run: the application under callgrind");
+    let server = recorded
+        .start("0-1", work_dir)
+        .context("cannot run the application under valgrind (is valgrind installed?)")?;
+    for path in ["/health", STATUS_PATH, USER_PATH] {
+        for _ in 0..REQUESTS_PER_ROUTE {
+            let answer = http::exchange(server.addr, "GET", path, headers, &[])?;
+            if answer.status != 200 {
+                bail!("GET {path} answered {} under callgrind", answer.status);
+            }
+        }
+    }
+    server.interrupt(Duration::from_secs(60))?;
+    let ran = functions_that_ran(&profile)?;
+    for entry in linked {
+        let defined = defined_functions(&entry.file)?;
+        // Callgrind names a function after the first file it saw it in, so a function
+        // several files define (a `std` one) is looked for in each.
+        let listed: Vec<&str> = ran
+            .iter()
+            .map(String::as_str)
+            .filter(|name| defined.contains(*name))
+            .collect();
+        let mut text = format!(
+            "# Functions of {} that ran in `load --write-link-order`, linked first\n\
+             # (extensions/link_order.rs says why). Written by that command; not by hand.\n",
+            file_name(&entry.file)
+        );
+        for name in &listed {
+            text.push_str(name);
+            text.push('\n');
+        }
+        std::fs::write(&entry.list, text)
+            .with_context(|| format!("cannot write {}", entry.list.display()))?;
+        eprintln!(
+            "{}: {} functions, written to {}",
+            file_name(&entry.file),
+            listed.len(),
+            entry.list.display()
+        );
+    }
+    eprintln!("the next build links them first (cargo build --release, or rerun the benchmark)");
+    Ok(())
+}
+
+/// For each of `linked` whose list exists: its file name, how many listed functions the file
+/// defines, and how many the list holds.
+pub fn coverage(linked: &[Linked]) -> Vec<(String, usize, usize)> {
+    linked
+        .iter()
+        .filter_map(|entry| {
+            let text = std::fs::read_to_string(&entry.list).ok()?;
+            let defined = defined_functions(&entry.file).ok()?;
+            let listed: Vec<&str> = listed_names(&text).collect();
+            let found = listed
+                .iter()
+                .filter(|name| defined.contains(**name))
+                .count();
+            Some((file_name(&entry.file), found, listed.len()))
+        })
+        .collect()
+}
+
+/// The symbol names of a list, without its comments and blank lines.
+fn listed_names(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(|line| line.split('#').next().unwrap_or("").trim())
+        .filter(|line| !line.is_empty())
+}
+
+/// Every function name of a callgrind profile written with `--compress-strings=no`, in the
+/// order they first appear.
+fn functions_that_ran(profile: &Path) -> anyhow::Result<Vec<String>> {
+    let text = std::fs::read_to_string(profile)
+        .with_context(|| format!("no callgrind profile at {}", profile.display()))?;
+    let mut seen = HashSet::new();
+    let mut ran = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("fn=")
+            && seen.insert(name)
+        {
+            ran.push(name.to_string());
+        }
+    }
+    if ran.is_empty() {
+        bail!(
+            "the callgrind profile {} names no function",
+            profile.display()
+        );
+    }
+    Ok(ran)
+}
+
+/// The names of the functions `file` defines.
+fn defined_functions(file: &Path) -> anyhow::Result<HashSet<String>> {
+    let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let parsed = object::File::parse(&*data)
+        .with_context(|| format!("{} is not an object file", file.display()))?;
+    Ok(parsed
+        .symbols()
+        .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.is_definition())
+        .filter_map(|symbol| symbol.name().ok().map(String::from))
+        .collect())
+}
+
+fn file_name(file: &Path) -> String {
+    file.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
