@@ -202,7 +202,7 @@ fn run(options: &Options) -> anyhow::Result<()> {
         .collect();
     let linked = link_order::linked(&root, &release, &modules);
     if options.write_link_order {
-        return link_order::write(&specs.full, &linked, &headers, work.path());
+        return link_order::write(&specs.full, &linked, &wrk, &headers, work.path());
     }
     let servers = specs.try_map(|spec| spec.start(SERVER_CORE, work.path()))?;
 
