@@ -46,7 +46,8 @@ pub fn linked(root: &Path, release: &Path, modules: &[String]) -> Vec<Linked> {
 
 /// Runs `app` (the application with the extensions, as scenario C starts it) under
 /// callgrind, sends each route [`REQUESTS_PER_ROUTE`] requests with `headers` and then
-/// `wrk`'s load, stops it and writes each list of `linked`: the functions that ran in it.
+/// `wrk`'s load, and the users route requests without the token; stops it and writes each
+/// list of `linked`: the functions that ran in it.
 pub fn write(
     app: &Spec,
     linked: &[Linked],
@@ -85,6 +86,15 @@ pub fn write(
         let url = format!("http://{}{path}", server.addr);
         let figures = wrk.run(&url, headers, LOAD_PER_ROUTE)?;
         eprintln!("{path}: {} requests under callgrind", figures.requests);
+    }
+    // The refusal the benchmark's checks ask for, as clients without a token do.
+    let anonymous: Vec<(String, String)> = headers
+        .iter()
+        .filter(|(name, _)| name != "authorization")
+        .cloned()
+        .collect();
+    for _ in 0..REQUESTS_PER_ROUTE {
+        http::exchange(server.addr, "GET", USER_PATH, &anonymous, &[])?;
     }
     server.interrupt(Duration::from_secs(60))?;
     let ran = functions_that_ran(&profile)?;
