@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use object::{Object, ObjectSymbol, SymbolKind};
+use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
 use crate::checks::{STATUS_PATH, USER_PATH};
 use crate::http;
@@ -104,7 +104,7 @@ pub fn write(
         let defined = defined_functions(&entry.file)?;
         let listed: Vec<&str> = ran
             .iter()
-            .filter(|(object, name)| *object == file && defined.contains(name))
+            .filter(|(object, name)| *object == file && defined.contains_key(name))
             .map(|(_, name)| name.as_str())
             .collect();
         let mut text = format!(
@@ -129,20 +129,46 @@ pub fn write(
     Ok(())
 }
 
-/// For each of `linked` whose list exists: its file name, how many listed functions the file
-/// defines, and how many the list holds.
-pub fn coverage(linked: &[Linked]) -> Vec<(String, usize, usize)> {
+/// How one built file took its list.
+pub struct Coverage {
+    pub file: String,
+    /// Functions the list names.
+    pub listed: usize,
+    /// Of those, the ones the file defines.
+    pub found: usize,
+    /// Of those, the ones placed ahead of every function the list does not name: all of
+    /// them when the linker took the list, few when it did not (another linker, or
+    /// `BEGINNINGS_LINK_ORDER=off`).
+    pub laid_out_first: usize,
+}
+
+/// For each of `linked` whose list exists, how its build took it.
+pub fn coverage(linked: &[Linked]) -> Vec<Coverage> {
     linked
         .iter()
         .filter_map(|entry| {
             let text = std::fs::read_to_string(&entry.list).ok()?;
             let defined = defined_functions(&entry.file).ok()?;
-            let listed: Vec<&str> = listed_names(&text).collect();
-            let found = listed
+            let listed: HashSet<&str> = listed_names(&text).collect();
+            let first_unlisted = defined
                 .iter()
-                .filter(|name| defined.contains(**name))
-                .count();
-            Some((file_name(&entry.file), found, listed.len()))
+                .filter(|(name, _)| !listed.contains(name.as_str()))
+                .map(|(_, address)| *address)
+                .min()
+                .unwrap_or(u64::MAX);
+            let addresses: Vec<u64> = listed
+                .iter()
+                .filter_map(|name| defined.get(*name).copied())
+                .collect();
+            Some(Coverage {
+                file: file_name(&entry.file),
+                listed: listed.len(),
+                found: addresses.len(),
+                laid_out_first: addresses
+                    .iter()
+                    .filter(|address| **address < first_unlisted)
+                    .count(),
+            })
         })
         .collect()
 }
@@ -249,15 +275,24 @@ impl<'p> Names<'p> {
     }
 }
 
-/// The names of the functions `file` defines.
-fn defined_functions(file: &Path) -> anyhow::Result<HashSet<String>> {
+/// The functions `file` defines in its code section (`.text`), with their addresses.
+fn defined_functions(file: &Path) -> anyhow::Result<HashMap<String, u64>> {
     let data = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let parsed = object::File::parse(&*data)
         .with_context(|| format!("{} is not an object file", file.display()))?;
+    let code = parsed
+        .section_by_name(".text")
+        .map(|section| section.index())
+        .with_context(|| format!("{} has no .text section", file.display()))?;
     Ok(parsed
         .symbols()
-        .filter(|symbol| symbol.kind() == SymbolKind::Text && symbol.is_definition())
-        .filter_map(|symbol| symbol.name().ok().map(String::from))
+        .filter(|symbol| {
+            symbol.kind() == SymbolKind::Text
+                && symbol.is_definition()
+                && symbol.size() > 0
+                && symbol.section_index() == Some(code)
+        })
+        .filter_map(|symbol| Some((symbol.name().ok()?.to_string(), symbol.address())))
         .collect())
 }
 

@@ -57,9 +57,8 @@ pub struct Run {
     pub servers: Lineup<ServerFigures>,
     /// Measured on servers started afresh; `None` when skipped.
     pub connection_memory: Option<Lineup<Result<ConnectionMemory, String>>>,
-    /// Per file linked in profile order: its name, the listed functions it defines, and how
-    /// many its list holds.
-    pub link_order: Vec<(String, usize, usize)>,
+    /// How each file linked in profile order took its list.
+    pub link_order: Vec<crate::link_order::Coverage>,
 }
 
 pub struct ServerFigures {
@@ -209,11 +208,17 @@ pub fn print(run: &Run) {
         let files: Vec<String> = run
             .link_order
             .iter()
-            .map(|(file, found, listed)| format!("{file} {found} of {listed}"))
+            .map(|file| {
+                format!(
+                    "{} {} of {}, {} laid out first",
+                    file.file, file.found, file.listed, file.laid_out_first
+                )
+            })
             .collect();
         println!(
-            "Linked first, the functions of each link-order.txt the build defines: {} \
-             (few found: rerun with --write-link-order).",
+            "Link order, the functions of each link-order.txt the build defines and of those \
+             the ones it laid out first: {} (few found: rerun with --write-link-order; few laid \
+             out first: linked without the list).",
             files.join(", ")
         );
     }
