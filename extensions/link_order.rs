@@ -5,7 +5,8 @@
 // (fault-around), so the code that stays resident follows where the functions that run lie,
 // not how few they are. With the functions that ran in a profile laid out first and together,
 // the rest is seldom touched: the load benchmark's application kept 4.3 MB of its own code
-// resident, 1.7 MB in profile order (docs/performance.md, "Link in profile order").
+// resident, 1.9 to 2.0 MB in profile order (docs/performance.md, "Link the functions that
+// run first").
 //
 // `link-order.txt` (next to the manifest, or where the build script says) lists those
 // functions by symbol name;
