@@ -29,14 +29,17 @@ fn link_order_file(relative: &str) -> Option<std::path::PathBuf> {
 }
 
 /// Whether the final link is LLD's: the x86_64 Linux GNU target of Rust 1.90 or later, with no
-/// linker named in the configuration or the flags.
+/// linker named in the configuration or the flags (`-C linker`, `-C linker-features`,
+/// `-C link-self-contained=-linker`, `-C link-arg=-fuse-ld=...`).
 fn links_with_lld() -> bool {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     let target_is_default_lld = var("CARGO_CFG_TARGET_ARCH") == "x86_64"
         && var("CARGO_CFG_TARGET_OS") == "linux"
         && var("CARGO_CFG_TARGET_ENV") == "gnu";
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
     let linker_named = std::env::var_os("RUSTC_LINKER").is_some()
-        || var("CARGO_ENCODED_RUSTFLAGS").contains("linker");
+        || flags.contains("linker")
+        || flags.contains("fuse-ld");
     target_is_default_lld && !linker_named && rustc_minor_version().is_some_and(|minor| minor >= 90)
 }
 
