@@ -64,12 +64,7 @@ pub fn user_route(
         }
     }
     if modules.contains(&"auth") {
-        let anonymous: Vec<(String, String)> = headers
-            .iter()
-            .filter(|(name, _)| name != "authorization")
-            .cloned()
-            .collect();
-        let refused = http::exchange(server.addr, "GET", USER_PATH, &anonymous, &[])?;
+        let refused = http::exchange(server.addr, "GET", USER_PATH, &without_token(headers), &[])?;
         if refused.status != 401 {
             bail!(
                 "{}: {USER_PATH} without a token answered {}, not 401",
@@ -80,6 +75,15 @@ pub fn user_route(
         found.push("401 without the token".to_string());
     }
     Ok(found)
+}
+
+/// `headers` without the bearer token: a request the auth extension refuses.
+pub fn without_token(headers: &[(String, String)]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .filter(|(name, _)| name != "authorization")
+        .cloned()
+        .collect()
 }
 
 /// Checks an answer to `GET path` that no middleware touches: 200 and the body of bare

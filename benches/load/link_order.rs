@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use object::{Object, ObjectSection, ObjectSymbol, SymbolKind};
 
-use crate::checks::{STATUS_PATH, USER_PATH};
+use crate::checks::{self, STATUS_PATH, USER_PATH};
 use crate::http;
 use crate::server::Spec;
 use crate::wrk::Wrk;
@@ -88,11 +88,7 @@ pub fn write(
         eprintln!("{path}: {} requests under callgrind", figures.requests);
     }
     // The refusal the benchmark's checks ask for, as clients without a token do.
-    let anonymous: Vec<(String, String)> = headers
-        .iter()
-        .filter(|(name, _)| name != "authorization")
-        .cloned()
-        .collect();
+    let anonymous = checks::without_token(headers);
     for _ in 0..REQUESTS_PER_ROUTE {
         http::exchange(server.addr, "GET", USER_PATH, &anonymous, &[])?;
     }
