@@ -1,8 +1,9 @@
 //! The link order of the application and its extension libraries
 //! (`extensions/link_order.rs` says why): `--write-link-order` records which functions run
 //! when the application starts and serves the benchmark's routes, and every run reports how
-//! many of the recorded functions the built files still define (a list made by another
-//! compiler version orders less; rerun `--write-link-order` then).
+//! many of the recorded functions the built files still define, and how many they lay out
+//! first (a list made by another compiler version orders less; rerun `--write-link-order`
+//! then).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -302,10 +303,10 @@ fn file_name(file: &Path) -> String {
 mod tests {
     use super::*;
 
-    /// A profile as callgrind writes one with `--demangle=no`: the application's `serve`
-    /// calls its `parse` (first named as a callee) 300 times and the library's `hook`
-    /// 100 times; `start` runs once; the library has a `drop` of the same name as one of
-    /// the application's own that never ran there.
+    /// A profile as callgrind writes one with `--demangle=no`: the application's `start`
+    /// calls its `serve` once, which calls its `parse` (first named as a callee) 300 times
+    /// and the library's `hook` 100 times (a call into another file, `cob=`); `hook` calls
+    /// the library's `drop` 100 times.
     const PROFILE: &str = "\
 version: 1
 events: Ir
