@@ -19,6 +19,7 @@ pub mod builtin;
 mod chain;
 pub mod config;
 mod error;
+mod grow_only;
 mod host;
 pub mod routing;
 mod runtime;

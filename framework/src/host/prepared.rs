@@ -2,10 +2,11 @@
 //! process, used per request by id: a pointer copied instead of text parsed and copied.
 
 use std::cell::RefCell;
-use std::thread::LocalKey;
 
 use http::{HeaderName, HeaderValue};
 use parking_lot::RwLock;
+
+use crate::grow_only;
 
 /// Every prepared header; equal ones share an id, so reloads do not grow the table.
 static PREPARED: RwLock<Vec<(HeaderName, HeaderValue)>> = RwLock::new(Vec::new());
@@ -54,30 +55,11 @@ fn kept_value(value: HeaderValue) -> HeaderValue {
 }
 
 thread_local! {
-    // Each thread's copy of the two tables. An entry never changes once added, so a copy is
-    // never wrong, only short: it is brought up to date when an id past its end is asked
-    // for. A lookup then takes no lock; a read lock cost two atomic operations for every
-    // header an extension set (nine on each request of the benchmark's five).
+    // Each thread's copy of the two tables (`crate::grow_only`): a read lock cost two atomic
+    // operations for every header an extension set (nine on each request of the
+    // benchmark's five).
     static HEADERS: RefCell<Vec<(HeaderName, HeaderValue)>> = const { RefCell::new(Vec::new()) };
     static HEADER_NAMES: RefCell<Vec<HeaderName>> = const { RefCell::new(Vec::new()) };
-}
-
-/// `read` given entry `id` of `table`, read from this thread's `copy` of it. The entry is
-/// lent rather than returned: a caller that only looks (a header found by name) copies
-/// nothing, and one that puts it clones it once, in place.
-fn lookup<T: Clone + 'static, R>(
-    copy: &'static LocalKey<RefCell<Vec<T>>>,
-    table: &RwLock<Vec<T>>,
-    id: u32,
-    read: impl FnOnce(&T) -> R,
-) -> Option<R> {
-    let id = id as usize;
-    copy.with_borrow_mut(|copy| {
-        if id >= copy.len() {
-            copy.clone_from(&table.read());
-        }
-        copy.get(id).map(read)
-    })
 }
 
 /// `read` given the prepared header `id`; none for an unknown id.
@@ -85,7 +67,7 @@ pub(crate) fn with_header<R>(
     id: u32,
     read: impl FnOnce(&HeaderName, &HeaderValue) -> R,
 ) -> Option<R> {
-    lookup(&HEADERS, &PREPARED, id, |(name, value)| read(name, value))
+    grow_only::read(&HEADERS, &PREPARED, id, |(name, value)| read(name, value))
 }
 
 pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
@@ -96,5 +78,5 @@ pub(crate) fn prepare_name(name: &str) -> Result<u32, String> {
 /// `read` given the prepared header name `id` (its clone copies a pointer: the text is
 /// `'static`); none for an unknown id.
 pub(crate) fn with_name<R>(id: u32, read: impl FnOnce(&HeaderName) -> R) -> Option<R> {
-    lookup(&HEADER_NAMES, &NAMES, id, read)
+    grow_only::read(&HEADER_NAMES, &NAMES, id, read)
 }
