@@ -643,6 +643,31 @@ fn verified_tokens_are_cached_so_each_signature_is_checked_once() {
     );
 }
 
+/// A cached token is used only until its `exp`, measured on the monotonic clock from the
+/// request that cached it; after that it is checked again (and accepted within the leeway).
+#[test]
+fn a_cached_token_is_checked_again_once_its_exp_has_passed() {
+    let cache = "    cache_tokens: true\n    cache_ttl_seconds: 120\n";
+    let server = CommandedServer::start(&config(cache));
+    let verifications = |server: &CommandedServer| server.stats()["verifications"].as_u64();
+    // Two to three seconds of validity: the cached entry lapses within the test.
+    let expiring = token(json!({"exp": now() + 3}));
+    assert_eq!(server.status(&expiring), 200);
+    assert_eq!(server.status(&expiring), 200);
+    assert_eq!(
+        verifications(&server),
+        Some(1),
+        "the second request was a hit"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(4_100));
+    assert_eq!(server.status(&expiring), 200, "accepted within the leeway");
+    assert_eq!(
+        verifications(&server),
+        Some(2),
+        "checked again: the entry lapsed at the token's exp, not at the cache's TTL"
+    );
+}
+
 #[test]
 fn misconfigurations_stop_start_up_with_the_key_path() {
     let cases = [

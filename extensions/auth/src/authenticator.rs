@@ -73,7 +73,7 @@ impl Authenticator {
             .header_by(&self.authorization)
             .and_then(bearer_token)
         {
-            return self.verify_token(token);
+            return self.verify_token(token, request.started_ns());
         }
         if let Some(store) = &self.api_keys
             && let Some(presented) = request.header(store.header())
@@ -85,14 +85,14 @@ impl Authenticator {
         Err(Failure::Missing)
     }
 
-    fn verify_token(&self, token: &str) -> Result<Arc<Identity>, Failure> {
+    /// The identity of `token`, on a request the host started at `started_ns`.
+    fn verify_token(&self, token: &str, started_ns: u64) -> Result<Arc<Identity>, Failure> {
         let Some(verifier) = &self.jwt else {
             return Err(Failure::Invalid("bearer tokens are not accepted"));
         };
-        let now = self.host.unix_time_ns() / 1_000_000_000;
         let key = self.cache.as_ref().map(|_| TokenCache::key(token));
         if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && let Some(identity) = cache.get(key, now)
+            && let Some(identity) = cache.get(key, started_ns)
         {
             self.stats.cache_hits.add();
             return Ok(identity);
@@ -101,7 +101,14 @@ impl Authenticator {
         let verified = verifier.verify(token).map_err(Failure::Invalid)?;
         let identity = Arc::new(verified.identity);
         if let (Some(cache), Some(key)) = (&self.cache, key) {
-            cache.insert(key, identity.clone(), verified.expires_at, now);
+            let unix_now_ns = self.host.unix_time_ns();
+            cache.insert(
+                key,
+                identity.clone(),
+                verified.expires_at,
+                started_ns,
+                unix_now_ns,
+            );
         }
         Ok(identity)
     }

@@ -7,9 +7,15 @@ use sha2::{Digest, Sha256};
 
 use crate::identity::Identity;
 
+const NANOS_PER_SECOND: u64 = 1_000_000_000;
+
 /// Bounded by entry count; each entry also carries its own deadline: the configured TTL,
 /// cut short by the token's `exp`. Keys are SHA-256 digests of the tokens, so the cache
 /// never holds a usable credential.
+///
+/// Deadlines are on the host's monotonic clock and checked against the time the host
+/// started on the request, which it read anyway: a hit reads no clock (the wall clock cost
+/// a system-clock read on every request), and a wall-clock step cannot stretch an entry.
 pub struct TokenCache {
     entries: Cache<[u8; 32], Entry>,
     ttl_seconds: u64,
@@ -18,8 +24,9 @@ pub struct TokenCache {
 #[derive(Clone)]
 struct Entry {
     identity: Arc<Identity>,
-    /// Unix seconds; the entry is used only while the clock is before it.
-    valid_until: u64,
+    /// Nanoseconds on the host's monotonic clock; the entry is used for requests the host
+    /// started before it.
+    valid_until_ns: u64,
 }
 
 impl TokenCache {
@@ -34,9 +41,10 @@ impl TokenCache {
         Sha256::digest(token.as_bytes()).into()
     }
 
-    pub fn get(&self, key: &[u8; 32], now: u64) -> Option<Arc<Identity>> {
+    /// The identity cached under `key` for a request the host started at `started_ns`.
+    pub fn get(&self, key: &[u8; 32], started_ns: u64) -> Option<Arc<Identity>> {
         let entry = self.entries.get(key)?;
-        if now < entry.valid_until {
+        if started_ns < entry.valid_until_ns {
             Some(entry.identity)
         } else {
             self.entries.remove(key);
@@ -44,23 +52,28 @@ impl TokenCache {
         }
     }
 
+    /// Keeps `identity` for the configured TTL from `started_ns`, and no longer than its
+    /// token's `exp` (Unix seconds) allows from `unix_now_ns` (the wall clock, read after
+    /// the request started).
     pub fn insert(
         &self,
         key: [u8; 32],
         identity: Arc<Identity>,
         expires_at: Option<u64>,
-        now: u64,
+        started_ns: u64,
+        unix_now_ns: u64,
     ) {
-        let mut valid_until = now.saturating_add(self.ttl_seconds);
+        let mut valid_for_ns = self.ttl_seconds.saturating_mul(NANOS_PER_SECOND);
         if let Some(exp) = expires_at {
-            valid_until = valid_until.min(exp);
+            let exp_ns = exp.saturating_mul(NANOS_PER_SECOND);
+            valid_for_ns = valid_for_ns.min(exp_ns.saturating_sub(unix_now_ns));
         }
-        if now < valid_until {
+        if valid_for_ns > 0 {
             self.entries.insert(
                 key,
                 Entry {
                     identity,
-                    valid_until,
+                    valid_until_ns: started_ns.saturating_add(valid_for_ns),
                 },
             );
         }
