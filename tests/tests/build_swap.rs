@@ -214,6 +214,46 @@ fn a_new_build_swaps_in_on_sighup_under_load_and_requests_in_flight_finish_on_th
     assert_eq!(build_info(&server, &new), Some(1.0), "in use");
 }
 
+/// The extension's response-hook calls on the build in `library`, from `/metrics`.
+fn response_hook_calls(server: &TestServer, library: &Path) -> Option<f64> {
+    prometheus_text::scrape(&server.url("/metrics?format=prometheus")).value(
+        "extension_hook_calls_total",
+        &[
+            ("extension", "fixture_swap:BuildExtension"),
+            ("hook", "response"),
+            ("sha256", &sha256_of(library)),
+        ],
+    )
+}
+
+/// A route's chain counts its ordinary requests once for all its hooks; a reload builds the
+/// chains again and drops the old ones, whose counts must stay in the series.
+#[test]
+fn hook_calls_counted_by_a_replaced_chain_stay_counted_after_a_reload() {
+    ensure_built();
+    let old = build("old");
+    let directory = extensions_dir(&old);
+    let server = start(directory.path());
+    let (http, url) = (client(), server.url("/api/v1/users"));
+    for _ in 0..5 {
+        assert_eq!(answer(&http, &url), Ok("old".to_string()));
+    }
+    // Each scrape of `/metrics` passes through the extension too, and is counted once its
+    // answer is made: one more per earlier scrape.
+    assert_eq!(response_hook_calls(&server, &old), Some(5.0));
+    // The same build again: no swap, but every chain is built anew.
+    reload_with(&server, directory.path(), &old, 1);
+    assert_eq!(
+        response_hook_calls(&server, &old),
+        Some(5.0 + 1.0),
+        "kept when the chain that counted them was dropped"
+    );
+    for _ in 0..3 {
+        assert_eq!(answer(&http, &url), Ok("old".to_string()));
+    }
+    assert_eq!(response_hook_calls(&server, &old), Some(8.0 + 2.0));
+}
+
 #[test]
 fn a_new_build_whose_startup_hook_fails_is_rolled_back_and_the_old_one_keeps_serving() {
     ensure_built();

@@ -300,7 +300,13 @@ fn each_extension_counts_its_hook_calls_answers_and_errors_by_build() {
     };
     let calls = "extension_hook_calls_total";
     assert_eq!(series(calls, "Alpha", Some("request")).0, 4);
+    assert_eq!(
+        series(calls, "Beta", Some("request")).0,
+        4,
+        "the one that answered"
+    );
     assert_eq!(series(calls, "Gamma", Some("request")).0, 3);
+    assert_eq!(series(calls, "Alpha", Some("response")).0, 4);
     assert_eq!(
         series(calls, "Beta", Some("response")).0,
         4,

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use serde_json::{Map, Value};
 
@@ -34,6 +35,10 @@ pub(crate) struct ChainLink {
 #[derive(Default)]
 pub struct Chain {
     pub(crate) links: Box<[ChainLink]>,
+    /// Requests on which every hook of the chain ran: counted once here instead of once per
+    /// hook, and read as part of each link's `extension_hook_calls_total` (see
+    /// [`super::stats::HookCalls`]).
+    pub(crate) ordinary_runs: Arc<AtomicU64>,
     /// Some filter reads the body: buffer it before the request hooks.
     pub(crate) needs_body: bool,
     /// Some filter keeps per-request state.
@@ -43,9 +48,38 @@ pub struct Chain {
 }
 
 impl Chain {
+    fn new(links: Vec<ChainLink>, profile: bool) -> Chain {
+        let ordinary_runs = Arc::new(AtomicU64::new(0));
+        for link in &links {
+            if link.caps.on_request() {
+                link.stats.request_calls.share(&ordinary_runs);
+            }
+            if link.caps.on_response() {
+                link.stats.response_calls.share(&ordinary_runs);
+            }
+        }
+        Chain {
+            needs_body: links.iter().any(|l| l.caps.needs_body()),
+            has_state: links.iter().any(|l| l.caps.per_request_state()),
+            links: links.into_boxed_slice(),
+            ordinary_runs,
+            profile,
+        }
+    }
+
     /// The extensions in this chain, in the order their request hooks run.
     pub fn extensions(&self) -> impl Iterator<Item = &str> {
         self.links.iter().map(|link| &*link.extension)
+    }
+}
+
+impl Drop for Chain {
+    /// The counts of the chain's ordinary requests stay in its extensions' counters.
+    fn drop(&mut self) {
+        for link in &self.links {
+            link.stats.request_calls.unshare(&self.ordinary_runs);
+            link.stats.response_calls.unshare(&self.ordinary_runs);
+        }
     }
 }
 
@@ -197,13 +231,7 @@ impl ChainBuilder {
                 stats: self.stats[index].clone(),
             });
         }
-        let chain = Chain {
-            needs_body: links.iter().any(|l| l.caps.needs_body()),
-            has_state: links.iter().any(|l| l.caps.per_request_state()),
-            links: links.into_boxed_slice(),
-            profile: host.profile,
-        };
-        Ok((chain, members))
+        Ok((Chain::new(links, host.profile), members))
     }
 }
 

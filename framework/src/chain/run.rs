@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use super::body::{RequestBody, read_body, stream_body};
 use super::build::{Chain, ChainLink};
 use super::limits::RouteLimits;
+use super::stats::HookCalls;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
 use crate::host::{FilterState, HookFailure, RequestOutcome};
 use crate::routing::{
@@ -189,6 +190,7 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
             }
         };
         let states = States::new(chain);
+        let mut calls = HookCalls::new(chain);
         let mut values = RequestValues::default();
         // The answer that stands for the handler's: the host's own, a refused body, or a
         // request hook's (which wins over the other two).
@@ -227,18 +229,22 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
                 body: &buffered,
             };
             for (index, link) in links.iter().enumerate() {
-                if !link.caps.on_request() || passed_over(link) {
+                if !link.caps.on_request() {
+                    continue;
+                }
+                if passed_over(link) {
+                    calls.left_out();
                     continue;
                 }
                 let state = states.get(index);
                 let hook_started = clock();
                 let tripped = link.breaker.is_tripped();
-                let calls = if tripped {
-                    &link.stats.skipped
+                if tripped {
+                    link.stats.skipped.add(1);
+                    calls.left_out();
                 } else {
-                    &link.stats.request_calls
-                };
-                calls.add(1);
+                    calls.request(index);
+                }
                 let result = if tripped {
                     None
                 } else if link.caps.on_request_async() {
@@ -251,6 +257,7 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
                         Err(timed_out) => {
                             ran = index;
                             instead = Some(timed_out);
+                            calls.left_out();
                             break;
                         }
                     }
@@ -267,11 +274,13 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
                     Outcome::Answer(response) => {
                         ran = index + 1;
                         instead = Some(response);
+                        calls.left_out();
                         break;
                     }
                     Outcome::Failed(response) => {
                         ran = index;
                         instead = Some(response);
+                        calls.left_out();
                         break;
                     }
                 }
@@ -360,18 +369,23 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
             }
         };
         for (index, link) in links[..ran].iter().enumerate().rev() {
-            if !link.caps.on_response() || passed_over(link) {
+            if !link.caps.on_response() {
+                continue;
+            }
+            if passed_over(link) {
+                calls.left_out();
                 continue;
             }
             if link.breaker.is_tripped() {
                 // As on the request side: not called, and the route's failure policy applies.
                 link.stats.skipped.add(1);
+                calls.left_out();
                 if let Outcome::Failed(failed) = judge(link, template, "response", None) {
                     response = failed;
                 }
                 continue;
             }
-            link.stats.response_calls.add(1);
+            calls.response(index);
             let (method, uri) = head
                 .as_ref()
                 .expect("a chain with links keeps the request head");
@@ -407,6 +421,7 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
         {
             response.headers_mut().insert(DEBUG_TIMING, value);
         }
+        calls.answered();
         response
     }
 }

@@ -27,6 +27,8 @@ pub struct Counter {
     pub name: String,
     pub help: String,
     value: AtomicU64,
+    /// Counts kept elsewhere and read as part of this one (see [`Counter::share`]).
+    shares: Mutex<Vec<Arc<AtomicU64>>>,
 }
 
 pub struct Gauge {
@@ -136,6 +138,30 @@ impl Counter {
     pub fn add(&self, value: u64) {
         self.value.fetch_add(value, Ordering::Relaxed);
     }
+
+    /// The count: what was added, and what every share holds.
+    pub fn get(&self) -> u64 {
+        let shares = self.shares.lock();
+        let shared: u64 = shares.iter().map(|s| s.load(Ordering::Relaxed)).sum();
+        self.value.load(Ordering::Relaxed).wrapping_add(shared)
+    }
+
+    /// Reads `share` as part of this count until [`Counter::unshare`]: one count that
+    /// stands for several counters, added to once where it would have been added to each
+    /// of them (a route's chain counts its ordinary requests once for all its hooks).
+    pub(crate) fn share(&self, share: &Arc<AtomicU64>) {
+        self.shares.lock().push(share.clone());
+    }
+
+    /// Stops reading `share`, keeping what it counted, so that shares do not pile up as
+    /// configurations are reloaded.
+    pub(crate) fn unshare(&self, share: &Arc<AtomicU64>) {
+        let mut shares = self.shares.lock();
+        if let Some(index) = shares.iter().position(|s| Arc::ptr_eq(s, share)) {
+            let kept = shares.swap_remove(index).load(Ordering::Relaxed);
+            self.value.fetch_add(kept, Ordering::Relaxed);
+        }
+    }
 }
 
 impl Histogram {
@@ -172,6 +198,7 @@ impl Registry {
             name: name.to_string(),
             help: help.to_string(),
             value: AtomicU64::new(0),
+            shares: Mutex::new(Vec::new()),
         };
         define(&self.counters, &DIRECTORY.counters, name, |c| &c.name, make)
     }
@@ -248,7 +275,7 @@ impl Registry {
         self.counters
             .read()
             .iter()
-            .map(|(_, c)| (c.name.clone(), c.value.load(Ordering::Relaxed)))
+            .map(|(_, c)| (c.name.clone(), c.get()))
             .collect()
     }
 
@@ -258,7 +285,7 @@ impl Registry {
             .read()
             .iter()
             .find(|(_, c)| c.name == name)
-            .map(|(_, c)| c.value.load(Ordering::Relaxed))
+            .map(|(_, c)| c.get())
     }
 
     pub fn histograms(&self) -> Vec<HistogramSnapshot> {
@@ -398,6 +425,29 @@ pub fn escape_label(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_is_read_while_shared_and_folded_in_when_unshared() {
+        let registry = Registry::default();
+        let counter = registry.counter("shared_calls_total", "calls");
+        counter.add(2);
+        let share = Arc::new(AtomicU64::new(0));
+        counter.share(&share);
+        share.fetch_add(3, Ordering::Relaxed);
+        assert_eq!(counter.get(), 5);
+        counter.unshare(&share);
+        share.fetch_add(100, Ordering::Relaxed);
+        assert_eq!(
+            counter.get(),
+            5,
+            "what the share counted stays; later adds do not"
+        );
+        assert!(
+            counter.shares.lock().is_empty(),
+            "no share is kept once unshared"
+        );
+        assert_eq!(registry.counter_value("shared_calls_total"), Some(5));
+    }
 
     #[test]
     fn series_names_round_trip() {
