@@ -21,10 +21,54 @@ pub(crate) fn read<T: Clone + 'static, R>(
     read: impl FnOnce(&T) -> R,
 ) -> Option<R> {
     let id = id as usize;
-    copy.with_borrow_mut(|copy| {
+    let mut read = Some(read);
+    let from_copy = copy.try_with(|copy| {
+        let mut copy = copy.borrow_mut();
         if id >= copy.len() {
-            copy.clone_from(&table.read());
+            // Copied again only when the table has grown: an id it does not have (a faulty
+            // extension's) costs a read lock, not a copy of every entry each time.
+            let table = table.read();
+            if table.len() > copy.len() {
+                copy.clone_from(&table);
+            }
         }
-        copy.get(id).map(read)
-    })
+        copy.get(id)
+            .map(|entry| read.take().map(|read| read(entry)))
+    });
+    match from_copy {
+        Ok(found) => found.flatten(),
+        // The thread is exiting and its copy is gone (an update from a thread-local's
+        // destructor): read the table itself.
+        Err(_) => {
+            let table = table.read();
+            let entry = table.get(id)?;
+            read.take().map(|read| read(entry))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use parking_lot::RwLock;
+
+    static TABLE: RwLock<Vec<u32>> = RwLock::new(Vec::new());
+    thread_local! {
+        static COPY: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
+    }
+
+    #[test]
+    fn an_entry_added_after_the_copy_was_made_is_found_and_an_unknown_id_is_none() {
+        TABLE.write().push(10);
+        assert_eq!(super::read(&COPY, &TABLE, 0, |v| *v), Some(10));
+        TABLE.write().push(11);
+        assert_eq!(super::read(&COPY, &TABLE, 1, |v| *v), Some(11));
+        assert_eq!(super::read(&COPY, &TABLE, 7, |v| *v), None);
+        assert_eq!(
+            COPY.with_borrow(Vec::len),
+            2,
+            "the copy is the table, no more"
+        );
+    }
 }
