@@ -92,7 +92,7 @@ thread_local! {
 /// Adds to the counter `id` names (an id from [`Registry::define_counter`]).
 pub fn counter_add(id: u32, value: u64) {
     grow_only::read(&COUNTERS, &DIRECTORY.counters, id, |counter| {
-        counter.value.fetch_add(value, Ordering::Relaxed);
+        counter.add(value)
     });
 }
 
