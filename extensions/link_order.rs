@@ -10,10 +10,10 @@
 //
 // `link-order.txt` (next to the manifest, or where the build script says) lists those
 // functions by symbol name; `cargo run --release -p beginnings-benches --bin load --
-// --write-link-order` rewrites it from a run of the benchmark. A name the build does not define is skipped, so a list made by
-// another compiler version orders less, never wrongly. Only LLD takes the list: it is the
-// linker of the x86_64 Linux target since Rust 1.90, and a build that names another linker
-// (or `BEGINNINGS_LINK_ORDER=off`) links as before.
+// --write-link-order` rewrites it from a run of the benchmark. A name the build does not
+// define is skipped, so a list made by another compiler version orders less, never wrongly.
+// Only LLD takes the list: it is the linker of the x86_64 Linux target since Rust 1.90, and a
+// build that names another linker (or `BEGINNINGS_LINK_ORDER=off`) links as before.
 
 /// The file of the functions to lay out first (`relative` to the manifest), when there is
 /// one and this build links with LLD; otherwise `None`, and the build links as it always did.
