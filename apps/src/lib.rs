@@ -9,6 +9,7 @@ mod cli;
 #[cfg(feature = "client")]
 mod ext_status;
 mod inspect;
+mod math;
 mod new;
 mod options;
 mod routes;
