@@ -55,6 +55,7 @@ pub(crate) fn app(entry: Option<&Entry>, base_dir: &Path, ctx: &mut Ctx<'_>) -> 
             "access_log" => set_bool(&mut app.access_log, field, &path, ctx),
             "keep_alive" => set_bool(&mut app.keep_alive, field, &path, ctx),
             "probes" => set_bool(&mut app.probes, field, &path, ctx),
+            "release_start_pages" => set_bool(&mut app.release_start_pages, field, &path, ctx),
             "log_format" => match field.value.as_str() {
                 Some("text") => app.log_format = LogFormat::Text,
                 Some("json") => app.log_format = LogFormat::Json,

@@ -99,6 +99,9 @@ pub struct AppConfig {
     /// The server answers `GET /health` and `GET /ready` itself, without extensions or
     /// access log, where the application mounted no route of its own.
     pub probes: bool,
+    /// Once the server is ready, the pages of the program's and libraries' code and
+    /// read-only data that the start touched are given back; serving faults in its own.
+    pub release_start_pages: bool,
     /// Where extensions' shared state lives: in this process, or in Redis when several
     /// instances must share limits and revocations.
     pub shared_store: crate::config::StoreConfig,
@@ -162,6 +165,7 @@ impl Default for AppConfig {
             handover_timeout: Duration::from_secs(30),
             shutdown_delay: Duration::ZERO,
             probes: true,
+            release_start_pages: true,
             shared_store: crate::config::StoreConfig::Memory,
             store_timeout: crate::config::DEFAULT_STORE_TIMEOUT,
             metrics: MetricsConfig::default(),
@@ -208,6 +212,7 @@ pub(crate) const APP_KEYS: &[&str] = &[
     "shutdown_delay_seconds",
     "handover_timeout_seconds",
     "probes",
+    "release_start_pages",
     "shared_store",
     "store_timeout_ms",
     "metrics",

@@ -13,6 +13,7 @@ mod protocol;
 mod send_timeout;
 mod service;
 mod signals;
+mod start_pages;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -216,6 +217,12 @@ impl Server {
             slots: app.max_connections.map(|n| Arc::new(Semaphore::new(n))),
             bounds: accept::ConnectionBounds::of(&app),
         };
+        if app.release_start_pages {
+            match start_pages::release() {
+                Ok(kib) => tracing::info!(kib, "released the code pages only the start ran"),
+                Err(error) => tracing::warn!(%error, "cannot release the start's code pages"),
+            }
+        }
         state.set_phase(Phase::Ready);
         // A process started by a handover tells the one before it to stop accepting.
         handover::report_ready();
