@@ -94,7 +94,7 @@ fn mappings(smaps: &str) -> Vec<Mapping> {
 /// returns the kibibytes they held.
 pub(crate) fn release() -> std::io::Result<u64> {
     let smaps = std::fs::read_to_string("/proc/self/smaps")?;
-    let program = std::fs::read_link("/proc/self/exe")
+    let program = std::env::current_exe()
         .ok()
         .and_then(|path| path.to_str().map(String::from));
     let mut released = 0;
@@ -192,25 +192,16 @@ Anonymous:           120 kB
         // This test program's own code: after the release it still runs, and what it reads
         // of its read-only data is unchanged.
         let before: Vec<u8> = SMAPS.as_bytes().to_vec();
-        let resident_before = resident_file_kib();
+        let resident_file = || crate::telemetry::memory_figure(None, "RssFile").unwrap();
+        let resident_before = resident_file();
         let released = release().expect("smaps is readable");
-        let resident_after = resident_file_kib();
+        let resident_after = resident_file();
         assert!(released > 0, "a running test program has resident code");
         assert!(
             resident_after < resident_before,
-            "the file pages resident went from {resident_before} KiB to {resident_after}"
+            "the file pages resident went from {resident_before} bytes to {resident_after}"
         );
         assert_eq!(SMAPS.as_bytes(), &before[..]);
         assert_eq!(mappings(SMAPS).len(), 8);
-    }
-
-    /// `RssFile` of this process, in KiB.
-    fn resident_file_kib() -> u64 {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("RssFile:"))
-            .and_then(|rest| rest.trim().trim_end_matches(" kB").trim().parse().ok())
-            .expect("RssFile in /proc/self/status")
     }
 }
