@@ -17,6 +17,7 @@
 mod app;
 pub mod builtin;
 mod chain;
+mod coarse_clock;
 pub mod config;
 mod error;
 mod grow_only;

@@ -20,6 +20,7 @@ use super::body::{RequestBody, read_body, stream_body};
 use super::build::{Chain, ChainLink};
 use super::limits::RouteLimits;
 use super::stats::HookCalls;
+use crate::coarse_clock;
 use crate::host::views::{RequestSide, ResponseSide, Timings};
 use crate::host::{FilterState, HookFailure, RequestOutcome};
 use crate::routing::{
@@ -161,17 +162,17 @@ pub(crate) fn run<'a, B: RequestBody + 'a>(
     async move {
         let id_text = request.request_id.as_ref().map_or("", RequestId::as_str);
         let links = &chain.links;
-        // The clock is read once, for the hooks' start and the route's deadline, and only
-        // when one of them is needed. What only hooks look at is not made for a route
-        // without any: the start, and below the copies of the request head and values the
-        // response hooks keep.
-        let now = (!links.is_empty() || limits.timeout.is_some()).then(Instant::now);
-        let started_ns = match now {
-            Some(now) if !links.is_empty() => crate::host::monotonic_ns_at(now),
-            _ => 0,
+        // What only hooks look at is not made for a route without any: the precise start
+        // they are given, and below the copies of the request head and values the response
+        // hooks keep. The route's deadline counts from the coarse clock, which is cheap to
+        // read and precise enough for a timeout of seconds.
+        let started_ns = if links.is_empty() {
+            0
+        } else {
+            crate::host::monotonic_ns_at(Instant::now())
         };
-        let deadline = limits.timeout.zip(now).map(|(timeout, now)| Deadline {
-            at: tokio::time::Instant::from_std(now) + timeout,
+        let deadline = limits.timeout.map(|timeout| Deadline {
+            started: coarse_clock::now(),
             timeout,
             template,
         });
@@ -446,7 +447,8 @@ const DEBUG_TIMING: http::HeaderName = http::HeaderName::from_static("x-beginnin
 
 /// A route's deadline for the body read, its request hooks and its handler together.
 struct Deadline<'a> {
-    at: tokio::time::Instant,
+    /// When the request's chain started, on the coarse clock.
+    started: Duration,
     timeout: Duration,
     template: &'a str,
 }
@@ -468,7 +470,9 @@ async fn read_whole<B: RequestBody>(
 
 /// Awaits `stage` until the deadline; past it the stage is dropped and the answer is 504.
 /// A stage that finishes at its first poll (most hooks and handlers) never registers a
-/// timer: the timer is only set for a stage that has to wait.
+/// timer, nor reads the clock again: the timer is only set for a stage that has to wait,
+/// for what is left of the timeout (never less, so a deadline may fire a tick or two of
+/// the coarse clock late, never early).
 async fn within<F: Future>(
     deadline: Option<&Deadline<'_>>,
     stage: F,
@@ -484,16 +488,15 @@ async fn within<F: Future>(
     if let Some(output) = first.await {
         return Ok(output);
     }
-    tokio::time::timeout_at(deadline.at, stage)
-        .await
-        .map_err(|_| {
-            tracing::warn!(
-                route = deadline.template,
-                timeout = ?deadline.timeout,
-                "request timed out"
-            );
-            error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
-        })
+    let left = (deadline.timeout).saturating_sub(coarse_clock::at_least_since(deadline.started));
+    tokio::time::timeout(left, stage).await.map_err(|_| {
+        tracing::warn!(
+            route = deadline.template,
+            timeout = ?deadline.timeout,
+            "request timed out"
+        );
+        error_response(StatusCode::GATEWAY_TIMEOUT, "request timed out")
+    })
 }
 
 /// Applies the failure policy to a hook's result; `None` means the breaker skipped the

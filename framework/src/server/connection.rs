@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Notify, watch};
 
+use crate::coarse_clock;
 use crate::routing::{Body, EndsOnDrain, Response};
 use crate::telemetry::metrics::{self, OPEN_CONNECTIONS, Registry};
 
@@ -35,7 +36,9 @@ pub(crate) struct Activity {
     last: AtomicU64,
     /// Milliseconds since `epoch` when bytes were last written to the client.
     last_write: AtomicU64,
-    epoch: Instant,
+    /// When the connection opened, on the coarse clock: these times are read on every
+    /// request and write, and only compared with timeouts of seconds.
+    epoch: Duration,
 }
 
 impl Activity {
@@ -45,8 +48,13 @@ impl Activity {
             served: AtomicBool::new(false),
             last: AtomicU64::new(0),
             last_write: AtomicU64::new(0),
-            epoch: Instant::now(),
+            epoch: coarse_clock::now(),
         })
+    }
+
+    /// How long the connection has been open, to the coarse clock's tick.
+    fn open_for(&self) -> Duration {
+        coarse_clock::now().saturating_sub(self.epoch)
     }
 
     /// Marks a request as started; the guard marks it ended however the request ends.
@@ -58,7 +66,7 @@ impl Activity {
 
     /// Records that bytes reached the client's socket.
     pub fn wrote(&self) {
-        let now = self.epoch.elapsed().as_millis() as u64;
+        let now = self.open_for().as_millis() as u64;
         self.last_write.store(now, Ordering::Relaxed);
     }
 
@@ -67,7 +75,7 @@ impl Activity {
     fn quiet_for(&self, quiet: Duration) -> bool {
         let last_write = Duration::from_millis(self.last_write.load(Ordering::Relaxed));
         self.idle_for().is_some_and(|idle| idle >= quiet)
-            && self.epoch.elapsed().saturating_sub(last_write) >= quiet
+            && self.open_for().saturating_sub(last_write) >= quiet
     }
 
     /// How long the connection has had no request in flight (`None` while it has one).
@@ -76,7 +84,7 @@ impl Activity {
             return None;
         }
         let last = Duration::from_millis(self.last.load(Ordering::Relaxed));
-        Some(self.epoch.elapsed().saturating_sub(last))
+        Some(self.open_for().saturating_sub(last))
     }
 }
 
@@ -147,7 +155,7 @@ impl http_body::Body for Sending {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let now = self.0.epoch.elapsed().as_millis() as u64;
+        let now = self.0.open_for().as_millis() as u64;
         self.0.last.store(now, Ordering::Relaxed);
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
