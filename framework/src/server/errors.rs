@@ -10,7 +10,12 @@ use crate::routing::{Body, Response};
 /// Whether the `Accept` header ranks `text/html` above `application/json` (a browser's
 /// `text/html,...,*/*;q=0.8` does; `*/*` alone and a missing header do not).
 pub(crate) fn prefers_html(accept: Option<&HeaderValue>) -> bool {
-    let Some(accept) = accept.and_then(|value| value.to_str().ok()) else {
+    // Asked of every request, and most never name HTML (`application/json`, `*/*`): those
+    // are told by a scan for the word, without splitting the list.
+    let Some(accept) = accept
+        .filter(|value| mentions_html(value.as_bytes()))
+        .and_then(|value| value.to_str().ok())
+    else {
         return false;
     };
     let (mut html, mut json) = (0.0_f32, 0.0_f32);
@@ -28,6 +33,12 @@ pub(crate) fn prefers_html(accept: Option<&HeaderValue>) -> bool {
         }
     }
     html > 0.0 && html > json
+}
+
+/// Whether `text` has `html` in it, in any case: media types are case-insensitive.
+fn mentions_html(text: &[u8]) -> bool {
+    text.windows(4)
+        .any(|word| word.eq_ignore_ascii_case(b"html"))
 }
 
 /// Turns an answer in the JSON error shape (`{"error": {"status", "message"}}`) into an HTML
@@ -122,6 +133,9 @@ mod tests {
         assert!(!accept("application/json, text/html;q=0.5"));
         assert!(!accept("text/html;q=0"));
         assert!(!prefers_html(None));
+        // Media types are case-insensitive, the quick scan too.
+        assert!(accept("Text/HTML"));
+        assert!(accept("application/json;q=0.5, TEXT/Html"));
     }
 
     #[tokio::test]
