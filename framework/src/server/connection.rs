@@ -8,10 +8,10 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use futures_util::task::AtomicWaker;
+use futures_util::task::{ArcWake, AtomicWaker, waker_ref};
 
 use tokio::sync::{Notify, watch};
 
@@ -369,11 +369,7 @@ where
 /// request. A watch's `changed` locks its waiter list at each poll and a sleep registers its
 /// waker again; together with the loop's choice of branch they were 450 instructions of a
 /// request's 16,800 (callgrind, load benchmark scenario E).
-struct Gate {
-    inner: Arc<GateWake>,
-    /// Wakes `inner`: given to the wait in place of the task's own waker.
-    waker: Waker,
-}
+struct Gate(Arc<GateWake>);
 
 struct GateWake {
     /// Set when the wait woke (and when it is new): it is to be polled.
@@ -382,45 +378,57 @@ struct GateWake {
     task: AtomicWaker,
 }
 
-impl Wake for GateWake {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.woken.store(true, Ordering::Release);
-        self.task.wake();
+impl ArcWake for GateWake {
+    fn wake_by_ref(gate: &Arc<Self>) {
+        gate.woken.store(true, Ordering::Release);
+        gate.task.wake();
     }
 }
 
 impl Gate {
     fn new() -> Self {
-        let inner = Arc::new(GateWake {
+        Gate(Arc::new(GateWake {
             woken: AtomicBool::new(true),
             task: AtomicWaker::new(),
-        });
-        Gate {
-            waker: Waker::from(inner.clone()),
-            inner,
-        }
+        }))
     }
 
     /// A new wait is to be polled once, to register its waker.
     fn open(&self) {
-        self.inner.woken.store(true, Ordering::Relaxed);
+        self.0.woken.store(true, Ordering::Relaxed);
     }
 
-    /// `wait`, polled only when it woke (or is new). The task's waker is registered before
-    /// the flag is read, so a wake between the two is seen now or wakes the task again.
-    async fn guard<F: Future>(&self, wait: F) -> F::Output {
-        let mut wait = std::pin::pin!(wait);
-        std::future::poll_fn(|cx| {
-            self.inner.task.register(cx.waker());
-            if !self.inner.woken.swap(false, Ordering::AcqRel) {
-                return Poll::Pending;
-            }
-            wait.as_mut().poll(&mut Context::from_waker(&self.waker))
-        })
-        .await
+    /// `wait`, polled only when it woke (or is new). A future of its own rather than an
+    /// `async fn`, which would keep room for `wait` twice (as it was given and pinned) in
+    /// the connection's task, for its whole life.
+    fn guard<F: Future>(&self, wait: F) -> Guarded<'_, F> {
+        Guarded { gate: self, wait }
+    }
+}
+
+/// A wait behind its [`Gate`].
+struct Guarded<'g, F> {
+    gate: &'g Gate,
+    wait: F,
+}
+
+impl<F: Future> Future for Guarded<'_, F> {
+    type Output = F::Output;
+
+    /// The task's waker is registered before the flag is read, so a wake between the two is
+    /// seen now or wakes the task again. The wait is given the gate's waker, lent without a
+    /// reference count.
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `wait` is pinned structurally: it is never moved out of the guard, which
+        // has no `Drop` of its own and is `Unpin` only when `wait` is.
+        let this = unsafe { self.get_unchecked_mut() };
+        let gate = &this.gate.0;
+        gate.task.register(cx.waker());
+        if !gate.woken.swap(false, Ordering::AcqRel) {
+            return Poll::Pending;
+        }
+        // SAFETY: as above.
+        let wait = unsafe { Pin::new_unchecked(&mut this.wait) };
+        wait.poll(&mut Context::from_waker(&waker_ref(gate)))
     }
 }
