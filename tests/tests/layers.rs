@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// The top-level modules of `framework/src`, lowest first: each may use those before it.
 const LAYERS: &[&str] = &[
+    "coarse_clock",
     "grow_only",
     "config",
     "telemetry",
