@@ -488,7 +488,9 @@ async fn within<F: Future>(
     if let Some(output) = first.await {
         return Ok(output);
     }
-    let left = (deadline.timeout).saturating_sub(coarse_clock::at_least_since(deadline.started));
+    let left = deadline
+        .timeout
+        .saturating_sub(coarse_clock::at_least_since(deadline.started));
     tokio::time::timeout(left, stage).await.map_err(|_| {
         tracing::warn!(
             route = deadline.template,
