@@ -28,16 +28,13 @@
 //! What this bench measures of these is what it prints (headers added, allocations, the
 //! runtime entry); the split of the rest between kernel, hyper and caches is the profile's.
 
-#[path = "../load/token.rs"]
-mod token;
-
 use std::hint::black_box;
 use std::path::Path;
 
 use beginnings::bench::ChainProbe;
 use beginnings::config::{Config, LoadOptions};
 use beginnings::routing::Body;
-use beginnings_benches::{Allocations, CountingAllocator, allocations_per_call};
+use beginnings_benches::{Allocations, CountingAllocator, allocations_per_call, token};
 use beginnings_tests::{build_release, workspace_root};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use http::request::Parts;

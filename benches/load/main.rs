@@ -35,7 +35,6 @@ mod link_order;
 mod report;
 mod server;
 mod setup;
-mod token;
 mod wrk;
 
 use std::path::Path;
@@ -43,6 +42,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use beginnings_benches::token;
 use clap::Parser;
 
 use checks::{STATUS_PATH, USER_PATH};

@@ -11,6 +11,12 @@
 //! * the host's allocations only: [`CountingAllocator`], the executable's Rust allocator.
 //!
 //! What the extensions allocate is the difference.
+//!
+//! Also shared: the benchmark's bearer token ([`token`]) and the cases of the `hooks` bench
+//! ([`hook_cases`]), whose unit test checks that each lets its request through.
+
+pub mod hook_cases;
+pub mod token;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt;
