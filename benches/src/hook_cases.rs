@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use beginnings::bench::ChainProbe;
-use beginnings::config::load_str;
+use beginnings::config::{Config, load_str};
 use http::HeaderValue;
 use http::request::Parts;
 
@@ -50,8 +50,7 @@ pub fn request_head() -> Parts {
 /// The chain of the fixture's hook in `mode` (the configuration's name of it).
 pub fn fixture_probe(libraries: &Path, mode: &str) -> ChainProbe {
     let yaml = format!("extensions:\n  \"fixture_pipeline:Bench\": {{mode: {mode}}}\n");
-    let config = load_str(&yaml, Path::new("bench.yaml")).expect("benchmark config loads");
-    let probe = ChainProbe::new(&config, libraries, ROUTE, "GET").expect("chain builds");
+    let (_, probe) = chain(libraries, &yaml);
     assert!(!probe.extensions().is_empty(), "the extension applies");
     probe
 }
@@ -59,8 +58,7 @@ pub fn fixture_probe(libraries: &Path, mode: &str) -> ChainProbe {
 /// The chain of one of [`SHIPPED`] and the request it is sent: [`request_head`], with a
 /// bearer token signed with the configuration's JWT secret where it has one.
 pub fn shipped_case(libraries: &Path, yaml: &str) -> (ChainProbe, Parts) {
-    let config = load_str(yaml, Path::new("bench.yaml")).expect("benchmark config loads");
-    let probe = ChainProbe::new(&config, libraries, ROUTE, "GET").expect("chain builds");
+    let (config, probe) = chain(libraries, yaml);
     let mut parts = request_head();
     if let Some(secret) = token::auth_secret(&config) {
         let bearer = token::bearer(&secret).expect("token signs");
@@ -70,6 +68,13 @@ pub fn shipped_case(libraries: &Path, yaml: &str) -> (ChainProbe, Parts) {
         );
     }
     (probe, parts)
+}
+
+/// The configuration `yaml` and the chain it gives [`ROUTE`].
+fn chain(libraries: &Path, yaml: &str) -> (Config, ChainProbe) {
+    let config = load_str(yaml, Path::new("bench.yaml")).expect("benchmark config loads");
+    let probe = ChainProbe::new(&config, libraries, ROUTE, "GET").expect("chain builds");
+    (config, probe)
 }
 
 /// Extensions as a benchmark configures them: (name, configuration). The auth entry stores
